@@ -1,0 +1,83 @@
+"""Sans-IO core of the shutdown RPC protocol (spec.md): bytes and a clock in, decisions out.
+
+No LiveKit import and no I/O. Callers sign with :func:`sign_request`; agents decide with :class:`Verifier`;
+every refusal is a :class:`ShutdownRpcError` carrying an :class:`ErrorCode`.
+"""
+
+from .ack import Ack, AckStatus, parse_refusal, refusal_data, refusal_message
+from .clock import Clock, FixedClock, SystemClock
+from .discovery import (
+    ATTR_KEY_IDS,
+    ATTR_METHOD,
+    ATTR_VERSIONS,
+    ATTRIBUTE_PREFIX,
+    Advertisement,
+    advertisement_attributes,
+    parse_advertisement,
+)
+from .envelope import MAX_PAYLOAD_BYTES, METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, unpack_envelope
+from .errors import CODE_INFO, ErrorCode, ShutdownRpcError
+from .keys import (
+    Algorithm,
+    Ed25519SigningKey,
+    Ed25519VerifyingKey,
+    HmacSha256Key,
+    KeyRing,
+    SigningKey,
+    VerifyingKey,
+)
+from .replay import ReplayCache
+from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_GRACE_MS, MAX_LIFETIME_S, ShutdownOptions, ShutdownRequest
+from .signing import build_request, encode_body, new_request_id, seal, sign_request, unsigned_request
+from .verification import Binding, DuplicateRequest, VerifiedRequest, Verifier
+
+__all__ = [
+    "ANY_AGENT",
+    "ATTRIBUTE_PREFIX",
+    "ATTR_KEY_IDS",
+    "ATTR_METHOD",
+    "ATTR_VERSIONS",
+    "CODE_INFO",
+    "DEFAULT_SKEW_S",
+    "MAX_GRACE_MS",
+    "MAX_LIFETIME_S",
+    "MAX_PAYLOAD_BYTES",
+    "METHOD_NAME",
+    "SUPPORTED_VERSIONS",
+    "VERSION",
+    "Ack",
+    "AckStatus",
+    "Advertisement",
+    "Algorithm",
+    "Binding",
+    "Clock",
+    "DuplicateRequest",
+    "Ed25519SigningKey",
+    "Ed25519VerifyingKey",
+    "Envelope",
+    "ErrorCode",
+    "FixedClock",
+    "HmacSha256Key",
+    "KeyRing",
+    "ReplayCache",
+    "ShutdownOptions",
+    "ShutdownRequest",
+    "ShutdownRpcError",
+    "SigningKey",
+    "SystemClock",
+    "VerifiedRequest",
+    "Verifier",
+    "VerifyingKey",
+    "advertisement_attributes",
+    "build_request",
+    "encode_body",
+    "new_request_id",
+    "parse_advertisement",
+    "parse_refusal",
+    "refusal_data",
+    "refusal_message",
+    "seal",
+    "sign_request",
+    "unpack_envelope",
+    "unsigned_request",
+]

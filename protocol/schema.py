@@ -1,0 +1,82 @@
+"""The signed body of a v1 shutdown request (spec.md, "Body"), validated with pydantic in strict mode."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+UINT32_MAX = 2**32 - 1
+ANY_AGENT = "*"
+MAX_LIFETIME_S = 300
+DEFAULT_SKEW_S = 30
+MAX_GRACE_MS = 60_000
+MAX_ROOM_BYTES = 256
+MAX_TARGET_BYTES = 256
+MAX_REASON_BYTES = 512
+MAX_ISSUER_BYTES = 128
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+# No C0 control characters and no DEL: these strings end up in logs and shutdown reasons.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+
+_UTF8_LIMITS = (
+    ("room", MAX_ROOM_BYTES),
+    ("target", MAX_TARGET_BYTES),
+    ("reason", MAX_REASON_BYTES),
+    ("issuer", MAX_ISSUER_BYTES),
+)
+
+Seconds = Annotated[int, Field(ge=0, le=UINT32_MAX)]
+
+
+class ShutdownOptions(BaseModel):
+    """How the agent should end: drain current speech (bounded by grace_ms), and/or delete the room after."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    drain: bool = False
+    grace_ms: Annotated[int, Field(ge=0, le=MAX_GRACE_MS)] = 0
+    delete_room: bool = False
+
+
+class ShutdownRequest(BaseModel):
+    """One shutdown request, bound to one room and one agent (or ANY_AGENT), valid for a short time."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    request_id: Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
+    issued_at: Seconds
+    expires_at: Seconds
+    room: Annotated[str, Field(min_length=1, max_length=MAX_ROOM_BYTES)]
+    target: Annotated[str, Field(min_length=1, max_length=MAX_TARGET_BYTES)]
+    reason: Annotated[str, Field(max_length=MAX_REASON_BYTES, pattern=_PRINTABLE)]
+    issuer: Annotated[str, Field(min_length=1, max_length=MAX_ISSUER_BYTES, pattern=_PRINTABLE)]
+    options: ShutdownOptions
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> ShutdownRequest:
+        # Field max_length counts code points; the spec bounds UTF-8 bytes, which only differ for non-ASCII.
+        for name, limit in _UTF8_LIMITS:
+            value: str = getattr(self, name)
+            if not value.isascii() and len(value.encode("utf-8")) > limit:
+                raise ValueError(f"{name} is longer than {limit} UTF-8 bytes")
+        if self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be after issued_at")
+        return self
+
+    def wire_dict(self) -> dict[str, object]:
+        """The body map in the spec's field order (the order encoders write it)."""
+        return {
+            "request_id": self.request_id,
+            "issued_at": self.issued_at,
+            "expires_at": self.expires_at,
+            "room": self.room,
+            "target": self.target,
+            "reason": self.reason,
+            "issuer": self.issuer,
+            "options": {
+                "drain": self.options.drain,
+                "grace_ms": self.options.grace_ms,
+                "delete_room": self.options.delete_room,
+            },
+        }

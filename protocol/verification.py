@@ -1,0 +1,151 @@
+"""The agent's verifier: payload string + clock -> VerifiedRequest | DuplicateRequest, or ShutdownRpcError.
+
+Checks run in the order spec.md fixes (so every implementation gives the same code for the same input):
+size, base64, msgpack, version, envelope shape, key, signature, body msgpack, lifetime and time, replay,
+schema, room, target. Nothing about a request is remembered before its signature holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from .ack import Ack
+from .clock import Clock, SystemClock
+from .envelope import signed_message, unpack_envelope, unpack_strict
+from .errors import ErrorCode, ShutdownRpcError
+from .keys import KeyRing
+from .replay import ReplayCache, ReplayEntry
+from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX, ShutdownRequest
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where the verifier runs: the room and the agent a request must name (``target``)."""
+
+    room: str
+    agent_identity: str
+    job_id: str | None = None
+    allow_any_agent: bool = False
+
+
+@dataclass(frozen=True)
+class VerifiedRequest:
+    """A request whose signature, time, schema and binding hold. ``key_id`` is None for unsigned ones."""
+
+    request: ShutdownRequest
+    key_id: str | None
+    signed_bytes: bytes
+
+    def digest(self) -> bytes:
+        """SHA-256 of exactly what was (or, unsigned, would be) signed: equal digests mean the same request."""
+        return hashlib.sha256(self.signed_bytes).digest()
+
+
+@dataclass(frozen=True)
+class DuplicateRequest:
+    """The request id was accepted before, with the same signed content: answer ``ack`` again."""
+
+    request_id: str
+    ack: Ack
+
+
+class Verifier:
+    """Stateful only through its ReplayCache; everything else is a pure function of payload and clock."""
+
+    def __init__(
+        self,
+        keys: KeyRing,
+        *,
+        replay: ReplayCache | None = None,
+        clock: Clock | None = None,
+        skew_s: int = DEFAULT_SKEW_S,
+        max_lifetime_s: int = MAX_LIFETIME_S,
+    ) -> None:
+        if not 0 <= skew_s <= 300:
+            raise ValueError("skew_s must be within 0..300")
+        if not 1 <= max_lifetime_s <= MAX_LIFETIME_S:
+            raise ValueError(f"max_lifetime_s must be within 1..{MAX_LIFETIME_S}")
+        self.keys = keys
+        self.replay = replay if replay is not None else ReplayCache()
+        self.clock = clock if clock is not None else SystemClock()
+        self._skew_ms = skew_s * 1000
+        self._max_lifetime_s = max_lifetime_s
+
+    def verify(
+        self, payload: str, binding: Binding, *, allow_unsigned: bool = False, now_ms: int | None = None
+    ) -> VerifiedRequest | DuplicateRequest:
+        """Decide on one payload. Does not record it: call :meth:`record` once the request is accepted."""
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        envelope = unpack_envelope(payload)
+        key_id: str | None = envelope.key_id
+        message = signed_message(envelope.version, envelope.key_id, envelope.body)
+        if not envelope.signed:
+            if not allow_unsigned:
+                raise ShutdownRpcError(ErrorCode.UNSIGNED_REFUSED, "unsigned requests are not allowed")
+            key_id = None
+        else:
+            key = self.keys.get(envelope.key_id)
+            if key is None:
+                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, f"unknown key id {envelope.key_id!r}")
+            # The key ring, not the message, fixes the algorithm; a tag of another length never gets compared.
+            if len(envelope.signature) != key.signature_length or not key.verify(message, envelope.signature):
+                raise ShutdownRpcError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+
+        body = unpack_strict(envelope.body)
+        if type(body) is not dict:
+            raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, "body must be a map")
+        self._check_time(body.get("issued_at"), body.get("expires_at"), now)
+
+        request_id = body.get("request_id")
+        if type(request_id) is str:
+            seen = self.replay.lookup(request_id, now)
+            if seen is not None:
+                if not hmac.compare_digest(seen.digest, hashlib.sha256(message).digest()):
+                    raise ShutdownRpcError(
+                        ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request"
+                    )
+                return DuplicateRequest(request_id, seen.ack.as_duplicate())
+
+        try:
+            request = ShutdownRequest.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, f"{where}: {first['type']}") from None
+
+        if request.room != binding.room:
+            raise ShutdownRpcError(ErrorCode.WRONG_ROOM, "request is for another room")
+        if request.target == ANY_AGENT:
+            if not binding.allow_any_agent:
+                raise ShutdownRpcError(ErrorCode.NOT_AUTHORIZED, "any-agent target not allowed here")
+        elif request.target != binding.agent_identity and request.target != binding.job_id:
+            raise ShutdownRpcError(ErrorCode.WRONG_TARGET, "request is for another agent")
+        return VerifiedRequest(request, key_id, message)
+
+    def record(self, verified: VerifiedRequest, ack: Ack, *, now_ms: int | None = None) -> None:
+        """Remember an accepted request until it can no longer verify, so a repeat gets ``ack`` again."""
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        forget_at = verified.request.expires_at * 1000 + self._skew_ms
+        self.replay.record(verified.request.request_id, ReplayEntry(verified.digest(), ack, forget_at), now)
+
+    def _check_time(self, issued_at: object, expires_at: object, now_ms: int) -> None:
+        if (
+            type(issued_at) is not int
+            or type(expires_at) is not int
+            or not 0 <= issued_at <= UINT32_MAX
+            or not 0 <= expires_at <= UINT32_MAX
+            or expires_at <= issued_at
+        ):
+            raise ShutdownRpcError(
+                ErrorCode.INVALID_REQUEST, "issued_at/expires_at must be uint32, expires after issued"
+            )
+        if expires_at - issued_at > self._max_lifetime_s:
+            raise ShutdownRpcError(ErrorCode.LIFETIME_TOO_LONG, f"lifetime over {self._max_lifetime_s} s")
+        if now_ms < issued_at * 1000 - self._skew_ms:
+            raise ShutdownRpcError(ErrorCode.NOT_YET_VALID, "issued in the future beyond the allowed skew")
+        if now_ms >= expires_at * 1000 + self._skew_ms:
+            raise ShutdownRpcError(ErrorCode.EXPIRED, "request expired")
