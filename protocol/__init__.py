@@ -17,6 +17,7 @@ from .discovery import (
 )
 from .envelope import MAX_PAYLOAD_BYTES, METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, unpack_envelope
 from .errors import CODE_INFO, ErrorCode, ShutdownRpcError
+from .keyfile import AnyKey, dump_key, parse_key, signing_key_of, verifying_key_of
 from .keys import (
     Algorithm,
     Ed25519SigningKey,
@@ -49,6 +50,7 @@ __all__ = [
     "AckStatus",
     "Advertisement",
     "Algorithm",
+    "AnyKey",
     "Binding",
     "Clock",
     "DuplicateRequest",
@@ -70,14 +72,18 @@ __all__ = [
     "VerifyingKey",
     "advertisement_attributes",
     "build_request",
+    "dump_key",
     "encode_body",
     "new_request_id",
     "parse_advertisement",
+    "parse_key",
     "parse_refusal",
     "refusal_data",
     "refusal_message",
     "seal",
     "sign_request",
+    "signing_key_of",
     "unpack_envelope",
     "unsigned_request",
+    "verifying_key_of",
 ]

@@ -22,9 +22,7 @@ class Advertisement:
     key_ids: tuple[str, ...]
 
 
-def advertisement_attributes(
-    key_ids: Iterable[str], versions: Iterable[int] = SUPPORTED_VERSIONS
-) -> dict[str, str]:
+def advertisement_attributes(key_ids: Iterable[str], versions: Iterable[int] = SUPPORTED_VERSIONS) -> dict[str, str]:
     """Participant attributes an agent sets: method name, comma-separated versions and key ids."""
     return {
         ATTR_METHOD: METHOD_NAME,

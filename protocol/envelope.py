@@ -109,9 +109,7 @@ def signed_message(version: int, key_id: str, body: bytes) -> bytes:
 
 def pack_envelope(envelope: Envelope) -> str:
     """Serialize an envelope into the RPC payload string."""
-    packed = msgpack.packb(
-        [envelope.version, envelope.key_id, envelope.signature, envelope.body], use_bin_type=True
-    )
+    packed = msgpack.packb([envelope.version, envelope.key_id, envelope.signature, envelope.body], use_bin_type=True)
     return encode_base64(packed)
 
 

@@ -39,15 +39,11 @@ class CodeInfo:
 CODE_INFO: dict[ErrorCode, CodeInfo] = {
     ErrorCode.PAYLOAD_TOO_LARGE: CodeInfo("payload longer than the maximum, refused before decoding", False),
     ErrorCode.MALFORMED: CodeInfo("not strict base64, not strict msgpack, or not a v1 envelope", False),
-    ErrorCode.UNSUPPORTED_VERSION: CodeInfo(
-        "envelope version not supported; data lists the supported ones", False
-    ),
+    ErrorCode.UNSUPPORTED_VERSION: CodeInfo("envelope version not supported; data lists the supported ones", False),
     ErrorCode.INVALID_REQUEST: CodeInfo("signed body does not match the v1 schema", False),
     ErrorCode.UNKNOWN_KEY: CodeInfo("key id not in the agent's key ring", False),
     ErrorCode.BAD_SIGNATURE: CodeInfo("signature of the wrong length or not valid for the key", False),
-    ErrorCode.UNSIGNED_REFUSED: CodeInfo(
-        "unsigned request and the agent's policy does not allow this caller", False
-    ),
+    ErrorCode.UNSIGNED_REFUSED: CodeInfo("unsigned request and the agent's policy does not allow this caller", False),
     ErrorCode.EXPIRED: CodeInfo("now is past expires_at plus the allowed clock skew", False),
     ErrorCode.NOT_YET_VALID: CodeInfo("issued_at is further in the future than the allowed clock skew", True),
     ErrorCode.LIFETIME_TOO_LONG: CodeInfo("expires_at - issued_at exceeds the maximum lifetime", False),

@@ -55,9 +55,7 @@ def seal(body: bytes, key: SigningKey | None, *, version: int = VERSION) -> str:
     """Sign arbitrary body bytes and wrap them (``key=None``: unsigned). Low level: prefer sign_request."""
     if key is None:
         return pack_envelope(Envelope(version, "", b"", body))
-    return pack_envelope(
-        Envelope(version, key.key_id, key.sign(signed_message(version, key.key_id, body)), body)
-    )
+    return pack_envelope(Envelope(version, key.key_id, key.sign(signed_message(version, key.key_id, body)), body))
 
 
 def sign_request(request: ShutdownRequest, key: SigningKey) -> str:

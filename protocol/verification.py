@@ -105,9 +105,7 @@ class Verifier:
             seen = self.replay.lookup(request_id, now)
             if seen is not None:
                 if not hmac.compare_digest(seen.digest, hashlib.sha256(message).digest()):
-                    raise ShutdownRpcError(
-                        ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request"
-                    )
+                    raise ShutdownRpcError(ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request")
                 return DuplicateRequest(request_id, seen.ack.as_duplicate())
 
         try:
