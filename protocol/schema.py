@@ -30,13 +30,21 @@ Seconds = Annotated[int, Field(ge=0, le=UINT32_MAX)]
 
 
 class ShutdownOptions(BaseModel):
-    """How the agent should end: drain current speech (bounded by grace_ms), and/or delete the room after."""
+    """How the agent should end: drain current speech (bounded by grace_ms), and/or delete the room after.
+
+    On the wire all three keys are required; use :meth:`defaults` for the plain case.
+    """
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    drain: bool = False
-    grace_ms: Annotated[int, Field(ge=0, le=MAX_GRACE_MS)] = 0
-    delete_room: bool = False
+    drain: bool
+    grace_ms: Annotated[int, Field(ge=0, le=MAX_GRACE_MS)]
+    delete_room: bool
+
+    @classmethod
+    def defaults(cls) -> ShutdownOptions:
+        """End right away, keep the room: no drain, no grace, no room deletion."""
+        return cls(drain=False, grace_ms=0, delete_room=False)
 
 
 class ShutdownRequest(BaseModel):

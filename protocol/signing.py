@@ -42,7 +42,7 @@ def build_request(
         target=target,
         reason=reason,
         issuer=issuer,
-        options=options or ShutdownOptions(),
+        options=options or ShutdownOptions.defaults(),
     )
 
 

@@ -1,0 +1,63 @@
+"""Run the shared vectors (vectors/v1.json) against the Python implementation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from shutdown_rpc.protocol import (
+    Ack,
+    AckStatus,
+    Binding,
+    DuplicateRequest,
+    Ed25519VerifyingKey,
+    FixedClock,
+    HmacSha256Key,
+    KeyRing,
+    ShutdownRpcError,
+    Verifier,
+    VerifyingKey,
+)
+
+VECTORS_PATH = Path(__file__).resolve().parents[2] / "vectors" / "v1.json"
+VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
+
+
+def key_ring() -> KeyRing:
+    keys: list[VerifyingKey] = []
+    for k in VECTORS["keys"]:
+        if k["algorithm"] == "hmac-sha256":
+            keys.append(HmacSha256Key(k["key_id"], bytes.fromhex(k["secret_hex"])))
+        else:
+            keys.append(Ed25519VerifyingKey.from_bytes(k["key_id"], bytes.fromhex(k["public_hex"])))
+    return KeyRing(keys)
+
+
+def run_case(case: dict[str, Any]) -> dict[str, Any]:
+    """What this implementation answers for one case, in the vectors' ``expected`` shape."""
+    clock = FixedClock(case["now_ms"])
+    verifier = Verifier(key_ring(), clock=clock, skew_s=VECTORS["skew_s"], max_lifetime_s=VECTORS["max_lifetime_s"])
+    b = case["binding"]
+    binding = Binding(b["room"], b["agent_identity"], b["job_id"], b["allow_any_agent"])
+
+    def one(payload: str) -> dict[str, Any]:
+        try:
+            result = verifier.verify(payload, binding, allow_unsigned=b["allow_unsigned"])
+        except ShutdownRpcError as err:
+            return {"outcome": "refused", "code": int(err.code), "name": err.code.name}
+        if isinstance(result, DuplicateRequest):
+            return {"outcome": "duplicate", "ack": json.loads(result.ack.to_json())}
+        ack = Ack(
+            status=AckStatus.ACCEPTED,
+            request_id=result.request.request_id,
+            agent_identity=b["agent_identity"],
+            job_id=b["job_id"],
+            agent_time_ms=clock.now_ms(),
+        )
+        verifier.record(result, ack)
+        return {"outcome": "accepted", "request": result.request.wire_dict(), "ack": json.loads(ack.to_json())}
+
+    for payload in case["prior"]:
+        assert one(payload)["outcome"] == "accepted", "a prior payload was not accepted"
+    return one(case["payload"])
