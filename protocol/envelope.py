@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
-from typing import Any
+import sys
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -34,9 +34,8 @@ def _unique_string_map(pairs: list[tuple[Any, Any]]) -> dict[str, Any]:
     mapping = dict(pairs)
     if len(mapping) != len(pairs):
         raise ValueError("duplicate map key")
-    for key in mapping:
-        if type(key) is not str:
-            raise ValueError("map keys must be strings")
+    # With raw=False and strict_map_key=True keys are str or bytes; join raises TypeError on bytes, at C speed.
+    "".join(mapping)
     return mapping
 
 
@@ -68,15 +67,32 @@ def check_payload_size(payload: str) -> None:
         raise ShutdownRpcError(ErrorCode.PAYLOAD_TOO_LARGE, f"payload over {MAX_PAYLOAD_BYTES} bytes")
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+# Bits of the last data character that padding leaves unused: 4 before "==", 2 before "=".
+_UNUSED_BITS_MASK = {2: 0b1111, 1: 0b11}
+
+if sys.version_info >= (3, 11):
+
+    def _a2b_strict(encoded: bytes) -> bytes:
+        return binascii.a2b_base64(encoded, strict_mode=True)
+
+else:  # pragma: no cover - exercised on 3.10 only
+
+    def _a2b_strict(encoded: bytes) -> bytes:
+        return base64.b64decode(encoded, validate=True)
+
+
 def decode_base64(payload: str) -> bytes:
     """Strict RFC 4648 section 4 base64 (standard alphabet, '=' padding, canonical), else MALFORMED."""
     try:
-        encoded = payload.encode("ascii")
-        raw = base64.b64decode(encoded, validate=True)
+        raw = _a2b_strict(payload.encode("ascii"))
     except (UnicodeEncodeError, binascii.Error):
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not base64") from None
-    # Non-zero padding bits would let one body travel as several strings; only the canonical form is valid.
-    if base64.b64encode(raw) != encoded:
+    if len(payload) % 4:
+        raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not padded base64")
+    # Non-zero unused bits would let one envelope travel as several strings; only the canonical form is valid.
+    padding = 2 if payload.endswith("==") else 1 if payload.endswith("=") else 0
+    if padding and _ALPHABET.index(payload[-1 - padding]) & _UNUSED_BITS_MASK[padding]:
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not canonical base64")
     return raw
 
@@ -86,8 +102,7 @@ def encode_base64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """A decoded v1 envelope. ``key_id == ""`` with an empty signature marks an unsigned request."""
 
     version: int

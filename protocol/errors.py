@@ -63,7 +63,6 @@ class ShutdownRpcError(Exception):
     __slots__ = ("code", "detail", "supported_versions")
 
     def __init__(self, code: ErrorCode, detail: str, supported_versions: tuple[int, ...] = ()) -> None:
-        super().__init__(code, detail)
         self.code = code
         self.detail = detail
         self.supported_versions = supported_versions
@@ -72,6 +71,12 @@ class ShutdownRpcError(Exception):
     def retryable(self) -> bool:
         """Whether the same request may succeed if sent again later."""
         return CODE_INFO[self.code].retryable
+
+    def __reduce__(self) -> tuple[type[ShutdownRpcError], tuple[ErrorCode, str, tuple[int, ...]]]:
+        return (type(self), (self.code, self.detail, self.supported_versions))
+
+    def __repr__(self) -> str:
+        return f"ShutdownRpcError({self.code.name}, {self.detail!r})"
 
     def __str__(self) -> str:
         return f"{self.code.name} ({int(self.code)}): {self.detail}"

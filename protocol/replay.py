@@ -1,4 +1,8 @@
-"""Bounded memory of accepted request ids, kept until each request can no longer verify (expiry + skew)."""
+"""Bounded memory of accepted request ids, kept until each request can no longer verify (expiry + skew).
+
+Entries keep the signed message itself (at most MAX_PAYLOAD_BYTES) rather than a hash: comparing two short byte
+strings is cheaper than hashing one, and max_entries bounds the memory either way (4096 x 4 KiB worst case).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ DEFAULT_MAX_ENTRIES = 4096
 
 @dataclass(frozen=True)
 class ReplayEntry:
-    """What was accepted under one request id: a digest of the signed request and the answer given."""
+    """What was accepted under one request id: the exact signed message and the answer to give repeats."""
 
-    digest: bytes
-    ack: Ack
+    signed_bytes: bytes
+    duplicate_ack: Ack
     forget_at_ms: int
 
 

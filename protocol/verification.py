@@ -7,9 +7,8 @@ schema, room, target. Nothing about a request is remembered before its signature
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
@@ -32,21 +31,15 @@ class Binding:
     allow_any_agent: bool = False
 
 
-@dataclass(frozen=True)
-class VerifiedRequest:
+class VerifiedRequest(NamedTuple):
     """A request whose signature, time, schema and binding hold. ``key_id`` is None for unsigned ones."""
 
     request: ShutdownRequest
     key_id: str | None
     signed_bytes: bytes
 
-    def digest(self) -> bytes:
-        """SHA-256 of exactly what was (or, unsigned, would be) signed: equal digests mean the same request."""
-        return hashlib.sha256(self.signed_bytes).digest()
 
-
-@dataclass(frozen=True)
-class DuplicateRequest:
+class DuplicateRequest(NamedTuple):
     """The request id was accepted before, with the same signed content: answer ``ack`` again."""
 
     request_id: str
@@ -79,7 +72,6 @@ class Verifier:
         self, payload: str, binding: Binding, *, allow_unsigned: bool = False, now_ms: int | None = None
     ) -> VerifiedRequest | DuplicateRequest:
         """Decide on one payload. Does not record it: call :meth:`record` once the request is accepted."""
-        now = self.clock.now_ms() if now_ms is None else now_ms
         envelope = unpack_envelope(payload)
         key_id: str | None = envelope.key_id
         message = signed_message(envelope.version, envelope.key_id, envelope.body)
@@ -98,15 +90,16 @@ class Verifier:
         body = unpack_strict(envelope.body)
         if type(body) is not dict:
             raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, "body must be a map")
+        now = self.clock.now_ms() if now_ms is None else now_ms
         self._check_time(body.get("issued_at"), body.get("expires_at"), now)
 
         request_id = body.get("request_id")
         if type(request_id) is str:
             seen = self.replay.lookup(request_id, now)
             if seen is not None:
-                if not hmac.compare_digest(seen.digest, hashlib.sha256(message).digest()):
+                if seen.signed_bytes != message:
                     raise ShutdownRpcError(ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request")
-                return DuplicateRequest(request_id, seen.ack.as_duplicate())
+                return DuplicateRequest(request_id, seen.duplicate_ack)
 
         try:
             request = ShutdownRequest.model_validate(body)
@@ -128,7 +121,9 @@ class Verifier:
         """Remember an accepted request until it can no longer verify, so a repeat gets ``ack`` again."""
         now = self.clock.now_ms() if now_ms is None else now_ms
         forget_at = verified.request.expires_at * 1000 + self._skew_ms
-        self.replay.record(verified.request.request_id, ReplayEntry(verified.digest(), ack, forget_at), now)
+        self.replay.record(
+            verified.request.request_id, ReplayEntry(verified.signed_bytes, ack.as_duplicate(), forget_at), now
+        )
 
     def _check_time(self, issued_at: object, expires_at: object, now_ms: int) -> None:
         if (
