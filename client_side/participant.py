@@ -1,0 +1,180 @@
+"""Callers already in the room (a Python ``rtc.Room``): the same shutdown call over ``local_participant.perform_rpc``.
+
+Retries, outcomes and discovery are those of the server-API path. A hidden participant is refused up front
+(:class:`~.outcomes.CallerHidden`): the server blanks a hidden caller's identity, so the agent's reply could
+never come back and the call would only end in a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from livekit import rtc
+
+from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
+
+from .agent_discovery import Candidate, pick_all_agents, pick_one_agent
+from .delivery import Presence, RetryPolicy, RpcFailure, check_present, deliver, deliver_to_each
+from .minting import make_payload
+from .outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportError
+
+DEFAULT_TIMEOUT_S = 20.0
+
+
+class _RoomChannel:
+    """A Channel to one agent through the local participant of a connected room."""
+
+    def __init__(self, room: rtc.Room, agent: str) -> None:
+        self._room = room
+        self._agent = agent
+
+    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
+        try:
+            return await self._room.local_participant.perform_rpc(
+                destination_identity=self._agent,
+                method=METHOD_NAME,
+                payload=payload,
+                response_timeout=response_timeout_s,
+            )
+        except rtc.RpcError as error:
+            raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None
+
+    async def presence(self, *, timeout_s: float) -> Presence:
+        if not self._room.isconnected():
+            return Presence.UNKNOWN
+        return Presence.PRESENT if self._agent in self._room.remote_participants else Presence.AGENT_GONE
+
+
+class RoomShutdownCaller:
+    """Ask agents of the room ``room`` (already connected, not hidden) to end their jobs."""
+
+    def __init__(
+        self,
+        room: rtc.Room,
+        signing_key: SigningKey | None,
+        *,
+        issuer: str,
+        retry: RetryPolicy | None = None,
+        request_lifetime_s: int = 60,
+    ) -> None:
+        self._room = room
+        self._signing_key = signing_key
+        self._issuer = issuer
+        self._retry = retry or RetryPolicy()
+        self._lifetime_s = request_lifetime_s
+
+    def _check_caller(self) -> str:
+        if not self._room.isconnected():
+            raise TransportError("the room is not connected", room=self._room.name)
+        if self._room.local_participant.permissions.hidden:
+            raise CallerHidden(
+                f"{self._room.local_participant.identity!r} is a hidden participant: the server blanks its identity,"
+                " so no RPC reply can reach it; send the request through the server API instead",
+                room=self._room.name,
+            )
+        return self._room.name
+
+    def _candidates(self) -> list[Candidate]:
+        return [Candidate(p.identity, int(p.kind), dict(p.attributes)) for p in self._room.remote_participants.values()]
+
+    def list_agents(self) -> tuple[str, ...]:
+        """Identities of the room's agents (AgentNotFound if none)."""
+        return pick_all_agents(self._candidates(), self._room.name)
+
+    async def wait_for_exit(self, agent: str, *, timeout: float) -> bool:
+        """True once ``agent`` has left (or this room disconnected), False if still there after ``timeout``."""
+        gone = asyncio.Event()
+
+        def on_left(participant: rtc.RemoteParticipant) -> None:
+            if participant.identity == agent:
+                gone.set()
+
+        def on_disconnected(*_: object) -> None:
+            gone.set()
+
+        self._room.on("participant_disconnected", on_left)
+        self._room.on("disconnected", on_disconnected)
+        try:
+            if agent not in self._room.remote_participants or not self._room.isconnected():
+                return True
+            try:
+                await asyncio.wait_for(gone.wait(), timeout)
+            except asyncio.TimeoutError:
+                return False
+            return True
+        finally:
+            self._room.off("participant_disconnected", on_left)
+            self._room.off("disconnected", on_disconnected)
+
+    async def shutdown(
+        self,
+        *,
+        agent: str | None = None,
+        reason: str = "",
+        drain: bool = False,
+        grace_ms: int = 0,
+        delete_room: bool = False,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        wait_for_exit: float | None = None,
+        request_id: str | None = None,
+    ) -> ShutdownResult:
+        """Ask one agent (default: the room's only agent) to end its job. Same outcomes as ShutdownClient."""
+        room = self._check_caller()
+        options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
+        if agent is None:
+            agent = pick_one_agent(self._candidates(), room)
+        else:
+            await check_present(_RoomChannel(self._room, agent), room=room, agent=agent, timeout_s=timeout)
+        return await self._shutdown_one(room, agent, reason, options, timeout, wait_for_exit, request_id)
+
+    async def shutdown_all(
+        self,
+        *,
+        reason: str = "",
+        drain: bool = False,
+        grace_ms: int = 0,
+        delete_room: bool = False,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        wait_for_exit: float | None = None,
+    ) -> dict[str, ShutdownResult | ShutdownFailed]:
+        """Ask every agent of the room, one request each; outcome per identity."""
+        room = self._check_caller()
+        options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
+        agents = self.list_agents()
+        return await deliver_to_each(
+            agents, lambda a: self._shutdown_one(room, a, reason, options, timeout, wait_for_exit, None)
+        )
+
+    async def _shutdown_one(
+        self,
+        room: str,
+        agent: str,
+        reason: str,
+        options: ShutdownOptions,
+        timeout: float,
+        wait_for_exit: float | None,
+        request_id: str | None,
+    ) -> ShutdownResult:
+        signed = make_payload(
+            self._signing_key,
+            room=room,
+            agent=agent,
+            reason=reason,
+            issuer=self._issuer,
+            options=options,
+            lifetime_s=self._lifetime_s,
+            request_id=request_id,
+        )
+        result = await deliver(
+            _RoomChannel(self._room, agent),
+            signed.payload,
+            room=room,
+            agent=agent,
+            request_id=signed.request_id,
+            timeout_s=timeout,
+            policy=self._retry,
+        )
+        if wait_for_exit is None:
+            return result
+        return replace(result, agent_left=await self.wait_for_exit(agent, timeout=wait_for_exit))
