@@ -1,0 +1,148 @@
+"""The shutdown-rpc console script, run as a subprocess: exit codes, file modes, no secret in any output."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shutdown_rpc.client_side import cli
+from shutdown_rpc.protocol import HmacSha256Key, dump_key
+
+from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, RpcErr, agent
+
+SCRIPT = Path(sys.executable).with_name("shutdown-rpc")
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LIVEKIT_", "SHUTDOWN_RPC_"))}
+    base.update(env or {})
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env=base, input=stdin, timeout=60, check=False
+    )
+
+
+def secrets_of(path: Path) -> list[str]:
+    data = json.loads(path.read_text())
+    return [data[k] for k in ("secret", "private_key") if k in data]
+
+
+@pytest.fixture
+def hmac_key(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "hmac.json"
+    proc = run("keygen", "--algorithm", "hmac", "--key-id", "backend-1", "--out", str(path))
+    assert proc.returncode == 0, proc.stderr
+    yield path
+
+
+def test_keygen_hmac_0600_and_no_secret_printed(hmac_key: Path) -> None:
+    assert stat.S_IMODE(hmac_key.stat().st_mode) == 0o600
+    (secret,) = secrets_of(hmac_key)
+    assert len(base64.b64decode(secret)) == 32
+
+
+def test_keygen_ed25519_writes_public_file(tmp_path: Path) -> None:
+    out = tmp_path / "ops.json"
+    proc = run("keygen", "--algorithm", "ed25519", "--key-id", "ops-1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    public = json.loads((tmp_path / "ops.json.pub").read_text())
+    assert set(public) == {"key_id", "algorithm", "public_key"}
+    for secret in secrets_of(out):
+        assert secret not in proc.stdout + proc.stderr
+    again = run("keygen", "--key-id", "ops-1", "--out", str(out))
+    assert again.returncode == cli.EXIT_USAGE and "exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_mint_then_inspect(hmac_key: Path) -> None:
+    proc = run("mint", "--key-file", str(hmac_key), "--room", "r1", "--agent", "agent-1", "--reason", "bye")
+    assert proc.returncode == 0, proc.stderr
+    minted = json.loads(proc.stdout)
+    for secret in secrets_of(hmac_key):
+        assert secret not in proc.stdout + proc.stderr
+    ok = run("inspect", minted["payload"], "--key-file", str(hmac_key), "--room", "r1", "--agent", "agent-1")
+    assert ok.returncode == 0 and "ACCEPT" in ok.stdout and '"bye"' in ok.stdout
+    wrong = run(
+        "inspect", "-", "--key-file", str(hmac_key), "--room", "r1", "--agent", "agent-2", stdin=minted["payload"]
+    )
+    assert wrong.returncode == cli.EXIT_REFUSED and "WRONG_TARGET" in wrong.stdout
+    other = dump_key(HmacSha256Key("backend-1", b"z" * 32))
+    bad = run("inspect", minted["payload"], env={"SHUTDOWN_RPC_KEY": other})
+    assert bad.returncode == cli.EXIT_REFUSED and "BAD_SIGNATURE" in bad.stdout
+    late = run("inspect", minted["payload"], "--key-file", str(hmac_key), "--now", str(minted["expiresAt"] + 31))
+    assert late.returncode == cli.EXIT_REFUSED and "EXPIRED" in late.stdout
+    junk = run("inspect", "not base64!")
+    assert junk.returncode == cli.EXIT_REFUSED and "MALFORMED" in junk.stdout
+
+
+def test_mint_lifetime_bound_and_usage_errors(hmac_key: Path, tmp_path: Path) -> None:
+    proc = run("mint", "--key-file", str(hmac_key), "--room", "r1", "--agent", "a", "--lifetime", "600")
+    assert proc.returncode == cli.EXIT_USAGE and proc.stderr.count("\n") == 1
+    missing = run("mint", "--room", "r1", "--agent", "a")
+    assert missing.returncode == cli.EXIT_USAGE and "SHUTDOWN_RPC_KEY" in missing.stderr
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"key_id": "x", "algorithm": "hmac-sha256", "secret": "c2hvcnQ="}')
+    bad = run("mint", "--key-file", str(garbage), "--room", "r1", "--agent", "a")
+    assert bad.returncode == cli.EXIT_USAGE and "c2hvcnQ" not in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_help_documents_exit_codes() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    for code in range(14):
+        assert f"\n  {code:>2}  " in proc.stdout
+
+
+async def _send(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(run, "send", *args, env=env)
+
+
+async def test_send_exit_codes(fake: tuple[FakeLiveKit, str], hmac_key: Path) -> None:
+    server, url = fake
+    key = HmacSha256Key("backend-1", base64.b64decode(secrets_of(hmac_key)[0]))
+    env = {
+        "LIVEKIT_URL": url,
+        "LIVEKIT_API_KEY": API_KEY,
+        "LIVEKIT_API_SECRET": API_SECRET,
+        "SHUTDOWN_RPC_KEY_FILE": str(hmac_key),
+    }
+    server.add("ok", agent("agent-1", [key]))
+    server.add("two", agent("a", [key]), agent("b", [key]))
+    server.add("refuse", agent("agent-1", []))
+    server.add("veto", agent("agent-1", [key], script=[RpcErr(4133, "VETOED: busy")]))
+    server.add("unsupported", agent("agent-1", [key], script=[RpcErr(1400, "Method not supported")]))
+    cases = [
+        (("--room", "ok", "--reason", "done"), cli.EXIT_OK),
+        (("--room", "two"), cli.EXIT_SEVERAL_AGENTS),
+        (("--room", "two", "--all", "--json"), cli.EXIT_OK),
+        (("--room", "refuse"), cli.EXIT_REFUSED),
+        (("--room", "veto"), cli.EXIT_REFUSED_RETRYABLE),
+        (("--room", "unsupported"), cli.EXIT_NOT_SUPPORTED),
+        (("--room", "missing"), cli.EXIT_ROOM_NOT_FOUND),
+        (("--room", "ok", "--agent", "ghost"), cli.EXIT_AGENT_NOT_FOUND),
+    ]
+    for args, expected in cases:
+        proc = await _send(env, *args)
+        assert proc.returncode == expected, (args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert API_SECRET not in proc.stdout + proc.stderr
+        assert secrets_of(hmac_key)[0] not in proc.stdout + proc.stderr
+    server.add("still", agent("agent-1", [key]))
+    waited = await _send(env, "--room", "still", "--wait", "0", "--json")
+    assert waited.returncode == cli.EXIT_STILL_PRESENT
+    assert json.loads(waited.stdout)["agent_left"] is False
+    server.add("mixed", agent("a", [key]), agent("b", []))
+    mixed = await _send(env, "--room", "mixed", "--all")
+    assert mixed.returncode == cli.EXIT_PARTIAL
+    bad_creds = await _send({**env, "LIVEKIT_API_SECRET": "nope" * 10}, "--room", "ok")
+    assert bad_creds.returncode == cli.EXIT_TRANSPORT and "nope" not in bad_creds.stderr
+    no_url = await _send({k: v for k, v in env.items() if k != "LIVEKIT_URL"}, "--room", "ok")
+    assert no_url.returncode == cli.EXIT_USAGE

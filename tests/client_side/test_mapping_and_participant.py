@@ -1,0 +1,151 @@
+"""Twirp message parsing (shapes recorded from livekit-server 1.13), and the in-room caller with a fake Room."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from livekit import api, rtc
+
+from shutdown_rpc.client_side.delivery import FailureKind, RetryPolicy
+from shutdown_rpc.client_side.outcomes import (
+    AgentLeftBeforeReply,
+    AgentNotFound,
+    CallerHidden,
+    Refused,
+    SeveralAgents,
+)
+from shutdown_rpc.client_side.participant import RoomShutdownCaller
+from shutdown_rpc.client_side.server_api import parse_server_error
+from shutdown_rpc.protocol import AckStatus, ErrorCode, advertisement_attributes
+
+from .conftest import FAST, KEY
+from .fake_livekit import FakeParticipant, agent
+
+
+def test_parse_refusal_from_real_server_message() -> None:
+    msg = (
+        "twirp error unknown: RpcError 4110: UNKNOWN_KEY: unknown key id 'k: x': "
+        '{"version":1,"code":4110,"name":"UNKNOWN_KEY","retryable":false}'
+    )
+    failure = parse_server_error(api.ServerError("internal", msg, status=500))
+    assert failure.rpc_code == 4110
+    assert failure.message == "UNKNOWN_KEY: unknown key id 'k: x'"
+    assert failure.data == '{"version":1,"code":4110,"name":"UNKNOWN_KEY","retryable":false}'
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "msg", "rpc_code", "kind"),
+    [
+        ("canceled", 408, "twirp error unknown: RpcError 1502: Response timeout", 1502, None),
+        (
+            "invalid_argument",
+            400,
+            "twirp error unknown: RpcError 1400: Method not supported at destination",
+            1400,
+            None,
+        ),
+        ("unavailable", 503, "twirp error unknown: no response from servers", None, FailureKind.UNANSWERED),
+        ("deadline_exceeded", 408, "twirp error unknown: request timed out", None, FailureKind.UNANSWERED),
+        ("not_found", 404, "twirp error unknown: participant does not exist", None, FailureKind.NOT_FOUND),
+        ("unauthenticated", 401, "invalid token", None, FailureKind.PERMANENT),
+        ("internal", 500, "boom", None, FailureKind.TRANSIENT),
+    ],
+)
+def test_parse_server_error(code: str, status: int, msg: str, rpc_code: int | None, kind: FailureKind | None) -> None:
+    failure = parse_server_error(api.ServerError(code, msg, status=status))
+    assert failure.rpc_code == rpc_code
+    if kind is not None:
+        assert failure.kind is kind
+
+
+class FakeRoom:
+    """Just what RoomShutdownCaller uses of rtc.Room; perform_rpc answers with a FakeParticipant's logic."""
+
+    def __init__(self, *agents: FakeParticipant, hidden: bool = False) -> None:
+        self.name = "room-1"
+        self.agents = {a.identity: a for a in agents}
+        self.remote_participants = {
+            a.identity: SimpleNamespace(identity=a.identity, kind=a.kind, attributes=a.attributes) for a in agents
+        }
+        self.handlers: dict[str, list[Any]] = {}
+        self.subscribed = asyncio.Event()
+        self.local_participant = SimpleNamespace(
+            identity="me", permissions=SimpleNamespace(hidden=hidden), perform_rpc=self._perform_rpc
+        )
+
+    def isconnected(self) -> bool:
+        return True
+
+    def on(self, event: str, cb: Any) -> None:
+        self.handlers.setdefault(event, []).append(cb)
+        self.subscribed.set()
+
+    def off(self, event: str, cb: Any) -> None:
+        self.handlers[event].remove(cb)
+
+    def leave(self, identity: str) -> None:
+        participant = self.remote_participants.pop(identity)
+        for cb in list(self.handlers.get("participant_disconnected", [])):
+            cb(participant)
+
+    async def _perform_rpc(
+        self, *, destination_identity: str, method: str, payload: str, response_timeout: float
+    ) -> str:
+        target = self.agents[destination_identity]
+        target.payloads.append(payload)
+        step = target.script.pop(0) if target.script else None
+        if step == "leave":
+            target.answer(self.name, payload)
+            self.leave(destination_identity)
+            raise rtc.RpcError(1503, "Recipient disconnected")
+        try:
+            return target.answer(self.name, payload)
+        except Exception as error:
+            from shutdown_rpc.protocol import refusal_data, refusal_message
+
+            raise rtc.RpcError(int(error.code), refusal_message(error), refusal_data(error)) from None  # type: ignore[attr-defined]
+
+
+def caller(room: FakeRoom, policy: RetryPolicy = FAST) -> RoomShutdownCaller:
+    return RoomShutdownCaller(room, KEY, issuer="tests", retry=policy)  # type: ignore[arg-type]
+
+
+async def test_hidden_caller_is_refused_before_sending() -> None:
+    a = agent("agent-1", [KEY])
+    with pytest.raises(CallerHidden):
+        await caller(FakeRoom(a, hidden=True)).shutdown()
+    assert a.payloads == []
+
+
+async def test_in_room_accept_and_wait_for_exit() -> None:
+    a = agent("agent-1", [KEY])
+    room = FakeRoom(a)
+    c = caller(room)
+    result = await c.shutdown(reason="bye")
+    assert result.status is AckStatus.ACCEPTED
+    waiting = asyncio.ensure_future(c.wait_for_exit("agent-1", timeout=30))
+    await room.subscribed.wait()
+    room.leave("agent-1")
+    assert await waiting is True
+    assert await c.wait_for_exit("agent-1", timeout=0) is True
+
+
+async def test_in_room_outcomes() -> None:
+    with pytest.raises(Refused) as info:
+        await caller(FakeRoom(agent("agent-1", []))).shutdown(agent="agent-1")
+    assert info.value.code is ErrorCode.UNKNOWN_KEY
+    with pytest.raises(AgentNotFound):
+        await caller(FakeRoom(agent("agent-1", [KEY]))).shutdown(agent="ghost")
+    with pytest.raises(SeveralAgents):
+        await caller(FakeRoom(agent("a", [KEY]), agent("b", [KEY]))).shutdown()
+    with pytest.raises(AgentLeftBeforeReply):
+        await caller(FakeRoom(agent("agent-1", [KEY], script=["leave"]))).shutdown()
+    results = await caller(FakeRoom(agent("a", [KEY]), agent("b", [KEY]))).shutdown_all()
+    assert sorted(results) == ["a", "b"]
+
+
+def test_advertisement_is_what_discovery_reads() -> None:
+    assert advertisement_attributes(["k"])  # the helper the fake agents use
