@@ -87,6 +87,7 @@ async def _register_and_advertise(ctx: JobContext, remote: RemoteShutdown) -> No
     except Exception:
         # Advertising is a convenience for callers; the method works without it.
         logger.warning("remote shutdown: could not advertise in participant attributes", exc_info=True)
+    remote.registered.set()
     logger.info(
         "remote shutdown enabled",
         extra={"method": METHOD_NAME, "key_ids": list(remote.key_ids), "agent_identity": local.identity},

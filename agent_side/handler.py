@@ -48,6 +48,7 @@ class RemoteShutdown:
 
     - ``accepted``: the request that is ending the job (None until one is accepted).
     - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
+    - ``registered``: set once the RPC method is registered (and advertised, or advertising failed).
     - ``shutdown_done``: set once ``ctx.shutdown`` has been called for the accepted request.
     """
 
@@ -71,6 +72,7 @@ class RemoteShutdown:
         self._accepted: RemoteRequest | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
         self.counters = OutcomeCounters()
+        self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
 
     @property
@@ -161,7 +163,7 @@ class RemoteShutdown:
         self._policy.authorize(result.request, result.key_id)
 
         request_id = remote.request_id
-        digest = result.digest()
+        digest = result.signed_bytes
         pending = self._in_flight.get(request_id)
         if pending is not None:
             # Same id still being decided (an async veto is running): share its outcome, never decide twice.

@@ -1,0 +1,144 @@
+"""A fake JobContext/Room: just what the agent side touches, recording every shutdown call."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from livekit import rtc
+from livekit.agents import JobContext
+
+from shutdown_rpc.protocol import (
+    METHOD_NAME,
+    FixedClock,
+    HmacSha256Key,
+    ShutdownOptions,
+    build_request,
+    sign_request,
+)
+
+ROOM = "room-1"
+AGENT = "agent-AJ_1"
+JOB = "AJ_1"
+NOW_MS = 1_700_000_000_000
+KEY = HmacSha256Key("backend-1", b"k" * 32)
+OTHER_KEY = HmacSha256Key("ops-1", b"o" * 32)
+
+
+@dataclass
+class FakeParticipant:
+    identity: str
+    kind: int = rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+class FakeLocalParticipant:
+    def __init__(self) -> None:
+        self.identity = AGENT
+        self.methods: dict[str, Any] = {}
+        self.attributes: dict[str, str] = {}
+
+    def register_rpc_method(self, name: str, handler: Any) -> Any:
+        self.methods[name] = handler
+        return handler
+
+    async def set_attributes(self, attributes: dict[str, str]) -> None:
+        self.attributes.update(attributes)
+
+
+class FakeRoom:
+    def __init__(self, connected: bool = True) -> None:
+        self.name = ROOM
+        self.local_participant = FakeLocalParticipant()
+        self.remote_participants: dict[str, FakeParticipant] = {}
+        self._connected = connected
+        self._sid: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def isconnected(self) -> bool:
+        return self._connected
+
+    @property
+    async def sid(self) -> str:
+        return await self._sid
+
+    def connect(self) -> None:
+        self._connected = True
+        self._sid.set_result("RM_1")
+
+
+@dataclass
+class FakeJobRoom:
+    name: str = ROOM
+
+
+@dataclass
+class FakeJob:
+    id: str = JOB
+    room: FakeJobRoom = field(default_factory=FakeJobRoom)
+
+
+class FakeCtx:
+    """Records shutdown() calls (and whether a reply had been produced before each), and runs callbacks."""
+
+    def __init__(self, connected: bool = True) -> None:
+        self.room = FakeRoom(connected)
+        self.job = FakeJob()
+        self.shutdown_calls: list[str] = []
+        self.replies_before_shutdown: list[int] = []
+        self.replies = 0
+        self.shutdown_called = asyncio.Event()
+        self.callbacks: list[Any] = []
+        self.deleted_rooms: list[str] = []
+
+    @property
+    def primary_session(self) -> Any:
+        raise RuntimeError("No AgentSession was started for this job")
+
+    def shutdown(self, reason: str = "user requested") -> None:
+        self.shutdown_calls.append(reason)
+        self.replies_before_shutdown.append(self.replies)
+        self.shutdown_called.set()
+
+    def add_shutdown_callback(self, cb: Any) -> None:
+        self.callbacks.append(cb)
+
+    def delete_room(self, room_name: str | None = None) -> asyncio.Future[None]:
+        self.deleted_rooms.append(room_name or self.room.name)
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+    async def run_shutdown_callbacks(self, reason: str) -> None:
+        for cb in self.callbacks:
+            if cb.__code__.co_argcount >= 1:
+                await cb(reason)
+            else:
+                await cb()
+
+    def as_job_context(self) -> JobContext:
+        return cast(JobContext, self)
+
+
+def request(**overrides: Any) -> Any:
+    fields: dict[str, Any] = {
+        "room": ROOM,
+        "target": AGENT,
+        "reason": "maintenance window",
+        "issuer": "backend",
+        "clock": FixedClock(NOW_MS),
+    }
+    fields.update(overrides)
+    return build_request(**fields)
+
+
+def signed(key: HmacSha256Key = KEY, options: ShutdownOptions | None = None, **overrides: Any) -> str:
+    return sign_request(request(options=options, **overrides), key)
+
+
+def invocation(payload: str, caller: str = "backend-caller", rpc_id: str = "rpc-1") -> rtc.RpcInvocationData:
+    return rtc.RpcInvocationData(rpc_id, caller, payload, 10.0, method=METHOD_NAME)
+
+
+def opts(*, drain: bool = False, grace_ms: int = 0, delete_room: bool = False) -> ShutdownOptions:
+    return ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)

@@ -1,0 +1,500 @@
+"""The RPC handler over a fake JobContext: every outcome, idempotency, concurrency, reply-before-shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import msgpack
+import pytest
+from livekit import rtc
+
+from shutdown_rpc.agent_side import (
+    KeyScope,
+    RateLimit,
+    RemoteRequest,
+    RemoteShutdown,
+    ShutdownPolicy,
+    UnsignedCallers,
+    enable_remote_shutdown,
+    parse_reason,
+)
+from shutdown_rpc.protocol import (
+    ATTRIBUTE_PREFIX,
+    METHOD_NAME,
+    Ack,
+    AckStatus,
+    ErrorCode,
+    FixedClock,
+    HmacSha256Key,
+    ShutdownRpcError,
+    advertisement_attributes,
+    encode_body,
+    refusal_data,
+    refusal_message,
+    seal,
+    unsigned_request,
+)
+from tests.agent_side.fakes import (
+    AGENT,
+    JOB,
+    KEY,
+    NOW_MS,
+    OTHER_KEY,
+    ROOM,
+    FakeCtx,
+    FakeParticipant,
+    invocation,
+    opts,
+    request,
+    signed,
+)
+
+
+class Harness:
+    def __init__(self, ctx: FakeCtx, remote: RemoteShutdown, clock: FixedClock) -> None:
+        self.ctx = ctx
+        self.remote = remote
+        self.clock = clock
+
+    async def call(self, payload: str, caller: str = "backend-caller") -> str:
+        """Invoke the registered handler the way LiveKit does and count the reply once it is produced."""
+        handler = self.ctx.room.local_participant.methods[METHOD_NAME]
+        try:
+            return str(await handler(invocation(payload, caller)))
+        finally:
+            self.ctx.replies += 1
+
+    async def refused(self, payload: str, code: ErrorCode, caller: str = "backend-caller") -> rtc.RpcError:
+        with pytest.raises(rtc.RpcError) as info:
+            await self.call(payload, caller)
+        err = info.value
+        assert err.code == int(code), (err.code, err.message)
+        assert json.loads(err.data or "")["name"] == code.name
+        assert err.message.startswith(code.name + ": ")
+        assert len(err.message.encode()) <= 256
+        return err
+
+
+async def make(policy: ShutdownPolicy | None = None, *, keys: Any = (KEY, OTHER_KEY), **kw: Any) -> Harness:
+    ctx = FakeCtx()
+    clock = FixedClock(NOW_MS)
+    policy = policy or ShutdownPolicy(reply_flush_delay_s=0)
+    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=keys, policy=policy, clock=clock, **kw)
+    return Harness(ctx, remote, clock)
+
+
+def no_shutdown_scheduled(h: Harness) -> None:
+    assert h.remote.accepted is None
+    assert h.ctx.shutdown_calls == []
+    assert not h.remote.shutdown_done.is_set()
+
+
+async def test_accepted_request_acks_first_then_shuts_down_once_with_the_callers_reason() -> None:
+    h = await make()
+    req = request(reason="scale down")
+    reply = await h.call(signed_request(req))
+    ack = Ack.from_json(reply)
+    assert (ack.status, ack.request_id, ack.agent_identity, ack.job_id, ack.agent_time_ms) == (
+        AckStatus.ACCEPTED,
+        req.request_id,
+        AGENT,
+        JOB,
+        NOW_MS,
+    )
+    assert h.ctx.shutdown_calls == []  # the handler returned before any shutdown started
+    await h.ctx.shutdown_called.wait()
+    await h.remote.shutdown_done.wait()
+    assert h.ctx.shutdown_calls == [f"remote shutdown by backend [{req.request_id}]: scale down"]
+    assert h.ctx.replies_before_shutdown == [1]
+    parsed = parse_reason(h.ctx.shutdown_calls[0])
+    assert parsed is not None and (parsed.issuer, parsed.request_id, parsed.reason) == (
+        "backend",
+        req.request_id,
+        "scale down",
+    )
+    accepted = h.remote.accepted
+    assert accepted is not None and accepted.request_id == req.request_id and accepted.key_id == KEY.key_id
+    assert accepted.caller_identity == "backend-caller"
+    assert h.remote.counters["accepted"] == 1 and h.remote.counters.refused == 0
+
+
+def signed_request(req: Any, key: HmacSha256Key = KEY) -> str:
+    from shutdown_rpc.protocol import sign_request
+
+    return sign_request(req, key)
+
+
+async def test_registration_and_advertisement() -> None:
+    h = await make()
+    assert h.remote.registered.is_set()
+    assert METHOD_NAME in h.ctx.room.local_participant.methods
+    attrs = h.ctx.room.local_participant.attributes
+    assert attrs == advertisement_attributes([KEY.key_id, OTHER_KEY.key_id])
+    assert all(k.startswith(ATTRIBUTE_PREFIX) and not k.startswith("lk.") for k in attrs)
+
+
+async def test_enable_before_connect_registers_once_connected() -> None:
+    ctx = FakeCtx(connected=False)
+    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=[KEY])
+    assert METHOD_NAME not in ctx.room.local_participant.methods
+    ctx.room.connect()
+    await remote.registered.wait()
+    assert ctx.room.local_participant.methods[METHOD_NAME] == remote.handle
+
+
+async def test_no_keys_and_no_unsigned_rule_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError, match="at least one key"):
+        await enable_remote_shutdown(FakeCtx().as_job_context(), keys=[], env={})
+
+
+def _body(**fields: Any) -> bytes:
+    req = request()
+    data = req.wire_dict()
+    data.update(fields)
+    return msgpack.packb(data, use_bin_type=True)
+
+
+REFUSALS: list[tuple[str, Any, ErrorCode]] = [
+    ("too large", lambda: "A" * 5000, ErrorCode.PAYLOAD_TOO_LARGE),
+    ("not base64", lambda: "!!!", ErrorCode.MALFORMED),
+    ("version 2", lambda: seal(encode_body(request()), KEY, version=2), ErrorCode.UNSUPPORTED_VERSION),
+    ("bad schema", lambda: seal(_body(issuer=""), KEY), ErrorCode.INVALID_REQUEST),
+    ("unknown key", lambda: signed(HmacSha256Key("nobody", b"n" * 32)), ErrorCode.UNKNOWN_KEY),
+    ("bad signature", lambda: signed(HmacSha256Key(KEY.key_id, b"x" * 32)), ErrorCode.BAD_SIGNATURE),
+    ("unsigned", lambda: unsigned_request(request()), ErrorCode.UNSIGNED_REFUSED),
+    ("expired", lambda: signed(clock=FixedClock(NOW_MS - 3_600_000)), ErrorCode.EXPIRED),
+    ("future", lambda: signed(clock=FixedClock(NOW_MS + 3_600_000)), ErrorCode.NOT_YET_VALID),
+    ("lifetime", lambda: signed(lifetime_s=3600), ErrorCode.LIFETIME_TOO_LONG),
+    ("wrong room", lambda: signed(room="other-room"), ErrorCode.WRONG_ROOM),
+    ("wrong target", lambda: signed(target="agent-other"), ErrorCode.WRONG_TARGET),
+    ("any agent", lambda: signed(target="*"), ErrorCode.NOT_AUTHORIZED),
+]
+
+
+@pytest.mark.parametrize(("name", "payload", "code"), REFUSALS, ids=[r[0] for r in REFUSALS])
+async def test_every_verifier_refusal_is_an_rpc_error_and_never_a_shutdown(
+    name: str, payload: Any, code: ErrorCode
+) -> None:
+    h = await make()
+    err = await h.refused(payload(), code)
+    expected = ShutdownRpcError(code, "x")
+    assert json.loads(err.data or "") == {**json.loads(refusal_data(expected)), **json.loads(err.data or "")}
+    no_shutdown_scheduled(h)
+    assert h.remote.counters[code.name.lower()] == 1
+    # the job still accepts a valid request afterwards, and shuts down exactly once for it
+    ok = request()
+    assert Ack.from_json(await h.call(signed_request(ok))).status is AckStatus.ACCEPTED
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1 and ok.request_id in h.ctx.shutdown_calls[0]
+
+
+async def test_refusal_message_and_data_come_from_the_protocol_helpers() -> None:
+    h = await make()
+    err = await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM)
+    expected = ShutdownRpcError(ErrorCode.WRONG_ROOM, "request is for another room")
+    assert (err.message, err.data) == (refusal_message(expected), refusal_data(expected))
+
+
+async def test_target_by_job_id_is_accepted() -> None:
+    h = await make()
+    assert Ack.from_json(await h.call(signed(target=JOB))).status is AckStatus.ACCEPTED
+
+
+async def test_any_agent_target_when_policy_allows() -> None:
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, allow_any_agent=True))
+    assert Ack.from_json(await h.call(signed(target="*"))).status is AckStatus.ACCEPTED
+
+
+async def test_duplicate_gets_the_original_ack_and_no_second_shutdown() -> None:
+    h = await make()
+    payload = signed()
+    first = Ack.from_json(await h.call(payload))
+    second = Ack.from_json(await h.call(payload, caller="someone-else"))
+    assert first.status is AckStatus.ACCEPTED and second.status is AckStatus.DUPLICATE
+    assert second.model_copy(update={"status": AckStatus.ACCEPTED}) == first
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1
+    assert h.remote.counters["duplicate"] == 1
+
+
+async def test_request_id_reused_for_other_content_is_a_conflict() -> None:
+    h = await make()
+    first = request()
+    await h.call(signed_request(first))
+    other = request(request_id=first.request_id, reason="something else")
+    await h.refused(signed_request(other), ErrorCode.REQUEST_ID_CONFLICT)
+
+
+async def test_another_request_while_shutting_down_is_acked_already_shutting_down() -> None:
+    h = await make()
+    first, second = request(reason="first"), request(reason="second", issuer="ops")
+    assert Ack.from_json(await h.call(signed_request(first))).status is AckStatus.ACCEPTED
+    ack2 = Ack.from_json(await h.call(signed_request(second, OTHER_KEY)))
+    assert ack2.status is AckStatus.ALREADY_SHUTTING_DOWN and ack2.request_id == second.request_id
+    # and that answer is remembered too
+    assert Ack.from_json(await h.call(signed_request(second, OTHER_KEY))).status is AckStatus.DUPLICATE
+    await h.remote.shutdown_done.wait()
+    assert h.ctx.shutdown_calls == [f"remote shutdown by backend [{first.request_id}]: first"]
+    assert h.remote.accepted is not None and h.remote.accepted.request_id == first.request_id
+
+
+async def _fifty(h: Harness, payload: str) -> list[Any]:
+    return await asyncio.gather(*(h.call(payload, caller=f"c{i}") for i in range(50)), return_exceptions=True)
+
+
+async def test_fifty_concurrent_copies_one_shutdown_fifty_answers() -> None:
+    h = await make()
+    replies = await _fifty(h, signed())
+    statuses = [Ack.from_json(r).status for r in replies]
+    assert statuses.count(AckStatus.ACCEPTED) == 1 and statuses.count(AckStatus.DUPLICATE) == 49
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1
+
+
+async def start_copies(h: Harness, payload: str, n: int) -> list[asyncio.Task[str]]:
+    """Start ``n`` calls and return once every one of them has run up to its first suspension."""
+    handler = h.ctx.room.local_participant.methods[METHOD_NAME]
+    started = 0
+    all_started = asyncio.Event()
+
+    async def one(i: int) -> str:
+        nonlocal started
+        coro = handler(invocation(payload, caller=f"c{i}"))
+        started += 1
+        if started == n:
+            all_started.set()
+        return str(await coro)  # runs synchronously up to the veto / the first copy's outcome
+
+    tasks = [asyncio.create_task(one(i)) for i in range(n)]
+    await all_started.wait()  # the last task set it and then ran on to its own suspension before we resume
+    return tasks
+
+
+async def test_fifty_concurrent_copies_while_an_async_veto_is_pending() -> None:
+    gate = asyncio.Event()
+    veto_calls: list[str] = []
+
+    async def veto(req: RemoteRequest) -> str | None:
+        veto_calls.append(req.request_id)
+        await gate.wait()
+        return None
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    tasks = await start_copies(h, signed(), 50)
+    assert not any(t.done() for t in tasks)
+    assert h.ctx.shutdown_calls == [] and len(veto_calls) == 1
+    gate.set()
+    replies = await asyncio.gather(*tasks)
+    statuses = [Ack.from_json(r).status for r in replies]
+    assert statuses.count(AckStatus.ACCEPTED) == 1 and statuses.count(AckStatus.DUPLICATE) == 49
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1 and len(veto_calls) == 1
+
+
+async def test_concurrent_copies_share_a_veto_refusal() -> None:
+    gate = asyncio.Event()
+    veto_calls = 0
+
+    async def veto(req: RemoteRequest) -> str | None:
+        nonlocal veto_calls
+        veto_calls += 1
+        await gate.wait()
+        return "call in progress"
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    tasks = await start_copies(h, signed(), 10)
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, rtc.RpcError) and r.code == ErrorCode.VETOED for r in results)
+    assert all("call in progress" in r.message for r in results if isinstance(r, rtc.RpcError))
+    assert veto_calls == 1
+    no_shutdown_scheduled(h)
+
+
+async def test_copy_with_same_id_but_other_content_while_in_flight_is_a_conflict() -> None:
+    gate = asyncio.Event()
+
+    async def veto(req: RemoteRequest) -> str | None:
+        await gate.wait()
+        return None
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    first = request()
+    tasks = await start_copies(h, signed_request(first), 1)
+    await h.refused(signed_request(request(request_id=first.request_id, reason="other")), ErrorCode.REQUEST_ID_CONFLICT)
+    gate.set()
+    assert Ack.from_json(await tasks[0]).status is AckStatus.ACCEPTED
+
+
+async def test_sync_veto_refuses_and_a_later_retry_can_succeed() -> None:
+    busy = True
+
+    def veto(req: RemoteRequest) -> str | None:
+        return "speaking to a customer" if busy else None
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    payload = signed()
+    err = await h.refused(payload, ErrorCode.VETOED)
+    assert "speaking to a customer" in err.message
+    no_shutdown_scheduled(h)
+    busy = False
+    assert Ack.from_json(await h.call(payload)).status is AckStatus.ACCEPTED
+
+
+async def test_veto_raising_is_internal_error_and_no_shutdown(caplog: pytest.LogCaptureFixture) -> None:
+    def veto(req: RemoteRequest) -> str | None:
+        raise RuntimeError("boom")
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    await h.refused(signed(), ErrorCode.INTERNAL_ERROR)
+    no_shutdown_scheduled(h)
+    assert any("boom" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+async def test_failed_attempts_are_rate_limited_per_caller() -> None:
+    now = [0.0]
+    policy = ShutdownPolicy(reply_flush_delay_s=0, rate_limit=RateLimit(burst=3, refill_per_s=1.0))
+    h = await make(policy)
+    h.remote._limiter._now = lambda: now[0]  # deterministic refill
+    for _ in range(3):
+        await h.refused(signed(room="nope"), ErrorCode.WRONG_ROOM, caller="mallory")
+    # even a valid request from that caller is refused now, without being looked at
+    await h.refused(signed(), ErrorCode.RATE_LIMITED, caller="mallory")
+    await h.refused(signed(room="nope"), ErrorCode.WRONG_ROOM, caller="alice")  # others are unaffected
+    no_shutdown_scheduled(h)
+    now[0] += 1.0  # one token back
+    assert Ack.from_json(await h.call(signed(), caller="mallory")).status is AckStatus.ACCEPTED
+    assert h.remote.counters["rate_limited"] == 1
+
+
+async def test_key_scopes_limit_issuers_targets_and_delete_room() -> None:
+    scopes = {
+        KEY.key_id: KeyScope(
+            issuers=frozenset({"backend", "cron-*"}), targets=frozenset({"agent-*"}), delete_room=False
+        )
+    }
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, key_scopes=scopes, allow_any_agent=True))
+    await h.refused(signed(issuer="intruder"), ErrorCode.NOT_AUTHORIZED)
+    await h.refused(signed(target="*"), ErrorCode.NOT_AUTHORIZED)
+    await h.refused(signed(target=JOB), ErrorCode.NOT_AUTHORIZED)
+    await h.refused(signed(options=opts(delete_room=True)), ErrorCode.NOT_AUTHORIZED)
+    no_shutdown_scheduled(h)
+    # the unscoped key may do all of it
+    assert Ack.from_json(await h.call(signed(OTHER_KEY, target="*"))).status is AckStatus.ACCEPTED
+
+
+async def test_key_scope_allows_matching_issuer() -> None:
+    scopes = {KEY.key_id: KeyScope(issuers=frozenset({"cron-*"}))}
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, key_scopes=scopes))
+    assert Ack.from_json(await h.call(signed(issuer="cron-nightly"))).status is AckStatus.ACCEPTED
+
+
+async def test_agent_may_refuse_delete_room_altogether() -> None:
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, allow_delete_room=False))
+    await h.refused(signed(options=opts(delete_room=True)), ErrorCode.NOT_AUTHORIZED)
+
+
+async def test_unsigned_requests_from_matching_participants_only() -> None:
+    rule = UnsignedCallers(
+        identities=frozenset({"operator-*"}),
+        kinds=frozenset({rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD}),
+        attributes={"role": "operator"},
+    )
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, unsigned=rule))
+    rp = h.ctx.room.remote_participants
+    rp["operator-1"] = FakeParticipant("operator-1", attributes={"role": "operator"})
+    rp["operator-2"] = FakeParticipant("operator-2", attributes={"role": "viewer"})
+    rp["operator-3"] = FakeParticipant("operator-3", rtc.ParticipantKind.PARTICIPANT_KIND_AGENT, {"role": "operator"})
+    rp["guest"] = FakeParticipant("guest", attributes={"role": "operator"})
+    payload = unsigned_request(request(reason="ended by operator"))
+    for caller in ("operator-2", "operator-3", "guest", "server-rpc-caller-not-in-room"):
+        await h.refused(payload, ErrorCode.UNSIGNED_REFUSED, caller=caller)
+    await h.refused(unsigned_request(request(options=opts(delete_room=True))), ErrorCode.NOT_AUTHORIZED, "operator-1")
+    no_shutdown_scheduled(h)
+    ack = Ack.from_json(await h.call(payload, caller="operator-1"))
+    assert ack.status is AckStatus.ACCEPTED
+    await h.remote.shutdown_done.wait()
+    assert h.remote.accepted is not None and h.remote.accepted.key_id is None
+    assert h.ctx.shutdown_calls[0].endswith(": ended by operator")
+
+
+def test_unsigned_rule_needs_a_criterion() -> None:
+    with pytest.raises(ValueError):
+        UnsignedCallers()
+
+
+async def test_unsigned_only_agent_needs_no_key() -> None:
+    h = await make(
+        ShutdownPolicy(reply_flush_delay_s=0, unsigned=UnsignedCallers(identities=frozenset({"op"}))), keys=[]
+    )
+    h.ctx.room.remote_participants["op"] = FakeParticipant("op")
+    assert Ack.from_json(await h.call(unsigned_request(request()), caller="op")).status is AckStatus.ACCEPTED
+
+
+async def test_delete_room_runs_from_the_shutdown_callback_after_the_agent_left() -> None:
+    h = await make()
+    await h.call(signed(options=opts(delete_room=True)))
+    await h.remote.shutdown_done.wait()
+    assert h.ctx.deleted_rooms == []  # not before the job's own teardown
+    await h.ctx.run_shutdown_callbacks(h.ctx.shutdown_calls[0])
+    assert h.ctx.deleted_rooms == [ROOM]
+
+
+async def test_no_delete_room_unless_asked() -> None:
+    h = await make()
+    await h.call(signed())
+    await h.remote.shutdown_done.wait()
+    await h.ctx.run_shutdown_callbacks(h.ctx.shutdown_calls[0])
+    assert h.ctx.deleted_rooms == []
+
+
+async def test_on_accepted_hook_runs_once_after_the_reply() -> None:
+    seen: list[tuple[str, int]] = []
+    holder: list[Harness] = []
+
+    async def on_accepted(req: RemoteRequest) -> None:
+        seen.append((req.request_id, holder[0].ctx.replies))
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, on_accepted=on_accepted))
+    holder.append(h)
+    req = request()
+    await h.call(signed_request(req))
+    await h.call(signed_request(req))
+    await h.remote.shutdown_done.wait()
+    assert len(seen) == 1 and seen[0][0] == req.request_id
+    assert seen[0][1] >= 1  # the acknowledgement had been returned before the hook ran
+
+
+async def test_on_accepted_failure_does_not_prevent_the_shutdown() -> None:
+    def on_accepted(req: RemoteRequest) -> None:
+        raise RuntimeError("hook failed")
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, on_accepted=on_accepted))
+    await h.call(signed())
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1
+
+
+async def test_logs_carry_ids_but_never_payload_or_signature(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="shutdown_rpc.agent_side")
+    h = await make()
+    good, bad = signed(), signed(room="other")
+    await h.call(good)
+    with pytest.raises(rtc.RpcError):
+        await h.call(bad)
+    records = [r for r in caplog.records if r.name == "shutdown_rpc.agent_side"]
+    outcomes = [getattr(r, "shutdown_rpc_outcome", None) for r in records]
+    assert "accepted" in outcomes and "wrong_room" in outcomes
+    for r in records:
+        text = r.getMessage() + json.dumps({k: str(v) for k, v in vars(r).items()})
+        assert good not in text and bad not in text and KEY.secret.decode() not in text
+
+
+async def test_counters_expose_every_outcome() -> None:
+    h = await make()
+    snapshot = h.remote.counters.snapshot()
+    assert {"accepted", "duplicate", "already_shutting_down"} <= snapshot.keys()
+    assert {c.name.lower() for c in ErrorCode} <= snapshot.keys()
+    assert set(snapshot.values()) == {0}
