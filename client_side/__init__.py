@@ -1,1 +1,45 @@
-"""Client side."""
+"""Client side: ask a LiveKit Agents job to shut down, from a backend (server API) or from inside the room.
+
+Main entry points: :class:`ShutdownClient` (RoomService.PerformRpc, the backend never joins),
+:class:`RoomShutdownCaller` (a connected ``rtc.Room``), :func:`mint_request` (payloads for frontends to relay),
+the outcomes in :mod:`.outcomes`, and the ``shutdown-rpc`` CLI (:mod:`.cli`).
+"""
+
+from .delivery import RetryPolicy
+from .minting import MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
+from .outcomes import (
+    AgentLeftBeforeReply,
+    AgentNotFound,
+    CallerHidden,
+    NotSupported,
+    Refused,
+    RoomNotFound,
+    SeveralAgents,
+    ShutdownFailed,
+    ShutdownResult,
+    Timeout,
+    TransportError,
+)
+from .participant import RoomShutdownCaller
+from .server_api import ShutdownClient
+
+__all__ = [
+    "MAX_MINT_LIFETIME_S",
+    "AgentLeftBeforeReply",
+    "AgentNotFound",
+    "CallerHidden",
+    "NotSupported",
+    "Refused",
+    "RetryPolicy",
+    "RoomNotFound",
+    "RoomShutdownCaller",
+    "SeveralAgents",
+    "ShutdownClient",
+    "ShutdownFailed",
+    "ShutdownResult",
+    "SignedPayload",
+    "Timeout",
+    "TransportError",
+    "make_payload",
+    "mint_request",
+]
