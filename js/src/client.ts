@@ -1,0 +1,146 @@
+/**
+ * Sending a shutdown request over LiveKit RPC and turning whatever comes back into a typed result.
+ *
+ * Works with livekit-client's `room.localParticipant` and @livekit/rtc-node's `room.localParticipant` alike:
+ * both have `performRpc({ destinationIdentity, method, payload, responseTimeout })` (ms) and reject with an
+ * `RpcError` carrying a numeric `code`, a `message` and an optional `data` string.
+ */
+import { AckParseError, parseAck, parseRefusal, type Acknowledgement, type Refusal } from './ack.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS, liveKitRpcName, METHOD, type LiveKitRpcName } from './codes.js';
+import { buildPayload, inspectPayload } from './envelope.js';
+import type { SigningKey } from './keys.js';
+import type { ShutdownRequest } from './request.js';
+
+/** The part of a LiveKit local participant this package needs. */
+export interface RpcCaller {
+  performRpc(params: { destinationIdentity: string; method: string; payload: string; responseTimeout?: number }): Promise<string>;
+}
+
+export type ShutdownResult =
+  /** The agent acknowledged: the job is ending. `reasonDelivered`: status accepted or duplicate (§8). */
+  | { ok: true; kind: 'acknowledged'; ack: Acknowledgement; reasonDelivered: boolean }
+  /** The agent refused with a §9 code. */
+  | { ok: false; kind: 'refused'; refusal: Refusal }
+  /**
+   * The agent left before replying (LiveKit 1503 RECIPIENT_DISCONNECTED): the shutdown most likely happened
+   * (§9), but this caller cannot know whose reason was delivered.
+   */
+  | { ok: false; kind: 'left_before_reply'; code: number; message: string }
+  /** Any other LiveKit RPC error (1400-1505): timeouts, no such participant, method not enabled, ... */
+  | { ok: false; kind: 'rpc_error'; code: number; name: LiveKitRpcName | 'UNKNOWN'; message: string; retryable: boolean }
+  /** The agent answered, but not with a §8 acknowledgement for this request. */
+  | { ok: false; kind: 'invalid_response'; detail: string }
+  /** The payload was not sent: it is not a readable v1 request (checked locally, without any key). */
+  | { ok: false; kind: 'invalid_payload'; detail: string }
+  /** performRpc threw something that is not an RpcError (e.g. the room is not connected). */
+  | { ok: false; kind: 'transport_error'; error: unknown };
+
+/** LiveKit errors after which trying again may help. */
+const LK_RETRYABLE: ReadonlySet<number> = new Set([1401, 1500, 1501, 1502, 1505]);
+
+export interface SendOptions {
+  /** The agent participant's identity. Default: the request's `target`, unless it is "*". */
+  destinationIdentity?: string;
+  /** Response timeout in ms (spec: at least 10 s). Default 15000. */
+  responseTimeoutMs?: number;
+}
+
+function rpcErrorFields(e: unknown): { code: number; message: string; data?: string } | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const o = e as { code?: unknown; message?: unknown; data?: unknown };
+  if (typeof o.code !== 'number' || !Number.isInteger(o.code)) return undefined;
+  return {
+    code: o.code,
+    message: typeof o.message === 'string' ? o.message : '',
+    ...(typeof o.data === 'string' ? { data: o.data } : {}),
+  };
+}
+
+/** Map a performRpc rejection to a ShutdownResult (exported for callers with their own transport). */
+export function resultFromRpcError(e: unknown): ShutdownResult {
+  const f = rpcErrorFields(e);
+  if (!f) return { ok: false, kind: 'transport_error', error: e };
+  const refusal = parseRefusal(f.code, f.message, f.data);
+  if (refusal) return { ok: false, kind: 'refused', refusal };
+  if (f.code === 1503) return { ok: false, kind: 'left_before_reply', code: f.code, message: f.message };
+  return {
+    ok: false,
+    kind: 'rpc_error',
+    code: f.code,
+    name: liveKitRpcName(f.code) ?? 'UNKNOWN',
+    message: f.message,
+    retryable: LK_RETRYABLE.has(f.code),
+  };
+}
+
+/** Map an RPC response payload to a ShutdownResult; `expectedRequestId` must match the ack's. */
+export function resultFromResponse(response: string, expectedRequestId?: string): ShutdownResult {
+  let ack: Acknowledgement;
+  try {
+    ack = parseAck(response);
+  } catch (e) {
+    if (e instanceof AckParseError) return { ok: false, kind: 'invalid_response', detail: e.message };
+    throw e;
+  }
+  if (expectedRequestId !== undefined && ack.requestId !== expectedRequestId) {
+    return { ok: false, kind: 'invalid_response', detail: 'acknowledgement for another request id' };
+  }
+  return { ok: true, kind: 'acknowledged', ack, reasonDelivered: ack.status === 'accepted' || ack.status === 'duplicate' };
+}
+
+/**
+ * Relay a payload string exactly as it was minted (by a backend) to the agent. The payload is read locally
+ * (no key, no signature check) only to refuse sending garbage, to default the destination to its target and
+ * to match the acknowledgement's request id; the string sent is the one given, unchanged.
+ */
+export async function relayShutdown(participant: RpcCaller, payload: string, opts: SendOptions = {}): Promise<ShutdownResult> {
+  const info = inspectPayload(payload);
+  if ('ok' in info) return { ok: false, kind: 'invalid_payload', detail: `${info.name}: ${info.detail}` };
+  const destinationIdentity = opts.destinationIdentity ?? (info.request.target !== '*' ? info.request.target : undefined);
+  if (!destinationIdentity) {
+    return { ok: false, kind: 'invalid_payload', detail: 'target is "*": give destinationIdentity' };
+  }
+  let response: string;
+  try {
+    response = await participant.performRpc({
+      destinationIdentity,
+      method: METHOD,
+      payload,
+      responseTimeout: opts.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
+    });
+  } catch (e) {
+    return resultFromRpcError(e);
+  }
+  return resultFromResponse(response, info.request.requestId);
+}
+
+/** Sign `request` with `key` (null: unsigned) and send it. Throws RequestValidationError for a bad request. */
+export async function sendShutdown(
+  participant: RpcCaller,
+  request: ShutdownRequest,
+  key: SigningKey | null,
+  opts: SendOptions = {},
+): Promise<ShutdownResult> {
+  const payload = await buildPayload(request, key);
+  return relayShutdown(participant, payload, opts);
+}
+
+/** A one-line human summary of a result (no payload, no key material). */
+export function describeResult(r: ShutdownResult): string {
+  switch (r.kind) {
+    case 'acknowledged':
+      return `${r.ack.status} by ${r.ack.agentIdentity} (job ${r.ack.jobId}), request ${r.ack.requestId}`;
+    case 'refused':
+      return `refused ${r.refusal.code} ${r.refusal.name}${r.refusal.detail ? `: ${r.refusal.detail}` : ''}`;
+    case 'left_before_reply':
+      return 'the agent left before replying (the shutdown most likely happened)';
+    case 'rpc_error':
+      return `LiveKit RPC error ${r.code} ${r.name}: ${r.message}`;
+    case 'invalid_response':
+      return `invalid response: ${r.detail}`;
+    case 'invalid_payload':
+      return `invalid payload: ${r.detail}`;
+    case 'transport_error':
+      return `transport error: ${r.error instanceof Error ? r.error.message : String(r.error)}`;
+  }
+}

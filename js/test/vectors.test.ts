@@ -1,0 +1,154 @@
+// Every case of vectors/v1.json: valid ones build byte-identical payloads and verify to the expected request
+// and acknowledgement; invalid ones are refused with the expected code.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import {
+  buildPayload,
+  Ed25519PrivateKey,
+  Ed25519PublicKey,
+  fromWire,
+  hexToBytes,
+  HmacSha256Key,
+  KeyRing,
+  METHOD,
+  MAX_PAYLOAD_BYTES,
+  DEFAULT_SKEW_S,
+  MAX_LIFETIME_S,
+  Verifier,
+  toWire,
+  type Acknowledgement,
+  type SigningKey,
+  type WireRequest,
+} from '../src/index.js';
+
+interface VectorKey {
+  key_id: string;
+  algorithm: 'hmac-sha256' | 'ed25519';
+  secret_hex?: string;
+  seed_hex?: string;
+  public_hex?: string;
+}
+interface WireAck {
+  version: number;
+  status: string;
+  request_id: string;
+  agent_identity: string;
+  job_id: string;
+  agent_time_ms: number;
+}
+interface VectorCase {
+  name: string;
+  description: string;
+  now_ms: number;
+  binding: { room: string; agent_identity: string; job_id: string; allow_any_agent: boolean; allow_unsigned: boolean };
+  prior: string[];
+  build?: { key_id: string | null; request: WireRequest };
+  payload: string;
+  expected:
+    | { outcome: 'accepted'; request: WireRequest; ack: WireAck }
+    | { outcome: 'duplicate'; ack: WireAck }
+    | { outcome: 'refused'; code: number; name: string };
+}
+interface Vectors {
+  spec_version: number;
+  method: string;
+  max_payload_bytes: number;
+  skew_s: number;
+  max_lifetime_s: number;
+  keys: VectorKey[];
+  cases: VectorCase[];
+}
+
+const vectorsPath = process.env['SHUTDOWN_RPC_VECTORS'] ?? new URL('../../../vectors/v1.json', import.meta.url);
+const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
+
+function ackToWire(a: Acknowledgement): WireAck {
+  return {
+    version: a.version,
+    status: a.status,
+    request_id: a.requestId,
+    agent_identity: a.agentIdentity,
+    job_id: a.jobId,
+    agent_time_ms: a.agentTimeMs,
+  };
+}
+
+async function signingKeys(): Promise<Map<string, SigningKey>> {
+  const out = new Map<string, HmacSha256Key | Ed25519PrivateKey>();
+  for (const k of vectors.keys) {
+    if (k.algorithm === 'hmac-sha256') out.set(k.key_id, new HmacSha256Key(k.key_id, hexToBytes(k.secret_hex!)));
+    else out.set(k.key_id, await Ed25519PrivateKey.fromSeed(k.key_id, hexToBytes(k.seed_hex!), hexToBytes(k.public_hex!)));
+  }
+  return out;
+}
+
+function verifierRing(): KeyRing {
+  // The ring a verifier holds: HMAC secrets and Ed25519 PUBLIC keys only.
+  const ring = new KeyRing();
+  for (const k of vectors.keys) {
+    if (k.algorithm === 'hmac-sha256') ring.add(new HmacSha256Key(k.key_id, hexToBytes(k.secret_hex!)));
+    else ring.add(new Ed25519PublicKey(k.key_id, hexToBytes(k.public_hex!)));
+  }
+  return ring;
+}
+
+test('vector file matches this implementation\'s constants', () => {
+  assert.equal(vectors.spec_version, 1);
+  assert.equal(vectors.method, METHOD);
+  assert.equal(vectors.max_payload_bytes, MAX_PAYLOAD_BYTES);
+  assert.equal(vectors.skew_s, DEFAULT_SKEW_S);
+  assert.equal(vectors.max_lifetime_s, MAX_LIFETIME_S);
+  assert.ok(vectors.cases.length >= 102, `expected at least 102 cases, got ${vectors.cases.length}`);
+  assert.equal(new Set(vectors.cases.map((c) => c.name)).size, vectors.cases.length, 'case names are unique');
+});
+
+for (const c of vectors.cases) {
+  test(`verify ${c.name}: ${c.expected.outcome}${'name' in c.expected ? ` ${c.expected.name}` : ''}`, async () => {
+    const verifier = new Verifier({
+      keys: verifierRing(),
+      binding: { room: c.binding.room, agentIdentity: c.binding.agent_identity, jobId: c.binding.job_id },
+      policy: { allowAnyAgent: c.binding.allow_any_agent, allowUnsigned: c.binding.allow_unsigned, skewS: vectors.skew_s },
+    });
+    for (const p of c.prior) {
+      const r = await verifier.verify(p, { nowMs: c.now_ms, callerIdentity: 'vector-caller' });
+      assert.equal(r.outcome, 'accepted', 'prior payloads are accepted');
+    }
+    const r = await verifier.verify(c.payload, { nowMs: c.now_ms, callerIdentity: 'vector-caller' });
+    const e = c.expected;
+    if (e.outcome === 'refused') {
+      assert.equal(r.outcome, 'refused', `expected refusal ${e.name}, got ${JSON.stringify(r)}`);
+      if (r.outcome === 'refused') {
+        assert.equal(r.refusal.name, e.name, r.refusal.detail);
+        assert.equal(r.refusal.code, e.code);
+      }
+    } else if (e.outcome === 'duplicate') {
+      assert.equal(r.outcome, 'duplicate');
+      assert.deepEqual(ackToWire(r.ack), e.ack);
+    } else {
+      assert.equal(r.outcome, 'accepted', `expected acceptance, got ${JSON.stringify(r)}`);
+      if (r.outcome === 'accepted') {
+        assert.deepEqual(toWire(r.request), e.request);
+        assert.deepEqual(ackToWire(r.ack), e.ack);
+      }
+    }
+  });
+}
+
+const buildable = vectors.cases.filter((c) => c.build);
+test('every valid case that a producer can build has a build section', () => {
+  assert.ok(buildable.length > 0);
+  for (const c of buildable) assert.notEqual(c.expected.outcome, 'refused', c.name);
+});
+
+for (const c of buildable) {
+  test(`build ${c.name}: byte-identical payload`, async () => {
+    const keys = await signingKeys();
+    const b = c.build!;
+    const key = b.key_id === null ? null : keys.get(b.key_id);
+    assert.notEqual(key, undefined, `key ${b.key_id} in the vector key list`);
+    const payload = await buildPayload(fromWire(b.request), key ?? null);
+    assert.equal(payload, c.payload);
+  });
+}
