@@ -1,0 +1,184 @@
+"""Fixtures and helpers for the remote-shutdown e2e tests: the example agent (examples/agent.py) as one worker
+shared by the session, throwaway keys it trusts, raw-payload channels for the server API and for a room
+participant, and waits on what the agent records.
+
+The example agent writes its events (``entrypoint_started``, ``remote_shutdown_accepted``, ``session_closed``,
+``shutdown_callback``) to ``$SHUTDOWN_RPC_EVENTS_FILE``; :class:`ExampleAgent` reads them with the harness's
+:class:`~harness.agent_worker.RecordFile`. A job's process id comes from the worker log (livekit-agents tags
+every job-process log line with ``pid`` and ``job_id``), so "the job ended" means that process has exited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from livekit import api, rtc
+
+from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
+from harness.participant import RoomParticipant
+from shutdown_rpc.client_side.delivery import Presence, RpcFailure
+from shutdown_rpc.client_side.server_api import perform_rpc
+from shutdown_rpc.protocol import METHOD_NAME, Ed25519SigningKey, HmacSha256Key, dump_key
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# examples/agent.py with a worker that always reports load 0 (see harness/steady_example_agent.py)
+EXAMPLE_AGENT = "harness.steady_example_agent"
+TIMEOUT = 60.0  # upper bound of every wait; nothing is timed
+HMAC_KEY_ID = "e2e-hmac-1"
+ED25519_KEY_ID = "e2e-ed25519-1"
+
+
+@dataclass(frozen=True)
+class E2EKeys:
+    hmac: HmacSha256Key
+    ed25519: Ed25519SigningKey
+
+    def agent_env_value(self) -> str:
+        """SHUTDOWN_RPC_KEYS for the agent: the HMAC secret and only the PUBLIC half of the Ed25519 key."""
+        return json.dumps([json.loads(dump_key(self.hmac)), json.loads(dump_key(self.ed25519.verifying_key()))])
+
+
+@dataclass
+class ExampleAgent:
+    worker: AgentWorker
+    events: RecordFile
+
+    @property
+    def agent_name(self) -> str:
+        return self.worker.agent_name
+
+    def job_pid(self, job_id: str) -> int:
+        """The pid of job ``job_id``'s process, read from the worker log (the entrypoint has logged by then)."""
+        pattern = re.compile(r'"pid": (\d+)[^\n]*"job_id": "' + re.escape(job_id) + '"')
+        found = pattern.search(re.sub(r"\x1b\[[0-9;]*m", "", self.worker.log_tail(max_chars=1 << 24)))
+        if found is None:
+            raise AssertionError(f"no log line of job {job_id} with its pid in {self.worker.log_path}")
+        return int(found.group(1))
+
+
+@pytest.fixture(scope="session", name="e2e_keys")
+def e2e_keys_fixture() -> E2EKeys:
+    return E2EKeys(HmacSha256Key(HMAC_KEY_ID, os.urandom(32)), Ed25519SigningKey.generate(ED25519_KEY_ID))
+
+
+@pytest.fixture(scope="session", name="example_agent")
+def example_agent_fixture(
+    agent_worker_factory: object, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ExampleAgent]:
+    """One worker of examples/agent.py for the session (one job per room), trusting :func:`e2e_keys`."""
+    events_path = tmp_path_factory.mktemp("example-agent") / "events.jsonl"
+    env = {
+        "SHUTDOWN_RPC_KEYS": e2e_keys.agent_env_value(),
+        "SHUTDOWN_RPC_EVENTS_FILE": str(events_path),
+        "SHUTDOWN_RPC_GREETING": "Hello. This agent ends when an authorized backend asks it to, and only then.",
+    }
+    worker = agent_worker_factory(EXAMPLE_AGENT, agent_name=None, env=env)  # type: ignore[operator]
+    yield ExampleAgent(worker, RecordFile(events_path))
+
+
+@dataclass
+class Job:
+    """One dispatched job of the example agent, next to a Python participant ``user``."""
+
+    room: str
+    user: RoomParticipant
+    started: Event
+    agent_identity: str
+    job_id: str
+    pid: int
+
+
+async def start_job(agent: ExampleAgent, lkapi: api.LiveKitAPI, participant_factory: object, room: str) -> Job:
+    """'user' joins ``room``, the example agent is dispatched into it, and the user sees the agent."""
+    user: RoomParticipant = await participant_factory(room, "user")  # type: ignore[operator]
+    await agent.worker.dispatch(lkapi, room)
+    started = await agent.events.wait_for(room=room, event="entrypoint_started", timeout=TIMEOUT)
+    remote = await user.wait_for_agent(agent_name=agent.agent_name, timeout=TIMEOUT)
+    assert remote.identity == started["identity"]
+    await user.wait_until(lambda: bool(remote.attributes.get("shutdown_rpc.method")), timeout=TIMEOUT, what="advert")
+    return Job(room, user, started, remote.identity, started["job_id"], agent.job_pid(started["job_id"]))
+
+
+async def job_ended_once(agent: ExampleAgent, job: Job) -> Event:
+    """The job's shutdown_callback event, after its process exited; asserts it ran exactly once."""
+    callback = await agent.events.wait_for(room=job.room, event="shutdown_callback", timeout=TIMEOUT)
+    assert callback["job_id"] == job.job_id
+    await wait_process_gone(job.pid, timeout=TIMEOUT)
+    assert len(agent.events.events(room=job.room, event="shutdown_callback")) == 1
+    return callback
+
+
+async def room_exists(lkapi: api.LiveKitAPI, room: str) -> bool:
+    rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
+    return any(r.name == room for r in rooms.rooms)
+
+
+async def identities(lkapi: api.LiveKitAPI, room: str) -> list[str]:
+    res = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+    return sorted(p.identity for p in res.participants)
+
+
+class ServerApiChannel:
+    """A delivery Channel sending a given payload through RoomService.PerformRpc (the backend path)."""
+
+    def __init__(self, lkapi: api.LiveKitAPI, room: str, agent: str) -> None:
+        self.lkapi, self.room, self.agent = lkapi, room, agent
+
+    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
+        return await perform_rpc(
+            self.lkapi,
+            room=self.room,
+            destination_identity=self.agent,
+            method=METHOD_NAME,
+            payload=payload,
+            response_timeout_s=response_timeout_s,
+            timeout_s=min(timeout_s, 2 * response_timeout_s) + 3.0,
+        )
+
+    async def presence(self, *, timeout_s: float) -> Presence:
+        try:
+            await asyncio.wait_for(
+                self.lkapi.room.get_participant(api.RoomParticipantIdentity(room=self.room, identity=self.agent)),
+                timeout_s,
+            )
+        except api.TwirpError as error:
+            return Presence.AGENT_GONE if error.code == api.TwirpErrorCode.NOT_FOUND else Presence.UNKNOWN
+        except asyncio.TimeoutError:
+            return Presence.UNKNOWN
+        return Presence.PRESENT
+
+
+class ParticipantChannel:
+    """A delivery Channel relaying a given payload with ``perform_rpc`` from a room participant (frontend path)."""
+
+    def __init__(self, room: rtc.Room, agent: str) -> None:
+        self.room, self.agent = room, agent
+
+    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
+        try:
+            return await self.room.local_participant.perform_rpc(
+                destination_identity=self.agent,
+                method=METHOD_NAME,
+                payload=payload,
+                response_timeout=response_timeout_s,
+            )
+        except rtc.RpcError as error:
+            raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None
+
+    async def presence(self, *, timeout_s: float) -> Presence:
+        if not self.room.isconnected():
+            return Presence.UNKNOWN
+        return Presence.PRESENT if self.agent in self.room.remote_participants else Presence.AGENT_GONE
+
+
+def wall_ms() -> float:
+    """This machine's wall clock in ms: the agent's events use the same clock, so ORDER can be compared."""
+    return time.time() * 1000
