@@ -61,7 +61,13 @@ class Ack(BaseModel):
             raise ValueError(f"not a shutdown acknowledgement: {exc.error_count()} error(s)") from None
 
     def as_duplicate(self) -> Ack:
-        """The same acknowledgement, answered again for a repeated request id."""
+        """The answer to a repeat of this request: ``duplicate`` if it was accepted, else the same status.
+
+        A request first answered ``already_shutting_down`` did not deliver its reason; its repeats must not
+        claim otherwise.
+        """
+        if self.status is not AckStatus.ACCEPTED:
+            return self
         return self.model_copy(update={"status": AckStatus.DUPLICATE})
 
 

@@ -206,6 +206,7 @@ def cases() -> list[dict[str, Any]]:
         body(7, reason="Fin de séance — merci 👋", issuer="équipe-support"),
     )
     v.valid("empty_reason", "reason may be empty", HMAC_1, body(8, reason=""))
+    v.valid("reason_leading_bom", "a reason starting with U+FEFF is kept as is", HMAC_1, body(18, reason="\ufeffbye"))
     v.valid("reason_512_bytes", "reason of exactly 512 UTF-8 bytes", HMAC_1, body(9, reason="é" * 256))
     v.valid("request_id_64", "request id of 64 characters", HMAC_1, body(10, request_id="a-_Z" * 16))
     v.valid("lifetime_300", "lifetime of exactly the maximum", HMAC_1, body(11, expires_at=IAT + 300))
@@ -351,6 +352,28 @@ def cases() -> list[dict[str, Any]]:
         ErrorCode.MALFORMED,
     )
     v.add("array_over_16", "17-element array", envelope([1] * 17), ErrorCode.MALFORMED)
+    v.add("version_negative", "version -1", envelope([-1, "hmac-1", b"\0" * 32, b""]), ErrorCode.UNSUPPORTED_VERSION)
+    v.add(
+        "version_uint64", "version 2**40", envelope([2**40, "hmac-1", b"\0" * 32, b""]), ErrorCode.UNSUPPORTED_VERSION
+    )
+    v.add(
+        "version_float",
+        "version 1.0 (a float is never an int)",
+        envelope([1.0, "hmac-1", b"\0" * 32, b""]),
+        ErrorCode.MALFORMED,
+    )
+    v.add(
+        "envelope_version_only",
+        "[2]: the version is read before the length",
+        envelope([2]),
+        ErrorCode.UNSUPPORTED_VERSION,
+    )
+    v.add(
+        "lone_surrogates_oversized",
+        "1400 lone surrogates: 4200 UTF-8 bytes",
+        "\ud800" * 1400,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+    )
     v.add(
         "unsigned_refused",
         "unsigned where the policy does not allow it",
@@ -468,6 +491,14 @@ def cases() -> list[dict[str, Any]]:
     bin_key = patch(pack(body(35)), b"\xa6issuer", b"\xc4\x06issuer")
     v.add("body_bin_key", "a bin map key", sb(bin_key), ErrorCode.MALFORMED)
     v.add("body_array", "body is an array", sb(pack([1, 2, 3])), ErrorCode.INVALID_REQUEST)
+    v.add("body_deep_nesting", "200 nested arrays", sb(b"\x91" * 200 + b"\xc0"), ErrorCode.INVALID_REQUEST)
+    v.add("body_nil_key", "a nil map key", sb(b"\x81\xc0\x01"), ErrorCode.MALFORMED)
+    v.add(
+        "grace_ms_float",
+        "grace_ms as 0.0",
+        sb(pack(body(57, options={"drain": False, "grace_ms": 0.0, "delete_room": False}))),
+        ErrorCode.INVALID_REQUEST,
+    )
     v.add("body_nil", "body is nil", sb(pack(None)), ErrorCode.INVALID_REQUEST)
     v.add("missing_issuer", "issuer missing", sb(pack(body(36, issuer=...))), ErrorCode.INVALID_REQUEST)
     v.add("missing_issued_at", "issued_at missing", sb(pack(body(37, issued_at=...))), ErrorCode.INVALID_REQUEST)
