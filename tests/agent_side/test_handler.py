@@ -233,8 +233,9 @@ async def test_another_request_while_shutting_down_is_acked_already_shutting_dow
     assert Ack.from_json(await h.call(signed_request(first))).status is AckStatus.ACCEPTED
     ack2 = Ack.from_json(await h.call(signed_request(second, OTHER_KEY)))
     assert ack2.status is AckStatus.ALREADY_SHUTTING_DOWN and ack2.request_id == second.request_id
-    # and that answer is remembered too
-    assert Ack.from_json(await h.call(signed_request(second, OTHER_KEY))).status is AckStatus.DUPLICATE
+    # that answer is remembered too, and a repeat never claims the second reason was delivered (spec §8)
+    repeat = Ack.from_json(await h.call(signed_request(second, OTHER_KEY)))
+    assert repeat.status is AckStatus.ALREADY_SHUTTING_DOWN and repeat.agent_time_ms == ack2.agent_time_ms
     await h.remote.shutdown_done.wait()
     assert h.ctx.shutdown_calls == [f"remote shutdown by backend [{first.request_id}]: first"]
     assert h.remote.accepted is not None and h.remote.accepted.request_id == first.request_id
