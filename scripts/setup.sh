@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Idempotent setup on a fresh machine: Python venv with the package (editable) and its dev tools, the
+# livekit-server binary (built from its Go module unless one is on PATH), the JS client's packages and,
+# for the browser test, Debian's chromium. Safe to run again: each step is skipped when already done.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+say() { printf '==> %s\n' "$*" >&2; }
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  python3 -m venv .venv
+fi
+stamp=.venv/.setup-stamp
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing Python packages"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e ".[dev,bench]"
+  touch "$stamp"
+fi
+
+say "locating or building livekit-server"
+.venv/bin/python -m harness.livekit_server --ensure-binary >&2
+
+if [ -f js/package-lock.json ]; then
+  if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules ]; then
+    say "installing JS packages (npm ci)"
+    (cd js && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  (cd js && npm run --silent build)
+fi
+
+if [ "${SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  say "installing Debian's chromium for the browser test"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
