@@ -110,15 +110,19 @@ class Bench:
             payload = sign_request(request, self.key)
             for _ in range(echoes):
                 t = time.perf_counter()
-                await perform_rpc(
-                    self.lkapi,
-                    room=room,
-                    destination_identity=agent,
-                    method=ECHO_METHOD,
-                    payload=payload,
-                    response_timeout_s=10.0,
-                    timeout_s=25.0,
-                )
+                try:
+                    await perform_rpc(
+                        self.lkapi,
+                        room=room,
+                        destination_identity=agent,
+                        method=ECHO_METHOD,
+                        payload=payload,
+                        response_timeout_s=10.0,
+                        timeout_s=25.0,
+                    )
+                except RpcFailure as exc:  # e.g. "data channel is not available" just after the agent joined
+                    self.outcomes[f"echo_failed:{exc.message[:60]}"] += 1
+                    continue
                 self.echo_ms.append((time.perf_counter() - t) * 1000)
             t0 = time.perf_counter()
             try:
