@@ -33,6 +33,7 @@ from pathlib import Path
 
 from livekit import api
 
+from harness import netns
 from harness.agent_worker import AgentWorker, RecordFile
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
@@ -229,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         "--flush-delay", type=float, default=None, help="agent's reply flush delay (s); default: its own"
     )
     args = parser.parse_args(argv)
+    isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
+    if isolation_error is not None:
+        print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
+        return 1
     report = asyncio.run(amain(args))
     print(json.dumps(report, indent=2))
     return 0

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from livekit import api, rtc
 
+from harness import netns
 from harness.agent_worker import AgentWorker, RecordFile, process_gone
 from harness.livekit_server import LiveKitServer
 from harness.participant import connect_participant
@@ -182,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=90.0, help="upper bound of each wait, seconds")
     parser.add_argument("--keep-logs", action="store_true", help="keep the temporary directory with the logs")
     args = parser.parse_args(argv)
+    # WebRTC in the rtc SDK offers no loopback candidates: a private namespace keeps all traffic on this machine.
+    isolation_error = netns.isolate_process()
+    if isolation_error is not None:
+        print(f"DEMO FAILED: cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
+        return 1
     workdir = Path(tempfile.mkdtemp(prefix="shutdown-rpc-demo-"))
     try:
         timeline = asyncio.run(run_demo(workdir, args.timeout))

@@ -91,3 +91,25 @@ def netns_wanted() -> bool:
 def current() -> PrivateNetns | None:
     """The namespace entered by this process, if any."""
     return _entered
+
+
+def isolate_process() -> str | None:
+    """Enter the private namespace for this whole process unless disabled; the reason it could not, or None.
+
+    Call it first thing, before anything creates an rtc.Room or starts livekit-server: the rtc SDK's native
+    threads keep the namespace they were started in.
+    """
+    if not netns_wanted():
+        return None
+    from livekit.rtc._ffi_client import FfiClient
+
+    if FfiClient._instance is not None and current() is None:
+        return (
+            "the livekit rtc SDK was initialised before the switch to the private network namespace: its threads "
+            "stay in the machine's namespace. Do not create rtc objects at import time."
+        )
+    try:
+        enter_private_netns()
+    except NetnsError as exc:
+        return str(exc)
+    return None

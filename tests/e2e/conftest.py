@@ -26,20 +26,7 @@ from harness.participant import RoomParticipant, mint_token
 
 # Must run before anything in this process creates an rtc.Room (the rtc SDK's threads keep the namespace they
 # were started in) or starts livekit-server: i.e. at conftest import, during collection.
-NETNS_ERROR: str | None = None
-if netns.netns_wanted():
-    from livekit.rtc._ffi_client import FfiClient
-
-    if FfiClient._instance is not None and netns.current() is None:
-        NETNS_ERROR = (
-            "the livekit rtc SDK was initialised before tests/e2e/conftest.py was imported: its threads stay in "
-            "the machine's network namespace. Do not create rtc objects at import time in test modules."
-        )
-    else:
-        try:
-            netns.enter_private_netns()
-        except netns.NetnsError as exc:
-            NETNS_ERROR = str(exc)
+NETNS_ERROR: str | None = netns.isolate_process()
 
 E2E_DIR = Path(__file__).resolve().parent
 AGENTS_DIR = E2E_DIR / "agents"
