@@ -18,18 +18,11 @@ from typing import Any
 import msgpack
 
 from shutdown_rpc.protocol import (
-    Ack,
-    AckStatus,
-    Binding,
-    DuplicateRequest,
     Ed25519SigningKey,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
     ShutdownRequest,
-    ShutdownRpcError,
-    Verifier,
     VerifyingKey,
     encode_body,
     seal,
@@ -37,7 +30,11 @@ from shutdown_rpc.protocol import (
 )
 from shutdown_rpc.protocol.envelope import signed_message
 
-OUT = Path(__file__).resolve().parent.parent / "vectors" / "v1.json"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "vectors" / "v1.json"
+sys.path.insert(0, str(ROOT))  # the outcome of every case comes from the same runner the tests use
+
+from tests.protocol.vectors import run_case  # noqa: E402
 
 HMAC_1 = HmacSha256Key("hmac-1", hashlib.sha256(b"vector key hmac-1").digest())
 HMAC_2 = HmacSha256Key("hmac-2", hashlib.sha256(b"vector key hmac-2").digest() * 2)
@@ -148,36 +145,6 @@ class Builder:
             **kw,
         )
         return payload
-
-
-def outcome(case: dict[str, Any]) -> dict[str, Any]:
-    """Run the reference verifier on a case."""
-    clock = FixedClock(case["now_ms"])
-    verifier = Verifier(KeyRing(RING_KEYS), clock=clock)
-    b = case["binding"]
-    binding = Binding(b["room"], b["agent_identity"], b["job_id"], b["allow_any_agent"])
-
-    def run(payload: str) -> dict[str, Any]:
-        try:
-            result = verifier.verify(payload, binding, allow_unsigned=b["allow_unsigned"])
-        except ShutdownRpcError as err:
-            return {"outcome": "refused", "code": int(err.code), "name": err.code.name}
-        if isinstance(result, DuplicateRequest):
-            return {"outcome": "duplicate", "ack": json.loads(result.ack.to_json())}
-        ack = Ack(
-            status=AckStatus.ACCEPTED,
-            request_id=result.request.request_id,
-            agent_identity=b["agent_identity"],
-            job_id=b["job_id"],
-            agent_time_ms=clock.now_ms(),
-        )
-        verifier.record(result, ack)
-        return {"outcome": "accepted", "request": result.request.wire_dict(), "ack": json.loads(ack.to_json())}
-
-    for payload in case["prior"]:
-        if run(payload)["outcome"] != "accepted":
-            raise SystemExit(f"{case['name']}: prior payload not accepted")
-    return run(case["payload"])
 
 
 def cases() -> list[dict[str, Any]]:
@@ -634,7 +601,7 @@ def generate() -> dict[str, Any]:
     out_cases = []
     for case in cases():
         expect = case.pop("_expect")
-        result = outcome(case)
+        result = run_case(case, KeyRing(RING_KEYS), skew_s=30, max_lifetime_s=300)
         wanted = expect if isinstance(expect, str) else "refused"
         if result["outcome"] != wanted or (isinstance(expect, ErrorCode) and result["code"] != int(expect)):
             raise SystemExit(f"{case['name']}: meant {expect!r}, reference verifier says {result}")

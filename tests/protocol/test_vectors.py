@@ -20,9 +20,11 @@ from shutdown_rpc.protocol import (
     sign_request,
 )
 
-from .vectors import VECTORS, run_case
+from .vectors import key_ring, load_vectors, run_case
 
 ROOT = Path(__file__).resolve().parents[2]
+VECTORS = load_vectors()
+RING = key_ring(VECTORS["keys"])
 CASES: list[dict[str, Any]] = VECTORS["cases"]
 
 
@@ -46,7 +48,7 @@ def test_vectors_cover_the_spec() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_case(case: dict[str, Any]) -> None:
-    assert run_case(case) == case["expected"]
+    assert run_case(case, RING, skew_s=VECTORS["skew_s"], max_lifetime_s=VECTORS["max_lifetime_s"]) == case["expected"]
 
 
 def _signing_key(key_id: str) -> HmacSha256Key | Ed25519SigningKey:

@@ -1,8 +1,13 @@
-"""Run the shared vectors (vectors/v1.json) against the Python implementation."""
+"""Run shared vector cases (vectors/v1.json) against the Python implementation.
+
+Used by the tests and by scripts/gen_vectors.py, which computes each case's expected outcome with it (and
+checks that against the outcome the case was written to have).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +26,29 @@ from shutdown_rpc.protocol import (
 )
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "vectors" / "v1.json"
-VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
 
 
-def key_ring() -> KeyRing:
-    keys: list[VerifyingKey] = []
-    for k in VECTORS["keys"]:
+def load_vectors() -> dict[str, Any]:
+    """The committed vectors file."""
+    data: dict[str, Any] = json.loads(VECTORS_PATH.read_text())
+    return data
+
+
+def key_ring(keys: Iterable[Mapping[str, str]]) -> KeyRing:
+    """The verifier's key ring from the vectors' ``keys`` entries."""
+    ring: list[VerifyingKey] = []
+    for k in keys:
         if k["algorithm"] == "hmac-sha256":
-            keys.append(HmacSha256Key(k["key_id"], bytes.fromhex(k["secret_hex"])))
+            ring.append(HmacSha256Key(k["key_id"], bytes.fromhex(k["secret_hex"])))
         else:
-            keys.append(Ed25519VerifyingKey.from_bytes(k["key_id"], bytes.fromhex(k["public_hex"])))
-    return KeyRing(keys)
+            ring.append(Ed25519VerifyingKey.from_bytes(k["key_id"], bytes.fromhex(k["public_hex"])))
+    return KeyRing(ring)
 
 
-def run_case(case: dict[str, Any]) -> dict[str, Any]:
+def run_case(case: Mapping[str, Any], ring: KeyRing, *, skew_s: int, max_lifetime_s: int) -> dict[str, Any]:
     """What this implementation answers for one case, in the vectors' ``expected`` shape."""
     clock = FixedClock(case["now_ms"])
-    verifier = Verifier(key_ring(), clock=clock, skew_s=VECTORS["skew_s"], max_lifetime_s=VECTORS["max_lifetime_s"])
+    verifier = Verifier(ring, clock=clock, skew_s=skew_s, max_lifetime_s=max_lifetime_s)
     b = case["binding"]
     binding = Binding(b["room"], b["agent_identity"], b["job_id"], b["allow_any_agent"])
 
@@ -59,5 +70,6 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         return {"outcome": "accepted", "request": result.request.wire_dict(), "ack": json.loads(ack.to_json())}
 
     for payload in case["prior"]:
-        assert one(payload)["outcome"] == "accepted", "a prior payload was not accepted"
+        if one(payload)["outcome"] != "accepted":
+            raise AssertionError(f"{case['name']}: a prior payload was not accepted")
     return one(case["payload"])
