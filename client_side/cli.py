@@ -38,7 +38,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypedDict
 
 from shutdown_rpc.protocol import (
     CODE_INFO,
@@ -238,9 +238,28 @@ def _failure_json(error: ShutdownFailed) -> dict[str, object]:
     return data
 
 
+class _RequestFields(TypedDict):
+    """Keyword arguments of ``send``, the same for ShutdownClient.shutdown and shutdown_all."""
+
+    reason: str
+    drain: bool
+    grace_ms: int
+    delete_room: bool
+    timeout: float
+    wait_for_exit: float | None
+
+
 async def _send(args: argparse.Namespace) -> int:
     key = None if args.unsigned else _signing_key(args)
     options = _options(args)
+    fields = _RequestFields(
+        reason=args.reason,
+        drain=options.drain,
+        grace_ms=options.grace_ms,
+        delete_room=options.delete_room,
+        timeout=args.timeout,
+        wait_for_exit=args.wait,
+    )
     try:
         client = ShutdownClient(key, issuer=args.issuer, url=args.url, api_key=args.api_key, api_secret=None)
     except ValueError as exc:
@@ -249,26 +268,9 @@ async def _send(args: argparse.Namespace) -> int:
     async with client:
         try:
             if args.all:
-                outcomes = await client.shutdown_all(
-                    args.room,
-                    reason=args.reason,
-                    drain=options.drain,
-                    grace_ms=options.grace_ms,
-                    delete_room=options.delete_room,
-                    timeout=args.timeout,
-                    wait_for_exit=args.wait,
-                )
+                outcomes = await client.shutdown_all(args.room, **fields)
             else:
-                result = await client.shutdown(
-                    args.room,
-                    agent=args.agent,
-                    reason=args.reason,
-                    drain=options.drain,
-                    grace_ms=options.grace_ms,
-                    delete_room=options.delete_room,
-                    timeout=args.timeout,
-                    wait_for_exit=args.wait,
-                )
+                result = await client.shutdown(args.room, agent=args.agent, **fields)
                 outcomes = {result.agent_identity: result}
         except ShutdownFailed as error:
             _print_outcome(error, args.json)

@@ -1,22 +1,21 @@
 """Callers already in the room (a Python ``rtc.Room``): the same shutdown call over ``local_participant.perform_rpc``.
 
-Retries, outcomes and discovery are those of the server-API path. A hidden participant is refused up front
-(:class:`~.outcomes.CallerHidden`): the server blanks a hidden caller's identity, so the agent's reply could
-never come back and the call would only end in a timeout.
+Retries, outcomes and discovery are those of the server-API path: both are a :class:`~.caller.ShutdownCaller`.
+A hidden participant is refused up front (:class:`~.outcomes.CallerHidden`): the server blanks a hidden
+caller's identity, so the agent's reply could never come back and the call would only end in a timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 from livekit import rtc
 
 from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
 
 from .agent_discovery import Candidate, pick_all_agents, pick_one_agent
-from .delivery import Presence, RetryPolicy, RpcFailure, check_present, deliver, deliver_to_each
-from .minting import make_payload
+from .caller import ShutdownCaller
+from .delivery import Channel, Presence, RetryPolicy, RpcFailure
 from .outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportError
 
 DEFAULT_TIMEOUT_S = 20.0
@@ -46,7 +45,7 @@ class _RoomChannel:
         return Presence.PRESENT if self._agent in self._room.remote_participants else Presence.AGENT_GONE
 
 
-class RoomShutdownCaller:
+class RoomShutdownCaller(ShutdownCaller):
     """Ask agents of the room ``room`` (already connected, not hidden) to end their jobs."""
 
     def __init__(
@@ -58,11 +57,8 @@ class RoomShutdownCaller:
         retry: RetryPolicy | None = None,
         request_lifetime_s: int = 60,
     ) -> None:
+        super().__init__(signing_key, issuer=issuer, retry=retry, request_lifetime_s=request_lifetime_s)
         self._room = room
-        self._signing_key = signing_key
-        self._issuer = issuer
-        self._retry = retry or RetryPolicy()
-        self._lifetime_s = request_lifetime_s
 
     def _check_caller(self) -> str:
         if not self._room.isconnected():
@@ -122,11 +118,7 @@ class RoomShutdownCaller:
         """Ask one agent (default: the room's only agent) to end its job. Same outcomes as ShutdownClient."""
         room = self._check_caller()
         options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
-        if agent is None:
-            agent = pick_one_agent(self._candidates(), room)
-        else:
-            await check_present(_RoomChannel(self._room, agent), room=room, agent=agent, timeout_s=timeout)
-        return await self._shutdown_one(room, agent, reason, options, timeout, wait_for_exit, request_id)
+        return await self._shutdown(room, agent, reason, options, timeout, wait_for_exit, request_id)
 
     async def shutdown_all(
         self,
@@ -141,40 +133,17 @@ class RoomShutdownCaller:
         """Ask every agent of the room, one request each; outcome per identity."""
         room = self._check_caller()
         options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
-        agents = self.list_agents()
-        return await deliver_to_each(
-            agents, lambda a: self._shutdown_one(room, a, reason, options, timeout, wait_for_exit, None)
-        )
+        return await self._shutdown_all(room, reason, options, timeout, wait_for_exit)
 
-    async def _shutdown_one(
-        self,
-        room: str,
-        agent: str,
-        reason: str,
-        options: ShutdownOptions,
-        timeout: float,
-        wait_for_exit: float | None,
-        request_id: str | None,
-    ) -> ShutdownResult:
-        signed = make_payload(
-            self._signing_key,
-            room=room,
-            agent=agent,
-            reason=reason,
-            issuer=self._issuer,
-            options=options,
-            lifetime_s=self._lifetime_s,
-            request_id=request_id,
-        )
-        result = await deliver(
-            _RoomChannel(self._room, agent),
-            signed.payload,
-            room=room,
-            agent=agent,
-            request_id=signed.request_id,
-            timeout_s=timeout,
-            policy=self._retry,
-        )
-        if wait_for_exit is None:
-            return result
-        return replace(result, agent_left=await self.wait_for_exit(agent, timeout=wait_for_exit))
+    # -- what ShutdownCaller needs ------------------------------------------------------------------------------
+
+    def _channel(self, room: str, agent: str) -> Channel:
+        return _RoomChannel(self._room, agent)
+
+    async def _agents(self, room: str, *, all_agents: bool) -> tuple[str, ...]:
+        if all_agents:
+            return self.list_agents()
+        return (pick_one_agent(self._candidates(), room),)
+
+    async def _agent_left(self, room: str, agent: str, *, timeout: float) -> bool:
+        return await self.wait_for_exit(agent, timeout=timeout)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import replace
+from collections.abc import Awaitable
 from types import TracebackType
+from typing import TypeVar
 
 import aiohttp
 from livekit import api
@@ -25,16 +26,8 @@ from livekit import api
 from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
 
 from .agent_discovery import Candidate, pick_all_agents, pick_one_agent
-from .delivery import (
-    FailureKind,
-    Presence,
-    RetryPolicy,
-    RpcFailure,
-    check_present,
-    deliver,
-    deliver_to_each,
-)
-from .minting import make_payload
+from .caller import ShutdownCaller
+from .delivery import Channel, FailureKind, Presence, RetryPolicy, RpcFailure
 from .outcomes import RoomNotFound, ShutdownFailed, ShutdownResult, TransportError
 
 DEFAULT_TIMEOUT_S = 20.0
@@ -43,6 +36,7 @@ DEFAULT_EXIT_POLL_S = 0.25
 _HTTP_MARGIN_S = 3.0
 _RPC_ERROR = re.compile(r"RpcError (\d+): (.*)", re.DOTALL)
 _SERVICE = "RoomService"
+_T = TypeVar("_T")
 
 
 def parse_server_error(error: api.ServerError) -> RpcFailure:
@@ -146,7 +140,7 @@ class _ServerChannel:
             return Presence.UNKNOWN
 
 
-class ShutdownClient:
+class ShutdownClient(ShutdownCaller):
     """Ask agents to end their jobs through the LiveKit server API (the backend never joins the room).
 
     ``signing_key=None`` sends unsigned requests (only agents whose policy allows it accept them).
@@ -169,10 +163,7 @@ class ShutdownClient:
 
         A client built here has livekit-api's region failover off: retries are this client's, inside one deadline.
         """
-        self._signing_key = signing_key
-        self._issuer = issuer
-        self._retry = retry or RetryPolicy()
-        self._lifetime_s = request_lifetime_s
+        super().__init__(signing_key, issuer=issuer, retry=retry, request_lifetime_s=request_lifetime_s)
         self._owns_api = lkapi is None
         if lkapi is None:
             try:
@@ -200,26 +191,12 @@ class ShutdownClient:
 
     async def room_exists(self, room: str) -> bool:
         """Whether the server knows the room (ListRooms). TransportError on API failure."""
-        try:
-            listing = await self.api.room.list_rooms(api.ListRoomsRequest(names=[room]))
-        except api.ServerError as error:
-            raise _api_error(error, room) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            raise TransportError(
-                f"cannot reach the LiveKit server: {type(exc).__name__}", retryable=True, room=room
-            ) from None
+        listing = await _room_call(self.api.room.list_rooms(api.ListRoomsRequest(names=[room])), room)
         return any(r.name == room for r in listing.rooms)
 
     async def list_agents(self, room: str, *, all_agents: bool = True) -> tuple[str, ...]:
         """Identities of the room's agents (see agent_discovery). RoomNotFound / AgentNotFound / SeveralAgents."""
-        try:
-            listing = await self.api.room.list_participants(api.ListParticipantsRequest(room=room))
-        except api.ServerError as error:
-            raise _api_error(error, room) from None
-        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-            raise TransportError(
-                f"cannot reach the LiveKit server: {type(exc).__name__}", retryable=True, room=room
-            ) from None
+        listing = await _room_call(self.api.room.list_participants(api.ListParticipantsRequest(room=room)), room)
         candidates = [
             Candidate(p.identity, int(p.kind), dict(p.attributes))
             for p in listing.participants
@@ -286,12 +263,7 @@ class ShutdownClient:
         :class:`~.outcomes.ShutdownFailed` subclass otherwise. ``timeout`` bounds the call, retries included.
         """
         options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
-        if agent is None:
-            (agent,) = await self.list_agents(room, all_agents=False)
-            return await self._shutdown_one(room, agent, reason, options, timeout, wait_for_exit, request_id)
-        channel = _ServerChannel(self, room, agent)
-        await check_present(channel, room=room, agent=agent, timeout_s=timeout)
-        return await self._shutdown_one(room, agent, reason, options, timeout, wait_for_exit, request_id)
+        return await self._shutdown(room, agent, reason, options, timeout, wait_for_exit, request_id)
 
     async def shutdown_all(
         self,
@@ -309,46 +281,33 @@ class ShutdownClient:
         Raises RoomNotFound / AgentNotFound / TransportError only when no request could be sent at all.
         """
         options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
-        agents = await self.list_agents(room, all_agents=True)
-        return await deliver_to_each(
-            agents, lambda a: self._shutdown_one(room, a, reason, options, timeout, wait_for_exit, None)
-        )
+        return await self._shutdown_all(room, reason, options, timeout, wait_for_exit)
 
-    async def _shutdown_one(
-        self,
-        room: str,
-        agent: str,
-        reason: str,
-        options: ShutdownOptions,
-        timeout: float,
-        wait_for_exit: float | None,
-        request_id: str | None,
-    ) -> ShutdownResult:
-        signed = make_payload(
-            self._signing_key,
-            room=room,
-            agent=agent,
-            reason=reason,
-            issuer=self._issuer,
-            options=options,
-            lifetime_s=self._lifetime_s,
-            request_id=request_id,
-        )
-        result = await deliver(
-            _ServerChannel(self, room, agent),
-            signed.payload,
-            room=room,
-            agent=agent,
-            request_id=signed.request_id,
-            timeout_s=timeout,
-            policy=self._retry,
-        )
-        if wait_for_exit is None:
-            return result
-        return replace(result, agent_left=await self.wait_for_exit(room, agent, timeout=wait_for_exit))
+    # -- what ShutdownCaller needs ----------------------------------------------------------------------------
+
+    def _channel(self, room: str, agent: str) -> Channel:
+        return _ServerChannel(self, room, agent)
+
+    async def _agents(self, room: str, *, all_agents: bool) -> tuple[str, ...]:
+        return await self.list_agents(room, all_agents=all_agents)
+
+    async def _agent_left(self, room: str, agent: str, *, timeout: float) -> bool:
+        return await self.wait_for_exit(room, agent, timeout=timeout)
 
 
 def _api_error(error: api.ServerError, room: str, agent: str | None = None) -> ShutdownFailed:
     failure = parse_server_error(error)
     retryable = failure.kind in (FailureKind.TRANSIENT, FailureKind.UNANSWERED)
     return TransportError(failure.message, retryable=retryable, code=error.code, room=room, agent=agent)
+
+
+async def _room_call(call: Awaitable[_T], room: str) -> _T:
+    """Await one RoomService call about ``room``; any failure as TransportError (retryable when transient)."""
+    try:
+        return await call
+    except api.ServerError as error:
+        raise _api_error(error, room) from None
+    except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        raise TransportError(
+            f"cannot reach the LiveKit server: {type(exc).__name__}", retryable=True, room=room
+        ) from None
