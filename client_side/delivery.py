@@ -51,6 +51,9 @@ UNSUPPORTED_VERSION = 1404
 MIN_RESPONSE_TIMEOUT_S = 2.0
 # How long a presence check may take once the deadline has passed (it decides Timeout vs AgentLeftBeforeReply).
 PRESENCE_CHECK_GRACE_S = 3.0
+# After a "recipient gone" failure, how long the agent may still be listed before we believe it is present.
+DEPARTURE_SETTLE_S = 3.0
+DEPARTURE_POLL_S = 0.1
 
 
 class FailureKind(enum.Enum):
@@ -62,6 +65,8 @@ class FailureKind(enum.Enum):
     UNANSWERED = "unanswered"
     #: The destination participant (or its room) is not there.
     NOT_FOUND = "not_found"
+    #: No answer because the destination went away mid-call (PerformRpc's "unavailable: no response").
+    DESTINATION_GONE = "destination_gone"
     #: Will fail the same way again (bad credentials, invalid argument, ...).
     PERMANENT = "permanent"
 
@@ -143,7 +148,7 @@ def _classify(failure: RpcFailure, room: str, agent: str) -> _Step | ShutdownFai
     if code is None:
         if failure.kind is FailureKind.TRANSIENT:
             return _Step.RETRY
-        if failure.kind in (FailureKind.UNANSWERED, FailureKind.NOT_FOUND):
+        if failure.kind in (FailureKind.UNANSWERED, FailureKind.NOT_FOUND, FailureKind.DESTINATION_GONE):
             return _Step.CHECK
         return TransportError(failure.message, code=failure.transport_code, room=room, agent=agent)
     refusal = parse_refusal(code, failure.message, failure.data)
@@ -229,7 +234,7 @@ async def deliver(
         if isinstance(step, ShutdownFailed):
             raise step
         if step is _Step.CHECK:
-            presence = await channel.presence(timeout_s=PRESENCE_CHECK_GRACE_S)
+            presence = await _presence_after(last, channel)
             if presence is Presence.AGENT_GONE or presence is Presence.ROOM_GONE:
                 where = "its room was deleted" if presence is Presence.ROOM_GONE else "it left the room"
                 raise AgentLeftBeforeReply(
@@ -251,6 +256,30 @@ async def deliver(
             agent=agent,
         )
     raise _final_error(last, room, agent)
+
+
+def _suggests_departure(failure: RpcFailure) -> bool:
+    """The failure says the destination went away (not merely that it was slow)."""
+    return failure.rpc_code in (RECIPIENT_DISCONNECTED, RECIPIENT_NOT_FOUND) or failure.kind in (
+        FailureKind.NOT_FOUND,
+        FailureKind.DESTINATION_GONE,
+    )
+
+
+async def _presence_after(failure: RpcFailure, channel: Channel) -> Presence:
+    """The agent's presence after a failed attempt.
+
+    When the failure says the destination went away, the server's participant list can still show the agent
+    for a moment after the agent disconnected: poll until it is gone or DEPARTURE_SETTLE_S has passed, so a
+    shutdown whose reply was lost is reported as AgentLeftBeforeReply rather than as a timeout.
+    """
+    loop = asyncio.get_running_loop()
+    settle_until = loop.time() + (DEPARTURE_SETTLE_S if _suggests_departure(failure) else 0.0)
+    while True:
+        presence = await channel.presence(timeout_s=PRESENCE_CHECK_GRACE_S)
+        if presence is not Presence.PRESENT or loop.time() >= settle_until:
+            return presence
+        await asyncio.sleep(DEPARTURE_POLL_S)
 
 
 async def check_present(channel: Channel, *, room: str, agent: str, timeout_s: float) -> None:

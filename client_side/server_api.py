@@ -60,11 +60,10 @@ def parse_server_error(error: api.ServerError) -> RpcFailure:
         )
     if code == api.ServerErrorCode.NOT_FOUND:
         return RpcFailure(what, kind=FailureKind.NOT_FOUND, transport_code=code)
-    if code in (
-        api.ServerErrorCode.UNAVAILABLE,
-        api.ServerErrorCode.DEADLINE_EXCEEDED,
-        api.ServerErrorCode.CANCELED,
-    ):
+    if code == api.ServerErrorCode.UNAVAILABLE:
+        # livekit-server answers "no response from servers" when the destination left during the call.
+        return RpcFailure(what, kind=FailureKind.DESTINATION_GONE, transport_code=code)
+    if code in (api.ServerErrorCode.DEADLINE_EXCEEDED, api.ServerErrorCode.CANCELED):
         return RpcFailure(what, kind=FailureKind.UNANSWERED, transport_code=code)
     if error.status >= 500:
         return RpcFailure(what, kind=FailureKind.TRANSIENT, transport_code=code)

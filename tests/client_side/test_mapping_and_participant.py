@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from livekit import api, rtc
 
-from shutdown_rpc.client_side.delivery import FailureKind, RetryPolicy
+from shutdown_rpc.client_side.delivery import FailureKind, Presence, RetryPolicy, RpcFailure, deliver
 from shutdown_rpc.client_side.outcomes import (
     AgentLeftBeforeReply,
     AgentNotFound,
     CallerHidden,
     Refused,
     SeveralAgents,
+    Timeout,
 )
 from shutdown_rpc.client_side.participant import RoomShutdownCaller
 from shutdown_rpc.client_side.server_api import parse_server_error
@@ -47,7 +48,7 @@ def test_parse_refusal_from_real_server_message() -> None:
             1400,
             None,
         ),
-        ("unavailable", 503, "twirp error unknown: no response from servers", None, FailureKind.UNANSWERED),
+        ("unavailable", 503, "twirp error unknown: no response from servers", None, FailureKind.DESTINATION_GONE),
         ("deadline_exceeded", 408, "twirp error unknown: request timed out", None, FailureKind.UNANSWERED),
         ("not_found", 404, "twirp error unknown: participant does not exist", None, FailureKind.NOT_FOUND),
         ("unauthenticated", 401, "invalid token", None, FailureKind.PERMANENT),
@@ -149,3 +150,45 @@ async def test_in_room_outcomes() -> None:
 
 def test_advertisement_is_what_discovery_reads() -> None:
     assert advertisement_attributes(["k"])  # the helper the fake agents use
+
+
+class _LaggingPresenceChannel:
+    """A channel whose only attempt fails as 'recipient gone' while the server still lists the agent a while."""
+
+    def __init__(self, failure: RpcFailure, present_checks: int) -> None:
+        self.failure = failure
+        self.present_checks = present_checks
+        self.presence_calls = 0
+
+    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
+        raise self.failure
+
+    async def presence(self, *, timeout_s: float) -> Presence:
+        self.presence_calls += 1
+        return Presence.PRESENT if self.presence_calls <= self.present_checks else Presence.AGENT_GONE
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RpcFailure("recipient disconnected", rpc_code=1503),
+        RpcFailure("no response from servers", kind=FailureKind.DESTINATION_GONE, transport_code="unavailable"),
+    ],
+    ids=["rpc-1503", "twirp-unavailable"],
+)
+async def test_lost_reply_while_agent_still_listed_is_left_before_reply_not_timeout(failure: RpcFailure) -> None:
+    channel = _LaggingPresenceChannel(failure, present_checks=2)
+    with pytest.raises(AgentLeftBeforeReply):
+        await deliver(
+            channel, "p", room="r", agent="a", request_id="x" * 22, timeout_s=10.0, policy=RetryPolicy(max_attempts=1)
+        )
+    assert channel.presence_calls == 3
+
+
+async def test_slow_agent_still_present_is_a_timeout() -> None:
+    channel = _LaggingPresenceChannel(RpcFailure("response timeout", rpc_code=1502), present_checks=100)
+    with pytest.raises(Timeout):
+        await deliver(
+            channel, "p", room="r", agent="a", request_id="x" * 22, timeout_s=10.0, policy=RetryPolicy(max_attempts=1)
+        )
+    assert channel.presence_calls == 1  # a plain timeout is not a departure: no settling
