@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: setup, lint, types, vectors, Python tests (unit, job lifecycle and
-# the real-server end-to-end tests), the JS client's tests, the wheel check and a benchmark smoke run.
+# The whole test suite, as CI runs it: setup, lint, types, vectors, the wheel check, a benchmark smoke run,
+# the JS client's tests (node --test: every shared vector), then pytest: unit tests, a real job lifecycle,
+# and the end-to-end tests on a real livekit-server (Python, Node and headless-browser clients).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,16 +16,15 @@ echo "==> mypy --strict"
 .venv/bin/mypy --strict harness bench
 echo "==> vectors are current"
 $py scripts/gen_vectors.py --check
-
-echo "==> pytest"
-$py -m pytest -q -p no:cacheprovider
+echo "==> wheel"
+bash scripts/check_wheel.sh
+echo "==> protocol benchmark smoke run (figures only, never a verdict)"
+$py bench/bench_protocol.py --quick
 
 if [ -f js/package.json ]; then
   echo "==> JS client (node --test)"
   (cd js && npm test)
 fi
 
-echo "==> wheel"
-bash scripts/check_wheel.sh
-echo "==> protocol benchmark smoke run (figures only, never a verdict)"
-$py bench/bench_protocol.py --quick
+echo "==> pytest"
+$py -m pytest -q -p no:cacheprovider
