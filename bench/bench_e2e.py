@@ -38,7 +38,7 @@ from harness.agent_worker import AgentWorker, RecordFile
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
 from shutdown_rpc.client_side.delivery import Presence, RetryPolicy, RpcFailure, deliver
-from shutdown_rpc.client_side.outcomes import ShutdownFailed
+from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownFailed
 from shutdown_rpc.client_side.server_api import perform_rpc
 from shutdown_rpc.protocol import METHOD_NAME, HmacSha256Key, build_request, dump_key, sign_request
 
@@ -81,6 +81,7 @@ class Bench:
         self.ack_ms: list[float] = []
         self.gone_ms: dict[str, list[float]] = {"request": [], "delete_room": [], "remove_participant": []}
         self.outcomes: Counter[str] = Counter()
+        self.failures: list[str] = []
 
     async def job(self) -> tuple[str, RoomParticipant, str]:
         room = f"bench-{uuid.uuid4().hex[:10]}"
@@ -127,23 +128,28 @@ class Bench:
                 self.echo_ms.append((time.perf_counter() - t) * 1000)
             t0 = time.perf_counter()
             try:
-                await deliver(
+                result = await deliver(
                     Channel(self.lkapi, room, agent, user),
                     payload,
                     room=room,
                     agent=agent,
                     request_id=request.request_id,
                     timeout_s=20.0,
-                    policy=RetryPolicy(max_attempts=1, attempt_timeout_s=10.0),
+                    policy=RetryPolicy(),  # what a backend uses: same-id retries within the deadline
                 )
                 acked_at = time.perf_counter()
                 self.ack_ms.append((acked_at - t0) * 1000)
                 # delivered = the ack was in the caller's hands before the agent was seen leaving
                 self.outcomes["ack_before_leave" if not gone_at or acked_at <= gone_at[0] else "ack_after_leave"] += 1
+                if result.attempts > 1:
+                    self.outcomes["acked_after_retry"] += 1
             except ShutdownFailed as exc:
                 self.outcomes[type(exc).__name__] += 1
-            except RpcFailure as exc:
-                self.outcomes[f"RpcFailure:{exc.message[:40]}"] += 1
+                if not isinstance(exc, AgentLeftBeforeReply):
+                    # The request never took effect: nothing will leave; end the job and go on.
+                    self.failures.append(f"{type(exc).__name__}: {exc}")
+                    await self.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+                    return
             await user.wait_participant_left(agent, timeout=WAIT_S)
             self.gone_ms["request"].append(((gone_at[0] if gone_at else time.perf_counter()) - t0) * 1000)
         finally:
@@ -182,6 +188,9 @@ class Bench:
             "elapsed_s": round(elapsed_s, 1),
             "delivery_pct": round(100.0 * delivered / rounds, 3),
             "outcomes": dict(self.outcomes),
+            # every round without an ack must surface as AgentLeftBeforeReply (the request took effect)
+            "misses_reported_as_left_before_reply": f"{self.outcomes['AgentLeftBeforeReply']}/{rounds - delivered}",
+            "failures": self.failures[:10],
             "echo_ms_p50_p99": (round(echo50, 1), round(echo99, 1), len(self.echo_ms)),
             "ack_ms_p50_p99": (round(ack50, 1), round(ack99, 1), len(self.ack_ms)),
             "ack_over_echo_p50_p99": (round(ack50 / echo50, 3), round(ack99 / echo99, 3)),
