@@ -37,35 +37,14 @@ from harness import netns
 from harness.agent_worker import AgentWorker, RecordFile
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side.delivery import Presence, RetryPolicy, RpcFailure, deliver
+from shutdown_rpc.client_side import ServerChannel, ShutdownClient
+from shutdown_rpc.client_side.delivery import RetryPolicy, RpcFailure, deliver
 from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownFailed
 from shutdown_rpc.client_side.server_api import perform_rpc
-from shutdown_rpc.protocol import METHOD_NAME, HmacSha256Key, build_request, dump_key, sign_request
+from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key, sign_request
 
 ECHO_METHOD = "bench.echo"
 WAIT_S = 60.0
-
-
-class Channel:
-    """PerformRpc to one agent with a given payload (a delivery Channel)."""
-
-    def __init__(self, lkapi: api.LiveKitAPI, room: str, agent: str, observer: RoomParticipant) -> None:
-        self.lkapi, self.room, self.agent, self.observer = lkapi, room, agent, observer
-
-    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
-        return await perform_rpc(
-            self.lkapi,
-            room=self.room,
-            destination_identity=self.agent,
-            method=METHOD_NAME,
-            payload=payload,
-            response_timeout_s=response_timeout_s,
-            timeout_s=min(timeout_s, 2 * response_timeout_s) + 3.0,
-        )
-
-    async def presence(self, *, timeout_s: float) -> Presence:
-        present = self.agent in self.observer.room.remote_participants
-        return Presence.PRESENT if present else Presence.AGENT_GONE
 
 
 def pct(values: list[float], q: float) -> float:
@@ -77,6 +56,7 @@ class Bench:
     def __init__(self, server: LiveKitServer, worker: AgentWorker, events: RecordFile, key: HmacSha256Key) -> None:
         self.server, self.worker, self.events, self.key = server, worker, events, key
         self.lkapi = api.LiveKitAPI(server.url, server.api_key, server.api_secret)
+        self.client = ShutdownClient(None, issuer="bench", lkapi=self.lkapi)  # only its Channel is used
         self.echo_ms: list[float] = []
         self.ack_ms: list[float] = []
         self.gone_ms: dict[str, list[float]] = {"request": [], "delete_room": [], "remove_participant": []}
@@ -129,7 +109,7 @@ class Bench:
             t0 = time.perf_counter()
             try:
                 result = await deliver(
-                    Channel(self.lkapi, room, agent, user),
+                    ServerChannel(self.client, room, agent),
                     payload,
                     room=room,
                     agent=agent,

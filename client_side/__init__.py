@@ -5,7 +5,7 @@ Main entry points: :class:`ShutdownClient` (RoomService.PerformRpc, the backend 
 the outcomes in :mod:`.outcomes`, and the ``shutdown-rpc`` CLI (:mod:`.cli`).
 """
 
-from .delivery import RetryPolicy
+from .delivery import Channel, RetryPolicy, deliver
 from .minting import MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
 from .outcomes import (
     AgentLeftBeforeReply,
@@ -20,19 +20,22 @@ from .outcomes import (
     Timeout,
     TransportError,
 )
-from .participant import RoomShutdownCaller
-from .server_api import ShutdownClient
+from .participant import RoomChannel, RoomShutdownCaller
+from .server_api import ServerChannel, ShutdownClient
 
 __all__ = [
     "MAX_MINT_LIFETIME_S",
     "AgentLeftBeforeReply",
     "AgentNotFound",
     "CallerHidden",
+    "Channel",
     "NotSupported",
     "Refused",
     "RetryPolicy",
+    "RoomChannel",
     "RoomNotFound",
     "RoomShutdownCaller",
+    "ServerChannel",
     "SeveralAgents",
     "ShutdownClient",
     "ShutdownFailed",
@@ -40,6 +43,7 @@ __all__ = [
     "SignedPayload",
     "Timeout",
     "TransportError",
+    "deliver",
     "make_payload",
     "mint_request",
 ]

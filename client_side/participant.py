@@ -21,8 +21,8 @@ from .outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportErr
 DEFAULT_TIMEOUT_S = 20.0
 
 
-class _RoomChannel:
-    """A Channel to one agent through the local participant of a connected room."""
+class RoomChannel:
+    """A :class:`~.delivery.Channel` to one agent over ``perform_rpc`` from a connected room (a relay)."""
 
     def __init__(self, room: rtc.Room, agent: str) -> None:
         self._room = room
@@ -138,7 +138,7 @@ class RoomShutdownCaller(ShutdownCaller):
     # -- what ShutdownCaller needs ------------------------------------------------------------------------------
 
     def _channel(self, room: str, agent: str) -> Channel:
-        return _RoomChannel(self._room, agent)
+        return RoomChannel(self._room, agent)
 
     async def _agents(self, room: str, *, all_agents: bool) -> tuple[str, ...]:
         if all_agents:

@@ -112,8 +112,8 @@ async def perform_rpc(
     return response.payload
 
 
-class _ServerChannel:
-    """A :class:`Channel` to one agent through the server API."""
+class ServerChannel:
+    """A :class:`~.delivery.Channel` to one agent through the server API (for relaying a given payload)."""
 
     def __init__(self, client: ShutdownClient, room: str, agent: str) -> None:
         self._client = client
@@ -285,7 +285,7 @@ class ShutdownClient(ShutdownCaller):
     # -- what ShutdownCaller needs ----------------------------------------------------------------------------
 
     def _channel(self, room: str, agent: str) -> Channel:
-        return _ServerChannel(self, room, agent)
+        return ServerChannel(self, room, agent)
 
     async def _agents(self, room: str, *, all_agents: bool) -> tuple[str, ...]:
         return await self.list_agents(room, all_agents=all_agents)

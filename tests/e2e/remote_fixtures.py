@@ -10,7 +10,6 @@ every job-process log line with ``pid`` and ``job_id``), so "the job ended" mean
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -20,13 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from livekit import api, rtc
+from livekit import api
 
 from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
 from harness.participant import RoomParticipant
-from shutdown_rpc.client_side.delivery import Presence, RpcFailure
-from shutdown_rpc.client_side.server_api import perform_rpc
-from shutdown_rpc.protocol import METHOD_NAME, Ed25519SigningKey, HmacSha256Key, dump_key
+from shutdown_rpc.client_side import ServerChannel, ShutdownClient
+from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # examples/agent.py with a worker that always reports load 0 (see harness/steady_example_agent.py)
@@ -126,57 +124,9 @@ async def identities(lkapi: api.LiveKitAPI, room: str) -> list[str]:
     return sorted(p.identity for p in res.participants)
 
 
-class ServerApiChannel:
-    """A delivery Channel sending a given payload through RoomService.PerformRpc (the backend path)."""
-
-    def __init__(self, lkapi: api.LiveKitAPI, room: str, agent: str) -> None:
-        self.lkapi, self.room, self.agent = lkapi, room, agent
-
-    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
-        return await perform_rpc(
-            self.lkapi,
-            room=self.room,
-            destination_identity=self.agent,
-            method=METHOD_NAME,
-            payload=payload,
-            response_timeout_s=response_timeout_s,
-            timeout_s=min(timeout_s, 2 * response_timeout_s) + 3.0,
-        )
-
-    async def presence(self, *, timeout_s: float) -> Presence:
-        try:
-            await asyncio.wait_for(
-                self.lkapi.room.get_participant(api.RoomParticipantIdentity(room=self.room, identity=self.agent)),
-                timeout_s,
-            )
-        except api.TwirpError as error:
-            return Presence.AGENT_GONE if error.code == api.TwirpErrorCode.NOT_FOUND else Presence.UNKNOWN
-        except asyncio.TimeoutError:
-            return Presence.UNKNOWN
-        return Presence.PRESENT
-
-
-class ParticipantChannel:
-    """A delivery Channel relaying a given payload with ``perform_rpc`` from a room participant (frontend path)."""
-
-    def __init__(self, room: rtc.Room, agent: str) -> None:
-        self.room, self.agent = room, agent
-
-    async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
-        try:
-            return await self.room.local_participant.perform_rpc(
-                destination_identity=self.agent,
-                method=METHOD_NAME,
-                payload=payload,
-                response_timeout=response_timeout_s,
-            )
-        except rtc.RpcError as error:
-            raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None
-
-    async def presence(self, *, timeout_s: float) -> Presence:
-        if not self.room.isconnected():
-            return Presence.UNKNOWN
-        return Presence.PRESENT if self.agent in self.room.remote_participants else Presence.AGENT_GONE
+def server_api_channel(lkapi: api.LiveKitAPI, room: str, agent: str) -> ServerChannel:
+    """The backend path's Channel (RoomService.PerformRpc) for relaying a given payload."""
+    return ServerChannel(ShutdownClient(None, issuer="e2e", lkapi=lkapi), room, agent)
 
 
 def wall_ms() -> float:

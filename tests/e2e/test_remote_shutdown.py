@@ -15,6 +15,7 @@ import pytest
 from livekit import api, rtc
 
 from shutdown_rpc.agent_side import format_reason
+from shutdown_rpc.client_side import RoomChannel
 from shutdown_rpc.client_side.delivery import RetryPolicy, deliver
 from shutdown_rpc.client_side.minting import mint_request
 from shutdown_rpc.client_side.outcomes import Refused, ShutdownResult
@@ -37,13 +38,12 @@ from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     E2EKeys,
     ExampleAgent,
     Job,
-    ParticipantChannel,
-    ServerApiChannel,
     e2e_keys_fixture,
     example_agent_fixture,
     identities,
     job_ended_once,
     room_exists,
+    server_api_channel,
     start_job,
     wall_ms,
 )
@@ -205,8 +205,8 @@ async def test_refusals_over_the_wire_keep_the_agent(
     example_agent: ExampleAgent, e2e_keys: E2EKeys, lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str
 ) -> None:
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
-    backend = ServerApiChannel(lkapi, room_name, job.agent_identity)
-    frontend = ParticipantChannel(job.user.room, job.agent_identity)
+    backend = server_api_channel(lkapi, room_name, job.agent_identity)
+    frontend = RoomChannel(job.user.room, job.agent_identity)
     seen: dict[str, ErrorCode] = {}
 
     for name, payload, code in refusal_cases(e2e_keys, room_name, job.agent_identity):
@@ -269,8 +269,8 @@ async def test_same_request_from_two_callers_ends_the_job_once(
         )
 
     results: list[ShutdownResult] = await asyncio.gather(
-        send(ServerApiChannel(lkapi, room_name, job.agent_identity)),
-        send(ParticipantChannel(job.user.room, job.agent_identity)),
+        send(server_api_channel(lkapi, room_name, job.agent_identity)),
+        send(RoomChannel(job.user.room, job.agent_identity)),
     )
 
     assert sorted(r.status for r in results) == ["accepted", "duplicate"]
