@@ -40,11 +40,11 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
 from livekit import api
 
+from harness.lifecycle import StartStop
 from harness.livekit_server import LiveKitServer
 
 RECORD_ENV = "HARNESS_RECORD_FILE"
@@ -122,7 +122,7 @@ async def wait_process_gone(pid: int, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
-class AgentWorker:
+class AgentWorker(StartStop):
     """One agent worker subprocess registered with explicit dispatch under ``agent_name``.
 
     ``entrypoint`` is a path to an agent file (run as ``python FILE MODE``) or a dotted module name (run as
@@ -236,39 +236,3 @@ class AgentWorker:
         return await lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=self.agent_name, room=room, metadata=metadata)
         )
-
-    def __enter__(self) -> AgentWorker:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> AgentWorker:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-
-async def wait_for_agent_participant(
-    lkapi: api.LiveKitAPI, room: str, *, agent_name: str | None = None, timeout: float = 30.0
-) -> api.ParticipantInfo:
-    """Poll RoomService.ListParticipants until an AGENT-kind participant (optionally of ``agent_name``) is in."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with contextlib.suppress(api.TwirpError):
-            res = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-            for p in res.participants:
-                if p.kind == api.ParticipantInfo.Kind.AGENT and (
-                    agent_name is None or p.attributes.get("lk.agent.name") == agent_name
-                ):
-                    return p
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no agent participant in room {room!r} after {timeout}s")
-        await asyncio.sleep(0.1)  # poll interval of the wait

@@ -20,7 +20,6 @@ CLI: ``python -m harness.livekit_server --ensure-binary`` locates (or builds) th
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -28,16 +27,16 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from livekit import api
+
+from harness.lifecycle import StartStop
 
 SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
 SERVER_VERSION = "v1.13.5"
@@ -192,7 +191,7 @@ def server_config(ports: ServerPorts, api_key: str, api_secret: str, log_level: 
     return json.dumps(config)
 
 
-class LiveKitServer:
+class LiveKitServer(StartStop):
     """One livekit-server process in dev mode on loopback, started on free ports.
 
     ``start()``/``stop()`` are synchronous (so session-scoped pytest fixtures need no event loop);
@@ -337,62 +336,3 @@ class LiveKitServer:
         # the group may still hold children even after the leader exited
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-
-    def __enter__(self) -> LiveKitServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> LiveKitServer:
-        import asyncio
-
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        import asyncio
-
-        await asyncio.to_thread(self.stop)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """CLI: ``--ensure-binary`` prints the binary's path (building it if needed); ``--run`` serves."""
-    parser = argparse.ArgumentParser(prog="python -m harness.livekit_server", description=__doc__.split("\n")[0])
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--ensure-binary", action="store_true", help="locate or build livekit-server, print path")
-    group.add_argument("--run", action="store_true", help="run a loopback dev server until interrupted")
-    parser.add_argument("--no-build", action="store_true", help="with --ensure-binary: never run go install")
-    args = parser.parse_args(argv)
-    try:
-        if args.ensure_binary:
-            print(ensure_server_binary(build=not args.no_build))
-            return 0
-        server = LiveKitServer(log_path=Path(tempfile.gettempdir()) / "livekit-server-harness.log")
-        with server:
-            print(
-                json.dumps(
-                    {
-                        "url": server.url,
-                        "api_key": server.api_key,
-                        "api_secret": server.api_secret,
-                        "log": str(server.log_path),
-                    }
-                ),
-                flush=True,
-            )
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
-        return 0
-    except ServerStartError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

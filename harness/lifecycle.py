@@ -1,0 +1,36 @@
+"""Context-manager plumbing for the harness's processes: anything with blocking ``start()`` and ``stop()``."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+from typing_extensions import Self
+
+
+class StartStop:
+    """``with``/``async with`` support for a class defining blocking ``start()`` and ``stop()``."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await asyncio.to_thread(self.stop)
