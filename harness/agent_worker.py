@@ -29,11 +29,9 @@ reads and waits on those lines.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,7 +42,7 @@ from typing import Any, Literal
 
 from livekit import api
 
-from harness.lifecycle import StartStop
+from harness.lifecycle import StartStop, stop_process_group
 from harness.livekit_server import LiveKitServer
 
 RECORD_ENV = "HARNESS_RECORD_FILE"
@@ -220,16 +218,7 @@ class AgentWorker(StartStop):
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)  # job processes may outlive the worker
+        stop_process_group(proc, timeout)
 
     async def dispatch(self, lkapi: api.LiveKitAPI, room: str, *, metadata: str = "") -> api.AgentDispatch:
         """CreateDispatch of this worker's agent into ``room`` (the server creates the room if needed)."""

@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -36,7 +35,7 @@ from pathlib import Path
 
 from livekit import api
 
-from harness.lifecycle import StartStop
+from harness.lifecycle import StartStop, stop_process_group
 
 SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
 SERVER_VERSION = "v1.13.5"
@@ -325,14 +324,4 @@ class LiveKitServer(StartStop):
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # the group may still hold children even after the leader exited
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc, timeout)

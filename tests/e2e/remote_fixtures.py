@@ -114,16 +114,6 @@ async def job_ended_once(agent: ExampleAgent, job: Job) -> Event:
     return callback
 
 
-async def room_exists(lkapi: api.LiveKitAPI, room: str) -> bool:
-    rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
-    return any(r.name == room for r in rooms.rooms)
-
-
-async def identities(lkapi: api.LiveKitAPI, room: str) -> list[str]:
-    res = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-    return sorted(p.identity for p in res.participants)
-
-
 def server_api_channel(lkapi: api.LiveKitAPI, room: str, agent: str) -> ServerChannel:
     """The backend path's Channel (RoomService.PerformRpc) for relaying a given payload."""
     return ServerChannel(ShutdownClient(None, issuer="e2e", lkapi=lkapi), room, agent)

@@ -15,6 +15,7 @@ from livekit import api, rtc
 
 from harness.agent_worker import AgentWorker, Event, wait_process_gone
 from harness.participant import RoomParticipant
+from harness.room_state import identities, room_exists
 
 pytestmark = pytest.mark.e2e
 
@@ -54,16 +55,6 @@ async def job_ended(worker: AgentWorker, job: RunningJob) -> Event:
     await wait_process_gone(callback["pid"], timeout=TIMEOUT)
     assert len(worker.record.events(room=job.room, event="shutdown_callback")) == 1
     return callback
-
-
-async def room_exists(lkapi: api.LiveKitAPI, room: str) -> bool:
-    rooms = await lkapi.room.list_rooms(api.ListRoomsRequest(names=[room]))
-    return any(r.name == room for r in rooms.rooms)
-
-
-async def identities(lkapi: api.LiveKitAPI, room: str) -> list[str]:
-    res = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
-    return sorted(p.identity for p in res.participants)
 
 
 async def assert_user_alone_in_live_room(lkapi: api.LiveKitAPI, job: RunningJob) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from livekit import api, rtc
 
+from harness.room_state import identities, room_exists
 from shutdown_rpc.agent_side import format_reason
 from shutdown_rpc.client_side import RoomChannel
 from shutdown_rpc.client_side.delivery import RetryPolicy, deliver
@@ -40,9 +41,7 @@ from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     Job,
     e2e_keys_fixture,
     example_agent_fixture,
-    identities,
     job_ended_once,
-    room_exists,
     server_api_channel,
     start_job,
     wall_ms,
