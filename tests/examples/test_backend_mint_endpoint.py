@@ -1,0 +1,93 @@
+"""The example mint endpoint: authenticates and authorizes its caller, and what it mints verifies at the agent."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import time
+from collections.abc import AsyncIterator
+from types import ModuleType
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from shutdown_rpc.protocol import (
+    Binding,
+    ErrorCode,
+    FixedClock,
+    HmacSha256Key,
+    KeyRing,
+    ShutdownRpcError,
+    VerifiedRequest,
+    Verifier,
+    dump_key,
+)
+
+KEY = HmacSha256Key("web-backend-1", b"k" * 32)
+SESSION_SECRET = "app-session-secret-for-the-test"
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("SHUTDOWN_RPC_KEY", dump_key(KEY))
+    monkeypatch.setenv("APP_SESSION_SECRET", SESSION_SECRET)
+    monkeypatch.delenv("SHUTDOWN_RPC_KEY_FILE", raising=False)
+    import examples.backend_mint_endpoint as module
+
+    return importlib.reload(module)  # it reads its key and secret at import
+
+
+@pytest.fixture
+async def client(endpoint: ModuleType) -> AsyncIterator[TestClient[object, object]]:
+    async with TestClient(TestServer(endpoint.make_app())) as test_client:
+        yield test_client
+
+
+def session_cookie(user: str, *, expires_in: float = 600, secret: str = SESSION_SECRET) -> dict[str, str]:
+    expiry = str(int(time.time() + expires_in))
+    tag = hmac.new(secret.encode(), f"{user}.{expiry}".encode(), hashlib.sha256).hexdigest()
+    return {"session": f"{user}.{expiry}.{tag}"}
+
+
+URL = "/api/agent-shutdown/mint"
+
+
+async def test_no_session_is_401(client: TestClient[object, object]) -> None:
+    response = await client.post(URL, json={"room": "call-alice-1", "agent": "agent-1"})
+    assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    "cookies",
+    [session_cookie("alice", secret="forged"), session_cookie("alice", expires_in=-10)],
+    ids=["forged", "expired"],
+)
+async def test_bad_session_is_401(client: TestClient[object, object], cookies: dict[str, str]) -> None:
+    response = await client.post(URL, json={"room": "call-alice-1", "agent": "agent-1"}, cookies=cookies)
+    assert response.status == 401
+
+
+async def test_other_users_room_is_403(client: TestClient[object, object]) -> None:
+    response = await client.post(URL, json={"room": "call-bob-1", "agent": "agent-1"}, cookies=session_cookie("alice"))
+    assert response.status == 403
+
+
+async def test_minted_payload_verifies_only_for_its_room_and_agent(client: TestClient[object, object]) -> None:
+    response = await client.post(
+        URL, json={"room": "call-alice-1", "agent": "agent-1", "reason": "hung up"}, cookies=session_cookie("alice")
+    )
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    minted = await response.json()
+    assert minted["destinationIdentity"] == "agent-1" and minted["method"] == "shutdown_rpc.shutdown"
+    assert "secret" not in str(minted) and KEY.secret.decode() not in str(minted)
+
+    verifier = Verifier(KeyRing([KEY]), clock=FixedClock(int(time.time() * 1000)))
+    result = verifier.verify(minted["payload"], Binding("call-alice-1", "agent-1"))
+    assert isinstance(result, VerifiedRequest)
+    assert (result.request.issuer, result.request.reason) == ("user:alice", "hung up")
+    assert result.request.expires_at - result.request.issued_at <= 60
+    with pytest.raises(ShutdownRpcError) as refused:
+        verifier.verify(minted["payload"], Binding("call-alice-2", "agent-1"))
+    assert refused.value.code is ErrorCode.WRONG_ROOM
