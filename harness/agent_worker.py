@@ -29,6 +29,7 @@ reads and waits on those lines.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -225,3 +226,21 @@ class AgentWorker(StartStop):
         return await lkapi.agent_dispatch.create_dispatch(
             api.CreateAgentDispatchRequest(agent_name=self.agent_name, room=room, metadata=metadata)
         )
+
+
+async def wait_for_agent_participant(
+    lkapi: api.LiveKitAPI, room: str, *, agent_name: str | None = None, timeout: float = 30.0
+) -> api.ParticipantInfo:
+    """Poll RoomService.ListParticipants until an AGENT-kind participant (optionally of ``agent_name``) is in."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(api.TwirpError):
+            res = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+            for p in res.participants:
+                if p.kind == api.ParticipantInfo.Kind.AGENT and (
+                    agent_name is None or p.attributes.get("lk.agent.name") == agent_name
+                ):
+                    return p
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no agent participant in room {room!r} after {timeout}s")
+        await asyncio.sleep(0.1)  # poll interval of the wait

@@ -20,12 +20,15 @@ CLI: ``python -m harness.livekit_server --ensure-binary`` locates (or builds) th
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -325,3 +328,40 @@ class LiveKitServer(StartStop):
         if proc is None:
             return
         stop_process_group(proc, timeout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: ``--ensure-binary`` prints the binary's path (building it if needed); ``--run`` serves."""
+    parser = argparse.ArgumentParser(prog="python -m harness.livekit_server", description=__doc__.split("\n")[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--ensure-binary", action="store_true", help="locate or build livekit-server, print path")
+    group.add_argument("--run", action="store_true", help="run a loopback dev server until interrupted")
+    parser.add_argument("--no-build", action="store_true", help="with --ensure-binary: never run go install")
+    args = parser.parse_args(argv)
+    try:
+        if args.ensure_binary:
+            print(ensure_server_binary(build=not args.no_build))
+            return 0
+        server = LiveKitServer(log_path=Path(tempfile.gettempdir()) / "livekit-server-harness.log")
+        with server:
+            print(
+                json.dumps(
+                    {
+                        "url": server.url,
+                        "api_key": server.api_key,
+                        "api_secret": server.api_secret,
+                        "log": str(server.log_path),
+                    }
+                ),
+                flush=True,
+            )
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        return 0
+    except ServerStartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

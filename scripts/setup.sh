@@ -20,7 +20,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 say "locating or building livekit-server"
-.venv/bin/python -m harness.livekit_server --ensure-binary >&2
+server_bin=$(.venv/bin/python -m harness.livekit_server --ensure-binary)
+[ -x "$server_bin" ] || { echo "setup: no livekit-server binary (got '$server_bin')" >&2; exit 1; }
+say "livekit-server: $server_bin"
 
 if [ -f js/package-lock.json ]; then
   if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules ]; then
