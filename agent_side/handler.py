@@ -50,6 +50,13 @@ class RemoteShutdown:
     - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
     - ``registered``: set once the RPC method is registered (and advertised, or advertising failed).
     - ``shutdown_done``: set once ``ctx.shutdown`` has been called for the accepted request.
+    - ``job_ending``: why the job is ending, once it is ending for any cause (None before).
+
+    Once the job is ending for another cause (the application called ``ctx.shutdown``, the room disconnected,
+    the shutdown callbacks ran), a valid request is answered ``already_shutting_down`` (spec §8) and never
+    accepted: livekit-agents keeps the first reason, so the caller's reason would not be delivered, and its
+    ``delete_room`` could come after the callbacks that carry it out. ``enable_remote_shutdown`` reports
+    those causes through ``note_job_ending``.
     """
 
     def __init__(
@@ -71,6 +78,7 @@ class RemoteShutdown:
         self._in_flight: dict[str, tuple[bytes, asyncio.Future[Ack]]] = {}
         self._accepted: RemoteRequest | None = None
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._job_ending: str | None = None
         self.counters = OutcomeCounters()
         self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
@@ -79,6 +87,21 @@ class RemoteShutdown:
     def accepted(self) -> RemoteRequest | None:
         """The accepted request ending this job, if any."""
         return self._accepted
+
+    @property
+    def job_ending(self) -> str | None:
+        """The first known cause the job is ending for (a shutdown reason), or None while it is not ending."""
+        return self._job_ending
+
+    def note_job_ending(self, cause: str) -> None:
+        """Record that the job is ending (first cause kept): later valid requests get ``already_shutting_down``."""
+        if self._job_ending is None:
+            self._job_ending = cause or "unknown cause"
+            if self._accepted is None:
+                logger.info("remote shutdown: job ending for another cause", extra={"cause": self._job_ending})
+
+    def _shutting_down(self) -> bool:
+        return self._accepted is not None or self._job_ending is not None
 
     @property
     def policy(self) -> ShutdownPolicy:
@@ -177,15 +200,15 @@ class RemoteShutdown:
                 raise ShutdownRpcError(ErrorCode.INTERNAL_ERROR, "first copy of this request was cancelled") from None
             return first.as_duplicate(), remote
 
-        if self._accepted is not None:
+        if self._shutting_down():
             return self._record(remote, self._ack(AckStatus.ALREADY_SHUTTING_DOWN, request_id, binding)), remote
 
         outcome: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self._in_flight[request_id] = (digest, outcome)
         try:
             await self._run_veto(remote)
-            # Another request may have been accepted while the veto ran.
-            status = AckStatus.ACCEPTED if self._accepted is None else AckStatus.ALREADY_SHUTTING_DOWN
+            # Another request may have been accepted, or the job started ending, while the veto ran.
+            status = AckStatus.ALREADY_SHUTTING_DOWN if self._shutting_down() else AckStatus.ACCEPTED
             ack = self._record(remote, self._ack(status, request_id, binding))
             if status is AckStatus.ACCEPTED:
                 self._accept(remote)
@@ -234,6 +257,12 @@ class RemoteShutdown:
         except Exception:
             logger.exception("remote shutdown: error before shutting down; shutting down anyway")
         finally:
+            if self._job_ending is not None:
+                # livekit-agents keeps the first reason: this one will not reach the shutdown callbacks.
+                logger.warning(
+                    "remote shutdown: the job started ending for another cause before the accepted request",
+                    extra={"request_id": remote.request_id, "cause": self._job_ending},
+                )
             self._ctx.shutdown(remote.shutdown_reason)
             self.shutdown_done.set()
 

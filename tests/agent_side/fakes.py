@@ -54,6 +54,20 @@ class FakeRoom:
         self.remote_participants: dict[str, FakeParticipant] = {}
         self._connected = connected
         self._sid: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.listeners: dict[str, list[Any]] = {}
+
+    def on(self, event: str, callback: Any) -> Any:
+        self.listeners.setdefault(event, []).append(callback)
+        return callback
+
+    def emit(self, event: str, *args: Any) -> None:
+        for callback in self.listeners.get(event, []):
+            callback(*args)
+
+    def disconnect_from_server(self) -> None:
+        """What rtc.Room does when the server drops the agent (DeleteRoom, RemoveParticipant...)."""
+        self._connected = False
+        self.emit("disconnected", rtc.DisconnectReason.ROOM_DELETED)
 
     def isconnected(self) -> bool:
         return self._connected

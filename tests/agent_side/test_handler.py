@@ -499,3 +499,74 @@ async def test_counters_expose_every_outcome() -> None:
     assert {"accepted", "duplicate", "already_shutting_down"} <= snapshot.keys()
     assert {c.name.lower() for c in ErrorCode} <= snapshot.keys()
     assert set(snapshot.values()) == {0}
+
+
+async def _assert_already_shutting_down_and_no_second_shutdown(h: Harness, shutdown_calls: list[str]) -> None:
+    """A valid request (delete_room asked) once the job is ending for another cause: spec §8."""
+    req = request(options=opts(delete_room=True))
+    ack = Ack.from_json(await h.call(signed_request(req)))
+    assert ack.status is AckStatus.ALREADY_SHUTTING_DOWN and ack.request_id == req.request_id
+    repeat = Ack.from_json(await h.call(signed_request(req)))  # remembered like any answer
+    assert repeat.status is AckStatus.ALREADY_SHUTTING_DOWN and repeat.agent_time_ms == ack.agent_time_ms
+    assert h.remote.accepted is None and not h.remote.shutdown_done.is_set()
+    await h.remote.wait_closed()  # nothing was started
+    assert h.ctx.shutdown_calls == shutdown_calls
+    await h.ctx.run_shutdown_callbacks(shutdown_calls[0] if shutdown_calls else "room disconnected")
+    assert h.ctx.deleted_rooms == []
+    assert h.remote.counters["already_shutting_down"] == 2 and h.remote.counters["accepted"] == 0
+
+
+async def test_request_after_the_application_called_ctx_shutdown_is_already_shutting_down() -> None:
+    h = await make()
+    h.ctx.shutdown("room disconnected")
+    assert h.remote.job_ending == "room disconnected"
+    await _assert_already_shutting_down_and_no_second_shutdown(h, ["room disconnected"])
+
+
+async def test_request_after_the_room_disconnected_is_already_shutting_down() -> None:
+    h = await make()
+    h.ctx.room.disconnect_from_server()
+    assert h.remote.job_ending == "room disconnected"
+    await _assert_already_shutting_down_and_no_second_shutdown(h, [])
+
+
+async def test_request_after_the_shutdown_callbacks_ran_is_already_shutting_down() -> None:
+    h = await make()
+    await h.ctx.run_shutdown_callbacks("parent process shutdown")
+    assert h.remote.job_ending == "parent process shutdown"
+    await _assert_already_shutting_down_and_no_second_shutdown(h, [])
+
+
+async def test_job_ending_while_a_veto_is_pending_is_already_shutting_down() -> None:
+    release = asyncio.Event()
+    started = asyncio.Event()
+
+    async def veto(_: RemoteRequest) -> None:
+        started.set()
+        await release.wait()
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    call = asyncio.ensure_future(h.call(signed(options=opts(delete_room=True))))
+    await started.wait()
+    h.ctx.shutdown("user requested")
+    release.set()
+    assert Ack.from_json(await call).status is AckStatus.ALREADY_SHUTTING_DOWN
+    assert h.remote.accepted is None and h.ctx.shutdown_calls == ["user requested"]
+
+
+async def test_wrapped_ctx_shutdown_still_reaches_the_job_and_keeps_the_first_cause() -> None:
+    h = await make()
+    h.ctx.shutdown(reason="simulation completed")
+    h.ctx.room.disconnect_from_server()
+    assert h.ctx.shutdown_calls == ["simulation completed"]
+    assert h.remote.job_ending == "simulation completed"
+
+
+async def test_an_accepted_request_still_ends_the_job_with_its_reason() -> None:
+    h = await make()
+    req = request(options=opts(delete_room=True))
+    assert Ack.from_json(await h.call(signed_request(req))).status is AckStatus.ACCEPTED
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1 and parse_reason(h.ctx.shutdown_calls[0]) is not None
+    await h.ctx.run_shutdown_callbacks(h.ctx.shutdown_calls[0])
+    assert h.ctx.deleted_rooms == [ROOM]

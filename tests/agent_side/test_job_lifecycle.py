@@ -158,3 +158,26 @@ async def test_refused_request_does_not_end_the_job(events_file: Path) -> None:
     callbacks = [e for e in read_events(events_file) if e["event"] == "shutdown_callback"]
     assert [c["reason"] for c in callbacks] == ["test over"]
     assert callbacks[0]["remote"] is False
+
+
+async def test_request_after_the_app_ended_the_job_is_already_shutting_down(events_file: Path) -> None:
+    """With the real JobContext: the application's ctx.shutdown wins; a later valid request is told so (§8)."""
+    delivery = Delivery()
+    request = build_request(
+        room="console", target="agent", reason="late", issuer="ops-backend", options=opts(delete_room=True)
+    )
+
+    async def entrypoint(ctx: JobContext) -> None:
+        await example.entrypoint(ctx)
+        ctx.shutdown("app done")
+        # the entrypoint still runs (the teardown waits for it): a request arriving now must not be accepted
+        await asyncio.gather(*deliver_rpc(ctx, sign_request(request, KEY), delivery), return_exceptions=True)
+
+    await run_job(entrypoint)
+
+    assert delivery.errors == []
+    assert [Ack.from_json(r).status for r in delivery.replies] == [AckStatus.ALREADY_SHUTTING_DOWN]
+    events = read_events(events_file)
+    assert [e["event"] for e in events].count("remote_shutdown_accepted") == 0
+    callbacks = [e for e in events if e["event"] == "shutdown_callback"]
+    assert [c["reason"] for c in callbacks] == ["app done"]
