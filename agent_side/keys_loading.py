@@ -2,30 +2,74 @@
 
 ``SHUTDOWN_RPC_KEYS`` holds one of: a key file's JSON object; a JSON array of key objects and/or file paths;
 or file paths separated by ``os.pathsep``. Ed25519 private keys are reduced to their public half.
+
+Errors about an entry of ``SHUTDOWN_RPC_KEYS`` name its position (``entry #2``), never its value: a value that
+was meant to be a key but is not JSON is read as a path, and must not end up in a log or a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from shutdown_rpc.protocol import AnyKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
+from shutdown_rpc.protocol import (
+    AnyKey,
+    Ed25519SigningKey,
+    HmacSha256Key,
+    KeyRing,
+    VerifyingKey,
+    parse_key,
+    verifying_key_of,
+)
 from shutdown_rpc.protocol.keyfile import MAX_KEY_FILE_BYTES
 
 KEYS_ENV = "SHUTDOWN_RPC_KEYS"
 
+logger = logging.getLogger("shutdown_rpc.agent_side")
+
 
 def read_key_file(path: str | os.PathLike[str]) -> VerifyingKey:
-    """The verifying key in one key file. Errors name the file, never its content."""
+    """The verifying key in one key file. Errors name the file, never its content.
+
+    Logs a warning when the file holds a secret (HMAC secret, Ed25519 private key) and is readable or writable
+    by group or others.
+    """
     p = Path(path)
     with p.open("rb") as handle:
+        mode = os.fstat(handle.fileno()).st_mode
         data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    return _key_from_file_bytes(data, mode, str(p))
+
+
+def _key_from_file_bytes(data: bytes, mode: int, label: str) -> VerifyingKey:
     try:
-        return verifying_key_of(parse_key(data.decode("utf-8")))
+        key = parse_key(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{p}: {exc}") from None
+        raise ValueError(f"{label}: {exc}") from None
+    if isinstance(key, HmacSha256Key | Ed25519SigningKey) and stat.S_IMODE(mode) & 0o077:
+        logger.warning(
+            "%s: key file holds a secret but is accessible to group/others (mode %o); chmod 600 it",
+            label,
+            stat.S_IMODE(mode),
+        )
+    return verifying_key_of(key)
+
+
+def _read_env_entry(path: str, position: int) -> VerifyingKey:
+    """A key file named by ``SHUTDOWN_RPC_KEYS``: errors and warnings name the entry's position, not its value."""
+    label = f"{KEYS_ENV} entry #{position}"
+    try:
+        with open(path, "rb") as handle:
+            mode = os.fstat(handle.fileno()).st_mode
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        # str(exc) would carry the value (possibly a secret pasted where a path was expected): strerror only.
+        raise ValueError(f"{label}: cannot read key file: {exc.strerror or type(exc).__name__}") from None
+    return _key_from_file_bytes(data, mode, label)
 
 
 def keys_from_env_value(value: str) -> list[VerifyingKey]:
@@ -41,15 +85,19 @@ def keys_from_env_value(value: str) -> list[VerifyingKey]:
         except ValueError:
             raise ValueError(f"{KEYS_ENV} is not valid JSON") from None
         keys: list[VerifyingKey] = []
-        for item in items:
+        for position, item in enumerate(items, 1):
             if isinstance(item, dict):
-                keys.append(verifying_key_of(parse_key(json.dumps(item))))
+                try:
+                    keys.append(verifying_key_of(parse_key(json.dumps(item))))
+                except ValueError as exc:
+                    raise ValueError(f"{KEYS_ENV} entry #{position}: {exc}") from None
             elif isinstance(item, str):
-                keys.append(read_key_file(item))
+                keys.append(_read_env_entry(item, position))
             else:
-                raise ValueError(f"{KEYS_ENV}: array items must be key objects or file paths")
+                raise ValueError(f"{KEYS_ENV} entry #{position}: array items must be key objects or file paths")
         return keys
-    return [read_key_file(part) for part in text.split(os.pathsep) if part]
+    parts = text.split(os.pathsep)
+    return [_read_env_entry(part, position) for position, part in enumerate(parts, 1) if part]
 
 
 def load_key_ring(
