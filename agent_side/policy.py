@@ -65,6 +65,18 @@ class UnsignedCallers:
 
     The caller must be a participant of the room (a server-side PerformRpc caller is not, so it is refused).
     This trusts the server-set ``caller_identity``: use it only for frontends of rooms you control.
+
+    What each criterion trusts:
+
+    - ``identities``: the identity in the caller's access token (whoever mints tokens decides it).
+    - ``kinds``: the participant kind the server reports (set from the token, e.g. AGENT for agent workers).
+    - ``attributes``: NOT an authorization on its own. A participant whose token grants
+      ``canUpdateOwnMetadata`` (``VideoGrants(can_update_own_metadata=True)``; some token issuers and sample
+      apps enable it) can set its OWN attributes at any time with ``local_participant.set_attributes(...)``,
+      so ``attributes={"role": "admin"}`` admits anyone who writes ``role=admin`` on themselves. Rely on an
+      attribute only if no participant of the room can update its own metadata, i.e. the attribute is set
+      solely by your token issuer (token ``attributes``) or your backend (RoomService.UpdateParticipant), and
+      preferably combine it with ``identities`` or ``kinds``; otherwise require signed requests.
     """
 
     identities: frozenset[str] = frozenset()

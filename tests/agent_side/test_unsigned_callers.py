@@ -1,0 +1,26 @@
+"""UnsignedCallers(attributes=...) matches attributes a participant may have set on itself: pinned and documented."""
+
+from __future__ import annotations
+
+import inspect
+
+from livekit import rtc
+
+from shutdown_rpc.agent_side import UnsignedCallers
+from tests.agent_side.fakes import FakeParticipant
+
+
+def test_attribute_rule_admits_whoever_carries_the_attribute_however_it_was_set() -> None:
+    rule = UnsignedCallers(attributes={"role": "admin"})
+    # nothing tells a token-set attribute from one the participant wrote itself (canUpdateOwnMetadata)
+    assert rule.allows(FakeParticipant("anyone", attributes={"role": "admin"}))
+    combined = UnsignedCallers(
+        attributes={"role": "admin"}, kinds=frozenset({rtc.ParticipantKind.PARTICIPANT_KIND_AGENT})
+    )
+    assert not combined.allows(FakeParticipant("anyone", attributes={"role": "admin"}))
+
+
+def test_docstring_warns_that_attributes_can_be_self_set() -> None:
+    doc = inspect.getdoc(UnsignedCallers) or ""
+    assert "canUpdateOwnMetadata" in doc and "set_attributes" in doc
+    assert "NOT an authorization on its own" in doc
