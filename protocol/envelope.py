@@ -88,11 +88,13 @@ def decode_base64(payload: str) -> bytes:
         raw = _a2b_strict(payload.encode("ascii"))
     except (UnicodeEncodeError, binascii.Error):
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not base64") from None
-    if len(payload) % 4:
+    data = payload.rstrip("=")
+    padding = len(payload) - len(data)
+    # strict_mode still lets "AAAA====" (or "AAAA=") through: padding must close a 2- or 3-character quantum.
+    if len(payload) % 4 or padding > 2 or (padding and len(data) % 4 != 4 - padding):
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not padded base64")
     # Non-zero unused bits would let one envelope travel as several strings; only the canonical form is valid.
-    padding = 2 if payload.endswith("==") else 1 if payload.endswith("=") else 0
-    if padding and _ALPHABET.index(payload[-1 - padding]) & _UNUSED_BITS_MASK[padding]:
+    if padding and _ALPHABET.index(data[-1]) & _UNUSED_BITS_MASK[padding]:
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not canonical base64")
     return raw
 
