@@ -26,7 +26,7 @@ class AckStatus(str, enum.Enum):
 class Ack(BaseModel):
     """The acknowledgement: the request was taken and the job will end (or already is ending)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
     version: Annotated[int, Field(ge=1)] = VERSION
     status: AckStatus

@@ -73,12 +73,13 @@ class HmacSha256Key:
         return hmac.new(self.secret, digestmod=hashlib.sha256)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ed25519VerifyingKey:
     """An Ed25519 public key: verifies only (what an agent holds for Ed25519 issuers)."""
 
     key_id: str
-    public_key: ed25519.Ed25519PublicKey = field(repr=False, compare=False)
+    # eq=False: two keys are equal only if they are the same object (never by key id alone)
+    public_key: ed25519.Ed25519PublicKey = field(repr=False)
 
     def __post_init__(self) -> None:
         check_key_id(self.key_id)
@@ -113,12 +114,12 @@ class Ed25519VerifyingKey:
         return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ed25519SigningKey:
     """An Ed25519 private key: what a backend holds to sign."""
 
     key_id: str
-    private_key: ed25519.Ed25519PrivateKey = field(repr=False, compare=False)
+    private_key: ed25519.Ed25519PrivateKey = field(repr=False)
 
     def __post_init__(self) -> None:
         check_key_id(self.key_id)

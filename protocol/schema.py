@@ -16,8 +16,11 @@ MAX_TARGET_BYTES = 256
 MAX_REASON_BYTES = 512
 MAX_ISSUER_BYTES = 128
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
-# No C0 control characters and no DEL: these strings end up in logs and shutdown reasons.
-_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# These strings end up in logs and in the shutdown reason: no C0/C1 control characters, no DEL, no bidi controls.
+_FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_PRINTABLE = f"^[^{_FORBIDDEN_CHARS}]*$"
+# The issuer also may not contain brackets, so "remote shutdown by {issuer} [{request_id}]: ..." parses one way.
+_ISSUER = rf"^[^{_FORBIDDEN_CHARS}\[\]]*$"
 
 _UTF8_LIMITS = (
     ("room", MAX_ROOM_BYTES),
@@ -58,7 +61,7 @@ class ShutdownRequest(BaseModel):
     room: Annotated[str, Field(min_length=1, max_length=MAX_ROOM_BYTES)]
     target: Annotated[str, Field(min_length=1, max_length=MAX_TARGET_BYTES)]
     reason: Annotated[str, Field(max_length=MAX_REASON_BYTES, pattern=_PRINTABLE)]
-    issuer: Annotated[str, Field(min_length=1, max_length=MAX_ISSUER_BYTES, pattern=_PRINTABLE)]
+    issuer: Annotated[str, Field(min_length=1, max_length=MAX_ISSUER_BYTES, pattern=_ISSUER)]
     options: ShutdownOptions
 
     @model_validator(mode="after")

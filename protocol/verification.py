@@ -18,7 +18,9 @@ from .envelope import signed_message, unpack_envelope, unpack_strict
 from .errors import ErrorCode, ShutdownRpcError
 from .keys import KeyRing
 from .replay import ReplayCache, ReplayEntry
-from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX, ShutdownRequest
+from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX, ShutdownOptions, ShutdownRequest
+
+_FIELD_NAMES = frozenset(ShutdownRequest.model_fields) | frozenset(ShutdownOptions.model_fields)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class Verifier:
             request = ShutdownRequest.model_validate(body)
         except ValidationError as exc:
             first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "body"
+            # loc can hold a key the sender chose (extra keys): name only the fields the spec defines.
+            where = ".".join(p if p in _FIELD_NAMES else "<other key>" for p in map(str, first["loc"])) or "body"
             raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, f"{where}: {first['type']}") from None
 
         if request.room != binding.room:
