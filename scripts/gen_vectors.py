@@ -594,6 +594,43 @@ def cases() -> list[dict[str, Any]]:
         sb(pack(body(74, room="other-room", options={"drain": "yes", "grace_ms": 0, "delete_room": False}))),
         ErrorCode.INVALID_REQUEST,
     )
+    # from the security review: padding, nesting depth, characters that could forge log lines or reasons
+    v.add("base64_excess_padding", "'====' after a full quantum", "AAAA====", ErrorCode.MALFORMED)
+    v.add("base64_padding_after_payload", "a valid payload followed by '===='", ok_hmac + "====", ErrorCode.MALFORMED)
+    v.add(
+        "body_depth_1024",
+        "1024 nested arrays: the deepest allowed",
+        sb(b"\x91" * 1024 + b"\xc0"),
+        ErrorCode.INVALID_REQUEST,
+    )
+    v.add(
+        "body_depth_1025", "1025 nested arrays: over the depth limit", sb(b"\x91" * 1025 + b"\xc0"), ErrorCode.MALFORMED
+    )
+    v.add(
+        "envelope_too_deep",
+        "[2, <1100 nested arrays>]: strict msgpack (depth) comes before the version",
+        b64(b"\x92\x02" + b"\x91" * 1100 + b"\xc0"),
+        ErrorCode.MALFORMED,
+    )
+    v.add(
+        "reason_c1_control",
+        "reason with U+0085 (C1 control)",
+        sb(pack(body(58, reason="next\x85line"))),
+        ErrorCode.INVALID_REQUEST,
+    )
+    v.add(
+        "reason_bidi_override",
+        "reason with U+202E (bidi override)",
+        sb(pack(body(59, reason="abc\u202edef"))),
+        ErrorCode.INVALID_REQUEST,
+    )
+    v.add(
+        "issuer_bracket",
+        "issuer with '[' (would make the shutdown reason ambiguous)",
+        sb(pack(body(65, issuer="billing [x]"))),
+        ErrorCode.INVALID_REQUEST,
+    )
+    v.valid("reason_with_brackets", "brackets are fine in the reason", HMAC_1, body(66, reason="closed [ticket 42]"))
     return v.cases
 
 

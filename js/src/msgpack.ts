@@ -34,11 +34,14 @@ export class StrictMsgpackError extends Error {
 }
 
 export const MAX_CONTAINER_ITEMS = 16;
+/** spec.md §3: at most 1024 arrays/maps nested inside one another (the outermost counts 1). */
+export const MAX_NESTING_DEPTH = 1024;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Reader {
   pos = 0;
+  depth = 0;
   private readonly view: DataView;
   constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -100,15 +103,22 @@ function readStr(r: Reader, n: number): string {
   }
 }
 
+function enter(r: Reader): void {
+  if (++r.depth > MAX_NESTING_DEPTH) throw new StrictMsgpackError(`nested deeper than ${MAX_NESTING_DEPTH}`);
+}
+
 function readArray(r: Reader, n: number): MsgpackValue[] {
   if (n > MAX_CONTAINER_ITEMS) throw new StrictMsgpackError(`array of ${n} items (max ${MAX_CONTAINER_ITEMS})`);
+  enter(r);
   const out: MsgpackValue[] = [];
   for (let i = 0; i < n; i++) out.push(readValue(r));
+  r.depth--;
   return out;
 }
 
 function readMap(r: Reader, n: number): Map<string, MsgpackValue> {
   if (n > MAX_CONTAINER_ITEMS) throw new StrictMsgpackError(`map of ${n} entries (max ${MAX_CONTAINER_ITEMS})`);
+  enter(r);
   const out = new Map<string, MsgpackValue>();
   for (let i = 0; i < n; i++) {
     const k = readValue(r);
@@ -116,6 +126,7 @@ function readMap(r: Reader, n: number): Map<string, MsgpackValue> {
     if (out.has(k)) throw new StrictMsgpackError('duplicate map key');
     out.set(k, readValue(r));
   }
+  r.depth--;
   return out;
 }
 
@@ -192,9 +203,8 @@ function readValue(r: Reader): MsgpackValue {
 }
 
 /**
- * Decode exactly one strict msgpack value (spec.md §3); throws StrictMsgpackError for anything else. Nesting
- * depth is bounded by the input length (every level costs at least one byte), which the 4096-byte payload
- * limit keeps small.
+ * Decode exactly one strict msgpack value (spec.md §3); throws StrictMsgpackError for anything else, including
+ * nesting deeper than MAX_NESTING_DEPTH.
  */
 export function decodeStrict(bytes: Uint8Array): MsgpackValue {
   const r = new Reader(bytes);

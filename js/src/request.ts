@@ -40,9 +40,10 @@ export class RequestValidationError extends Error {
 const BODY_KEYS = ['request_id', 'issued_at', 'expires_at', 'room', 'target', 'reason', 'issuer', 'options'] as const;
 const OPTION_KEYS = ['drain', 'grace_ms', 'delete_room'] as const;
 
-// U+0000-U+001F and U+007F
+// spec.md §4: C0 and C1 controls, DEL, and the bidi controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069)
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const BRACKET = /[[\]]/;
 
 function isUint32(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= UINT32_MAX;
@@ -80,6 +81,7 @@ export function bodyRuleViolation(req: ShutdownRequest): string | undefined {
   }
   if (CONTROL.test(req.reason)) return 'reason must not contain control characters';
   if (CONTROL.test(req.issuer)) return 'issuer must not contain control characters';
+  if (BRACKET.test(req.issuer)) return 'issuer must not contain [ or ]';
   const o = req.options as Partial<ShutdownOptions> | undefined;
   if (typeof o !== 'object' || o === null) return 'options must be an object';
   if (typeof o.drain !== 'boolean') return 'options.drain must be a boolean';
