@@ -135,7 +135,7 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
     public_out = Path(args.public_out) if args.public_out else out.with_name(out.name + ".pub")
     if public_out == out:
         raise UsageError("--public-out must differ from --out")
-    if not overwrite and public_out.exists():
+    if not overwrite and os.path.lexists(public_out):  # a dangling symlink counts: it would be refused later
         raise UsageError(f"{str(public_out)!r} exists (use --force to overwrite)")
     write_key_file(out, dump_key(signing), secret=True, overwrite=overwrite)
     write_key_file(public_out, dump_key(signing.verifying_key()), secret=False, overwrite=overwrite)
