@@ -107,15 +107,14 @@ def _fsync_directory(directory: Path) -> None:
 def read_key_file(path: Path) -> tuple[AnyKey, str | None]:
     """The key in ``path`` and a warning if a secret key file is readable by group or others.
 
-    The file is opened once, without following a symbolic link at ``path`` (``O_NOFOLLOW``); the permission
-    check is made on that open file (no race with a swapped path), and a file larger than
-    ``MAX_KEY_FILE_BYTES`` (or anything but a regular file) is refused without being read whole.
+    The file is opened once (symbolic links are followed: secret volumes such as Kubernetes' are made of them,
+    and reading through a link gains an attacker nothing); the permission check is made on that open file (no
+    race with a swapped path), and a file larger than ``MAX_KEY_FILE_BYTES`` (or anything but a regular file) is
+    refused without being read whole.
     """
     try:
         data, mode = _read_regular_file(path)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ValueError(f"key file {str(path)!r} is a symbolic link (not followed): pass its target") from None
         raise ValueError(f"cannot read key file {str(path)!r}: {exc.strerror}") from None
     if data is None:
         raise ValueError(f"key file {str(path)!r} is not a regular file")
@@ -134,7 +133,7 @@ def read_key_file(path: Path) -> tuple[AnyKey, str | None]:
 def _read_regular_file(path: Path) -> tuple[bytes | None, int]:
     """(at most MAX_KEY_FILE_BYTES + 1 bytes, mode) of the file at ``path``; (None, mode) if not a regular file."""
     # O_NONBLOCK: opening a FIFO planted at the path must not hang (no effect on regular files)
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
