@@ -149,16 +149,7 @@ export function createRequest(input: CreateRequestInput): ShutdownRequest {
 /** The body map in §4 order, shortest msgpack forms. */
 export function encodeBody(req: ShutdownRequest): Uint8Array {
   validateRequest(req);
-  return encodeMsgpack({
-    request_id: req.requestId,
-    issued_at: req.issuedAt,
-    expires_at: req.expiresAt,
-    room: req.room,
-    target: req.target,
-    reason: req.reason,
-    issuer: req.issuer,
-    options: { drain: req.options.drain, grace_ms: req.options.graceMs, delete_room: req.options.deleteRoom },
-  });
+  return encodeMsgpack(toWire(req)); // toWire writes the keys in §4 order, which the encoder keeps
 }
 
 /** Wire (snake_case) form of a request, e.g. for logs or JSON. */
