@@ -17,6 +17,7 @@ from livekit.agents import AgentSession
 from shutdown_rpc.agent_side import (
     FailureLimiter,
     RateLimit,
+    RemoteShutdown,
     ShutdownPolicy,
     drain_session,
     enable_remote_shutdown,
@@ -134,16 +135,21 @@ class FakeSession:
             handler(object())
 
 
-async def test_drain_waits_for_the_speech_then_shuts_down() -> None:
-    ctx = FakeCtx()
-    session = FakeSession(speaking=True)
-    remote = await enable_remote_shutdown(
+async def enable_with_session(ctx: FakeCtx, session: FakeSession) -> RemoteShutdown:
+    """Remote shutdown on ``ctx`` with ``session`` as the one to drain, and no reply-flush delay."""
+    return await enable_remote_shutdown(
         ctx.as_job_context(),
         keys=[KEY],
         policy=ShutdownPolicy(reply_flush_delay_s=0),
         session=cast(AgentSession, session),
         clock=FixedClock(NOW_MS),
     )
+
+
+async def test_drain_waits_for_the_speech_then_shuts_down() -> None:
+    ctx = FakeCtx()
+    session = FakeSession(speaking=True)
+    remote = await enable_with_session(ctx, session)
     handler = ctx.room.local_participant.methods[METHOD_NAME]
     await handler(invocation(signed(options=opts(drain=True, grace_ms=30_000))))
     await session.shutdown_requested.wait()
@@ -157,13 +163,7 @@ async def test_drain_waits_for_the_speech_then_shuts_down() -> None:
 async def test_drain_grace_over_interrupts_then_shuts_down() -> None:
     ctx = FakeCtx()
     session = FakeSession(speaking=True)  # never finishes on its own
-    remote = await enable_remote_shutdown(
-        ctx.as_job_context(),
-        keys=[KEY],
-        policy=ShutdownPolicy(reply_flush_delay_s=0),
-        session=cast(AgentSession, session),
-        clock=FixedClock(NOW_MS),
-    )
+    remote = await enable_with_session(ctx, session)
     await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed(options=opts(drain=True, grace_ms=1))))
     await remote.shutdown_done.wait()
     assert session.interrupted == [True] and len(ctx.shutdown_calls) == 1
@@ -173,13 +173,7 @@ async def test_no_drain_when_not_asked_or_not_speaking() -> None:
     for speaking, drain in ((True, False), (False, True)):
         ctx = FakeCtx()
         session = FakeSession(speaking=speaking)
-        remote = await enable_remote_shutdown(
-            ctx.as_job_context(),
-            keys=[KEY],
-            policy=ShutdownPolicy(reply_flush_delay_s=0),
-            session=cast(AgentSession, session),
-            clock=FixedClock(NOW_MS),
-        )
+        remote = await enable_with_session(ctx, session)
         await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed(options=opts(drain=drain))))
         await remote.shutdown_done.wait()
         assert session.drain_args == [] and len(ctx.shutdown_calls) == 1
