@@ -10,7 +10,7 @@ py=.venv/bin/python
 
 echo "==> ruff"
 .venv/bin/ruff check .
-.venv/bin/ruff format --check protocol agent_side client_side
+.venv/bin/ruff format --check .
 echo "==> mypy --strict"
 .venv/bin/mypy --strict -p shutdown_rpc
 .venv/bin/mypy --strict harness bench
