@@ -1,0 +1,80 @@
+"""Run by the python of one .venv-extras/<extra> venv (see check_wheel.sh): what that install can and cannot import.
+
+Standard library only, plus the installed package. Exits non-zero with one line per failed check.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+DIST = "livekit-shutdown-rpc"
+# what each extra must make importable (and, by absence, what it must not bring)
+PARTS = {
+    "core": {"shutdown_rpc.protocol"},
+    "client": {"shutdown_rpc.protocol", "shutdown_rpc.client_side"},
+    "agent": {"shutdown_rpc.protocol", "shutdown_rpc.agent_side"},
+    "all": {"shutdown_rpc.protocol", "shutdown_rpc.client_side", "shutdown_rpc.agent_side"},
+}
+THIRD_PARTY = {
+    "core": {"livekit": False, "aiohttp": False},
+    "client": {"livekit.rtc": True, "livekit.api": True, "aiohttp": True, "livekit.agents": False},
+    "agent": {"livekit.rtc": True, "livekit.agents": True},
+    "all": {"livekit.rtc": True, "livekit.api": True, "aiohttp": True, "livekit.agents": True},
+}
+
+
+def importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
+def check(extra: str) -> list[str]:
+    failures: list[str] = []
+    import shutdown_rpc
+
+    if not Path(shutdown_rpc.__file__ or "").resolve().is_relative_to(Path(sys.prefix).resolve()):
+        failures.append(f"shutdown_rpc imported from {shutdown_rpc.__file__}, not from this venv")
+    version = importlib.metadata.version(DIST)
+    if version != shutdown_rpc.__version__:
+        failures.append(f"metadata version {version} != shutdown_rpc.__version__ {shutdown_rpc.__version__}")
+    files = importlib.metadata.files(DIST) or []
+    if not any(f.name == "LICENSE" for f in files):
+        failures.append("no LICENSE file in the installed dist-info")
+    for top in ("protocol", "agent_side", "client_side"):
+        if importable(top):
+            failures.append(f"the wheel installs a top-level {top!r} module")
+    for name, expected in THIRD_PARTY[extra].items():
+        if importable(name) != expected:
+            failures.append(f"{name} importable: {not expected}, expected {expected}")
+    for part in sorted(PARTS[extra]):
+        try:
+            importlib.import_module(part)
+        except ImportError as exc:
+            failures.append(f"import {part}: {exc}")
+    if "shutdown_rpc.client_side" in PARTS[extra]:
+        cli = Path(sys.executable).parent / "shutdown-rpc"
+        done = subprocess.run([str(cli), "--help"], capture_output=True, text=True, check=False)
+        if done.returncode != 0 or "keygen" not in done.stdout:
+            failures.append(f"shutdown-rpc --help exited {done.returncode}: {done.stderr.strip()[-300:]}")
+    return failures
+
+
+def main() -> int:
+    extra = sys.argv[1]
+    failures = check(extra)
+    for failure in failures:
+        print(f"[{extra}] FAIL: {failure}", file=sys.stderr)
+    if not failures:
+        print(f"[{extra}] ok: {', '.join(sorted(PARTS[extra]))}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
