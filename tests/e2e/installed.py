@@ -16,8 +16,31 @@ from pathlib import Path
 
 import pytest
 
+from harness.agent_worker import AgentWorker
+from harness.livekit_server import LiveKitServer
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTRAS_DIR = REPO_ROOT / ".venv-extras"
+
+# Runs the AgentServer ``server`` of a module found on PYTHONPATH, with a worker load of 0 (the worker stays
+# available on a busy 2-core machine, see harness/steady_example_agent.py), after checking that shutdown_rpc is
+# the venv's installed wheel.
+LAUNCHER = """
+import importlib, sys
+from pathlib import Path
+
+from livekit.agents import cli
+
+import shutdown_rpc
+
+installed = Path(shutdown_rpc.__file__).resolve()
+assert installed.is_relative_to(Path(sys.prefix).resolve()), f"shutdown_rpc from {installed}, not the venv"
+server = importlib.import_module(MODULE).server
+server.load_fnc = lambda: 0.0
+
+if __name__ == "__main__":  # job processes re-import this file as __mp_main__: they must not start a worker
+    cli.run_app(server)
+"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,27 @@ class ExtraVenv:
             timeout=timeout,
             check=False,
         )
+
+
+def venv_worker(
+    venv: ExtraVenv, app: Path, *, module: str, server: LiveKitServer, agent_name: str, env: dict[str, str]
+) -> AgentWorker:
+    """A started worker running ``module``'s ``server`` (a file or package under ``app``) with ``venv``'s python.
+
+    ``PYTHONPATH`` is ``app`` alone (it replaces the harness's checkout path), so the package is the wheel.
+    """
+    launcher = app / "run_agent.py"
+    launcher.write_text(LAUNCHER.replace("MODULE", repr(module)))
+    worker = AgentWorker(
+        launcher,
+        server=server,
+        agent_name=agent_name,
+        env={**env, "PYTHONPATH": str(app)},
+        log_path=app / "worker.log",
+        python=venv.python,
+    )
+    worker.start()
+    return worker
 
 
 def clean_env() -> dict[str, str]:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from livekit import api
 
-from harness.agent_worker import AgentWorker, RecordFile
+from harness.agent_worker import RecordFile
 from harness.livekit_server import LiveKitServer
 from shutdown_rpc.client_side import ShutdownClient
 from shutdown_rpc.protocol import AckStatus, dump_key
-from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture  # noqa: F401 - fixture
+from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture, venv_worker  # noqa: F401 - fixture
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
     E2EKeys,
@@ -49,19 +49,6 @@ async def main() -> None:
                       "package": shutdown_rpc.__file__}))
 
 asyncio.run(main())
-"""
-
-# The example agent as a script outside the checkout: harness/steady_example_agent.py runs examples/agent.py.
-AGENT_MAIN = """
-import runpy, sys
-from pathlib import Path
-
-import shutdown_rpc
-
-installed = Path(shutdown_rpc.__file__).resolve()
-assert installed.is_relative_to(Path(sys.prefix).resolve()), f"shutdown_rpc from {installed}, not the venv"
-if __name__ == "__main__":  # job processes re-import this file as __mp_main__: they must not start a worker
-    runpy.run_module("harness.steady_example_agent", run_name="__main__")
 """
 
 
@@ -109,29 +96,14 @@ async def test_agent_only_venv_runs_the_example_agent(
     agent_venv = extra_venvs["agent"]
     assert agent_venv.importable("livekit.agents")
     app = tmp_path / "app"
-    for relative in (
-        "examples/agent.py",
-        "examples/tone_tts.py",
-        "harness/__init__.py",
-        "harness/steady_example_agent.py",
-    ):
+    for relative in ("examples/agent.py", "examples/tone_tts.py"):
         (app / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / relative, app / relative)
-    (app / "run_agent.py").write_text(AGENT_MAIN)
     events = tmp_path / "events.jsonl"
-    worker = AgentWorker(
-        app / "run_agent.py",
-        server=livekit_server,
-        agent_name=f"agent-venv-{room_name[-8:]}",
-        env={
-            "PYTHONPATH": str(app),  # replaces the harness's checkout path: the package comes from the venv
-            "SHUTDOWN_RPC_KEYS": e2e_keys.agent_env_value(),
-            "SHUTDOWN_RPC_EVENTS_FILE": str(events),
-        },
-        log_path=tmp_path / "worker.log",
-        python=agent_venv.python,
+    env = {"SHUTDOWN_RPC_KEYS": e2e_keys.agent_env_value(), "SHUTDOWN_RPC_EVENTS_FILE": str(events)}
+    worker = venv_worker(
+        agent_venv, app, module="examples.agent", server=livekit_server, agent_name="agent-venv", env=env
     )
-    worker.start()
     try:
         agent = ExampleAgent(worker, RecordFile(events))
         job = await start_job(agent, lkapi, participant_factory, room_name)

@@ -2,8 +2,8 @@
 marker saying how it runs, and a block without a marker fails the first test.
 
 - ``agent``: the file runs as a worker from a venv holding only the wheel's ``[agent]`` extra. The only thing
-  added is a launcher that imports it and reports a worker load of 0 (see harness/steady_example_agent.py) before
-  calling ``cli.run_app(server)`` as the snippet's own ``__main__`` block does.
+  added is a launcher (tests/e2e/installed.py) that imports it and reports a worker load of 0 before calling
+  ``cli.run_app(server)`` as the snippet's own ``__main__`` block does.
 - ``backend``: runs from a venv holding only ``[client]``, with ``backend.key.json`` made by that venv's
   ``shutdown-rpc keygen``, against a real server where the agent snippet's job is in room ``support-42``.
 - ``mint``: runs from the ``[client]`` venv; the payload it prints verifies with the agent's public key.
@@ -24,7 +24,7 @@ from livekit import api
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer
 from shutdown_rpc.protocol import Binding, FixedClock, KeyRing, VerifiedRequest, Verifier, parse_key
-from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture  # noqa: F401 - fixture
+from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture, venv_worker  # noqa: F401 - fixture
 from tests.e2e.remote_fixtures import TIMEOUT
 
 pytestmark = pytest.mark.e2e
@@ -32,17 +32,6 @@ pytestmark = pytest.mark.e2e
 README = REPO_ROOT / "README.md"
 SNIPPET = re.compile(r"<!-- snippet: (?P<name>[a-z_-]+)[^>]*-->\n```python\n(?P<code>.*?)```", re.DOTALL)
 PYTHON_BLOCK = re.compile(r"^```python$", re.MULTILINE)
-
-AGENT_LAUNCHER = """
-from livekit.agents import cli
-
-import agent  # README's agent snippet, unchanged
-
-agent.server.load_fnc = lambda: 0.0  # the worker stays available on a busy 2-core machine
-
-if __name__ == "__main__":  # job processes re-import this file as __mp_main__: they must not start a worker
-    cli.run_app(agent.server)
-"""
 
 METRICS_CHECK = """
 
@@ -108,17 +97,9 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
     client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
     keygen(client, tmp_path)
     (tmp_path / "agent.py").write_text(code["agent"])
-    (tmp_path / "run_agent.py").write_text(AGENT_LAUNCHER)
     (tmp_path / "backend.py").write_text(code["backend"])
-    worker = AgentWorker(
-        tmp_path / "run_agent.py",
-        server=livekit_server,
-        agent_name="readme-agent",
-        env={"PYTHONPATH": str(tmp_path), "SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")},
-        log_path=tmp_path / "worker.log",
-        python=agent_venv.python,
-    )
-    worker.start()
+    keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    worker = venv_worker(agent_venv, tmp_path, module="agent", server=livekit_server, agent_name="readme", env=keys)
     try:
         await worker.dispatch(lkapi, "support-42")
         identity = await wait_for_advertised_agent(lkapi, "support-42")
