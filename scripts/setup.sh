@@ -32,7 +32,7 @@ say "livekit-server: $server_bin"
 if [ -f js/package-lock.json ]; then
   if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules ]; then
     say "installing JS packages (npm ci)"
-    (cd js && npm ci --no-audit --no-fund --loglevel=error)
+    (cd js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
   (cd js && npm run --silent build)
 fi
