@@ -55,8 +55,8 @@ def explain_unreachable(url: str, exc: BaseException) -> str:
         os_error = exc.os_error
         if isinstance(os_error, ConnectionRefusedError):
             return (
-                f"connection refused by {where}: no LiveKit server listens there. Start one (a local dev server: "
-                f"python -m harness.dev_server) or fix {URL_SETTING}"
+                f"connection refused by {where}: no LiveKit server listens there. Start one (livekit-server --dev, "
+                f"or python -m harness.dev_server in a checkout of this project) or fix {URL_SETTING}"
             )
         if isinstance(os_error, socket.gaierror):
             return f"cannot resolve the host of {where}; check {URL_SETTING}"

@@ -32,17 +32,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.metadata
 import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TypedDict
 
+import shutdown_rpc
 from shutdown_rpc.protocol import (
     CODE_INFO,
     METHOD_NAME,
+    VERSION,
     Binding,
     DuplicateRequest,
     Ed25519SigningKey,
@@ -364,8 +368,21 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     except ShutdownRpcError as error:
         return _verdict_refuse(error)
     assert not isinstance(decision, DuplicateRequest)  # a fresh verifier has no replay memory
+    note = _skew_note(decision.request, now_ms, args.skew)
+    if note:
+        print(f"note:           {note}")
     print("verdict:        ACCEPT (an agent with this key, room and identity would shut down)")
     return EXIT_OK
+
+
+def _skew_note(request: ShutdownRequest, now_ms: int, skew_s: int) -> str | None:
+    """Why an accepted request is valid only thanks to the clock skew allowance (spec §7), or None."""
+    allowance = f"accepted only within the {skew_s} s clock skew allowance"
+    if now_ms < request.issued_at * 1000:
+        return f"issued {-(-(request.issued_at * 1000 - now_ms) // 1000)} s in the future: {allowance}"
+    if now_ms >= request.expires_at * 1000:
+        return f"expired {(now_ms - request.expires_at * 1000) // 1000} s ago: {allowance}"
+    return None
 
 
 def _show_field(name: str, value: object) -> str:
@@ -409,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=doc.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     keygen = sub.add_parser("keygen", help="create a key file (mode 0600)")
@@ -452,8 +470,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version_line() -> str:
+    """``shutdown-rpc <package version> (wire protocol v1)``: the installed distribution's metadata."""
+    try:
+        version = importlib.metadata.version("livekit-shutdown-rpc")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        version = shutdown_rpc.__version__
+    return f"shutdown-rpc {version} (wire protocol v{VERSION})"
+
+
+def _quiet_pyjwt() -> None:
+    """No InsecureKeyLengthWarning on every send: livekit-server --dev's own secret is 6 bytes long."""
+    try:
+        from jwt.warnings import InsecureKeyLengthWarning
+    except ImportError:  # PyJWT older than 2.10 does not warn
+        return
+    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shutdown-rpc`` console script; returns the exit code."""
+    _quiet_pyjwt()
     args = build_parser().parse_args(argv)
     if getattr(args, "algorithm", None) == "hmac":
         args.algorithm = "hmac-sha256"
