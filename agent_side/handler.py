@@ -30,6 +30,7 @@ from shutdown_rpc.protocol import (
 )
 
 from .ending import drain_session
+from .keys_loading import NO_KEYS_DETAIL
 from .outcomes import OutcomeCounters, log_outcome, refusal_outcome
 from .policy import ShutdownPolicy
 from .rate_limit import FailureLimiter
@@ -177,9 +178,14 @@ class RemoteShutdown:
             raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
         binding = self.binding()
         now_ms = self._clock.now_ms()
-        result = self._verifier.verify(
-            data.payload, binding, allow_unsigned=self._caller_may_skip_signature(caller), now_ms=now_ms
-        )
+        try:
+            result = self._verifier.verify(
+                data.payload, binding, allow_unsigned=self._caller_may_skip_signature(caller), now_ms=now_ms
+            )
+        except ShutdownRpcError as err:
+            if err.code is ErrorCode.UNKNOWN_KEY and not self.key_ids:
+                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, NO_KEYS_DETAIL) from None
+            raise
         if isinstance(result, DuplicateRequest):
             return result.ack, None
         remote = RemoteRequest(result, caller, now_ms)

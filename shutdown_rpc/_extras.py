@@ -22,7 +22,6 @@ def require_extra(part: str, extra: str, modules: tuple[str, ...]) -> None:
     missing = [module for module in modules if not _importable(module)]
     if missing:
         raise ModuleNotFoundError(
-            f"{part} needs the [{extra}] extra ({', '.join(missing)} not installed): "
-            f'pip install "{DIST}[{extra}]"',
+            f'{part} needs the [{extra}] extra ({", ".join(missing)} not installed): pip install "{DIST}[{extra}]"',
             name=missing[0],
         )
