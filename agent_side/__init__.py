@@ -4,6 +4,11 @@ Callers holding a key ask the job to end; the agent verifies, authorizes, acknow
 ``ctx.shutdown("remote shutdown by {issuer} [{request_id}]: {reason}")`` once (see :func:`parse_reason`).
 """
 
+# ruff: noqa: E402 - the extra check runs before any import that needs the extra
+from shutdown_rpc._extras import require_extra
+
+require_extra("shutdown_rpc.agent_side", "agent", ("livekit.rtc", "livekit.agents"))
+
 from .enable import enable_remote_shutdown
 from .ending import drain_session
 from .handler import RemoteShutdown

@@ -5,6 +5,11 @@ Main entry points: :class:`ShutdownClient` (RoomService.PerformRpc, the backend 
 the outcomes in :mod:`.outcomes`, and the ``shutdown-rpc`` CLI (:mod:`.cli`).
 """
 
+# ruff: noqa: E402 - the extra check runs before any import that needs the extra
+from shutdown_rpc._extras import require_extra
+
+require_extra("shutdown_rpc.client_side", "client", ("livekit.api", "livekit.rtc", "aiohttp"))
+
 from .delivery import Channel, RetryPolicy, deliver
 from .minting import MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
 from .outcomes import (

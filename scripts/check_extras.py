@@ -20,6 +20,14 @@ PARTS = {
     "agent": {"shutdown_rpc.protocol", "shutdown_rpc.agent_side"},
     "all": {"shutdown_rpc.protocol", "shutdown_rpc.client_side", "shutdown_rpc.agent_side"},
 }
+# what each install must refuse to import, with a ModuleNotFoundError naming the extra ([agent] brings
+# livekit-api and aiohttp with livekit-agents, so client_side imports there)
+GUARDED = {
+    "core": {"shutdown_rpc.client_side": "client", "shutdown_rpc.agent_side": "agent"},
+    "client": {"shutdown_rpc.agent_side": "agent"},
+    "agent": {},
+    "all": {},
+}
 THIRD_PARTY = {
     "core": {"livekit": False, "aiohttp": False},
     "client": {"livekit.rtc": True, "livekit.api": True, "aiohttp": True, "livekit.agents": False},
@@ -58,12 +66,26 @@ def check(extra: str) -> list[str]:
             importlib.import_module(part)
         except ImportError as exc:
             failures.append(f"import {part}: {exc}")
+    for part, needs in GUARDED[extra].items():
+        try:
+            importlib.import_module(part)
+            failures.append(f"import {part} worked without [{needs}]")
+        except ModuleNotFoundError as exc:
+            if f'pip install "{DIST}[{needs}]"' not in str(exc):
+                failures.append(f"import {part} without [{needs}] fails without naming the extra: {exc}")
+    if extra == "core":
+        done = subprocess.run([_script(), "--version"], capture_output=True, text=True, check=False)
+        if done.returncode != 2 or "[client] extra" not in done.stderr or "Traceback" in done.stderr:
+            failures.append(f"shutdown-rpc without [client]: exit {done.returncode}, {done.stderr.strip()[-300:]}")
     if "shutdown_rpc.client_side" in PARTS[extra]:
-        cli = Path(sys.executable).parent / "shutdown-rpc"
-        done = subprocess.run([str(cli), "--help"], capture_output=True, text=True, check=False)
-        if done.returncode != 0 or "keygen" not in done.stdout:
-            failures.append(f"shutdown-rpc --help exited {done.returncode}: {done.stderr.strip()[-300:]}")
+        done = subprocess.run([_script(), "--version"], capture_output=True, text=True, check=False)
+        if done.returncode != 0 or done.stdout != f"shutdown-rpc {version} (wire protocol v1)\n":
+            failures.append(f"shutdown-rpc --version: exit {done.returncode}, {done.stdout!r} {done.stderr[-300:]}")
     return failures
+
+
+def _script() -> str:
+    return str(Path(sys.executable).parent / "shutdown-rpc")
 
 
 def main() -> int:
