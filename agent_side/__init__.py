@@ -4,12 +4,12 @@ Callers holding a key ask the job to end; the agent verifies, authorizes, acknow
 ``ctx.shutdown("remote shutdown by {issuer} [{request_id}]: {reason}")`` once (see :func:`parse_reason`).
 """
 
-from .enable import enable_remote_shutdown
-from .ending import drain_session
-from .handler import RemoteShutdown
-from .keys_loading import KEYS_ENV, keys_from_env_value, load_key_ring, read_key_file
-from .outcomes import OUTCOMES, OutcomeCounters
-from .policy import (
+from ._enable import enable_remote_shutdown
+from ._ending import drain_session
+from ._handler import RemoteShutdown
+from ._keys import KEYS_ENV, keys_from_env_value, load_key_ring, read_key_file
+from ._outcomes import OUTCOMES, OutcomeCounters
+from ._policy import (
     DEFAULT_DRAIN_GRACE_MS,
     DEFAULT_REPLY_FLUSH_DELAY_S,
     KeyScope,
@@ -18,9 +18,9 @@ from .policy import (
     UnsignedCallers,
     Veto,
 )
-from .rate_limit import FailureLimiter, RateLimit
-from .reason import RemoteShutdownReason, format_reason, is_remote_reason, parse_reason
-from .request import RemoteRequest
+from ._rate_limit import FailureLimiter, RateLimit
+from ._reason import RemoteShutdownReason, format_reason, is_remote_reason, parse_reason
+from ._request import RemoteRequest
 
 __all__ = [
     "DEFAULT_DRAIN_GRACE_MS",

@@ -5,6 +5,7 @@ Main entry points: :class:`ShutdownClient` (RoomService.PerformRpc, the backend 
 the outcomes in :mod:`.outcomes`, and the ``shutdown-rpc`` CLI (:mod:`.cli`).
 """
 
+from ._key_files import load_key, load_signing_key
 from .delivery import Channel, RetryPolicy, deliver
 from .minting import MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
 from .outcomes import (
@@ -44,6 +45,8 @@ __all__ = [
     "Timeout",
     "TransportError",
     "deliver",
+    "load_key",
+    "load_signing_key",
     "make_payload",
     "mint_request",
 ]

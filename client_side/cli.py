@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TypedDict
 
+from shutdown_rpc._key_files import write_key_file
 from shutdown_rpc.protocol import (
     CODE_INFO,
     METHOD_NAME,
@@ -59,7 +60,7 @@ from shutdown_rpc.protocol import (
 )
 from shutdown_rpc.protocol.envelope import unpack_strict
 
-from .key_files import load_key, load_signing_key, write_key_file
+from ._key_files import load_key, load_signing_key
 from .minting import DEFAULT_MINT_LIFETIME_S, MAX_MINT_LIFETIME_S, mint_request
 from .outcomes import (
     AgentLeftBeforeReply,
@@ -165,7 +166,7 @@ def _first_error(exc: ValueError) -> str:
 
 def _signing_key(args: argparse.Namespace) -> HmacSha256Key | Ed25519SigningKey:
     try:
-        key, warning = load_signing_key(args.key_file)
+        key, warning = load_signing_key(args.key_file, source="--key-file")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if warning:
@@ -345,7 +346,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     keys = KeyRing()
     if args.key_file or os.environ.get("SHUTDOWN_RPC_KEY_FILE") or os.environ.get("SHUTDOWN_RPC_KEY"):
         try:
-            key, _ = load_key(args.key_file)
+            key, _ = load_key(args.key_file, source="--key-file")
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         keys = KeyRing([verifying_key_of(key)])

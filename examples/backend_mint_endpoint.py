@@ -16,7 +16,7 @@ import time
 
 from aiohttp import web
 
-from shutdown_rpc.client_side.key_files import load_signing_key
+from shutdown_rpc.client_side import load_signing_key
 from shutdown_rpc.client_side.minting import mint_request
 from shutdown_rpc.client_side.outcomes import ShutdownFailed
 from shutdown_rpc.client_side.server_api import ShutdownClient

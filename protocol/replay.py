@@ -1,7 +1,10 @@
-"""Bounded memory of accepted request ids, kept until each request can no longer verify (expiry + skew).
+"""Bounded memory of request ids, the one place that decides REQUEST_ID_CONFLICT and duplicates.
 
-Entries keep the signed message itself (at most MAX_PAYLOAD_BYTES) rather than a hash: comparing two short byte
-strings is cheaper than hashing one, and max_entries bounds the memory either way (4096 x 4 KiB worst case).
+A request id is first *reserved* while the agent decides (its veto may take time), then *committed* with the
+answer repeats get, or *released* if it was refused. Committed entries are kept until the request can no longer
+verify (expiry + skew). Entries keep the signed message itself (at most MAX_PAYLOAD_BYTES) rather than a hash:
+comparing two short byte strings is cheaper than hashing one, and the capacity bounds the memory either way
+(4096 x 4 KiB worst case).
 """
 
 from __future__ import annotations
@@ -23,6 +26,19 @@ class ReplayEntry:
     forget_at_ms: int
 
 
+@dataclass(frozen=True, eq=False)
+class Reservation:
+    """A request id held while its request is being decided; :meth:`ReplayCache.commit` or ``release`` ends it.
+
+    ``first`` is False when another copy of the same request already held the id: that copy decides, this one
+    waits for its answer (the reservation is shared, and only the first holder commits or releases it).
+    """
+
+    request_id: str
+    signed_bytes: bytes
+    first: bool
+
+
 class ReplayCache:
     """Request id -> ReplayEntry, bounded. When full of live entries it refuses (fails closed), never evicts."""
 
@@ -32,24 +48,52 @@ class ReplayCache:
         self._max_entries = max_entries
         self._entries: dict[str, ReplayEntry] = {}
         self._expiry: list[tuple[int, str]] = []
+        self._reserved: dict[str, bytes] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def lookup(self, request_id: str, now_ms: int) -> ReplayEntry | None:
-        """The live entry for ``request_id``, if any."""
+        """The live committed entry for ``request_id``, if any."""
         entry = self._entries.get(request_id)
         if entry is None or entry.forget_at_ms <= now_ms:
             return None
         return entry
 
-    def record(self, request_id: str, entry: ReplayEntry, now_ms: int) -> None:
-        """Remember an accepted request; RATE_LIMITED if the memory is full of live entries."""
+    def check(self, request_id: str, signed_bytes: bytes, now_ms: int) -> ReplayEntry | None:
+        """Spec §7 step 11: the entry to answer a repeat with, None if unseen; REQUEST_ID_CONFLICT if reused."""
+        seen = self.lookup(request_id, now_ms)
+        if seen is not None and seen.signed_bytes != signed_bytes:
+            raise ShutdownRpcError(ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request")
+        return seen
+
+    def reserve(self, request_id: str, signed_bytes: bytes) -> Reservation:
+        """Hold ``request_id`` while its request is decided; REQUEST_ID_CONFLICT if held for other content."""
+        held = self._reserved.get(request_id)
+        if held is None:
+            self._reserved[request_id] = signed_bytes
+            return Reservation(request_id, signed_bytes, first=True)
+        if held != signed_bytes:
+            raise ShutdownRpcError(ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request")
+        return Reservation(request_id, signed_bytes, first=False)
+
+    def commit(self, reservation: Reservation, duplicate_ack: Ack, forget_at_ms: int, now_ms: int) -> None:
+        """Remember the reserved request with the answer repeats get; RATE_LIMITED if full of live entries.
+
+        The reservation ends either way.
+        """
+        self.release(reservation)
         self._purge(now_ms)
+        request_id = reservation.request_id
         if request_id not in self._entries and len(self._entries) >= self._max_entries:
             raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "replay memory full")
-        self._entries[request_id] = entry
-        heapq.heappush(self._expiry, (entry.forget_at_ms, request_id))
+        self._entries[request_id] = ReplayEntry(reservation.signed_bytes, duplicate_ack, forget_at_ms)
+        heapq.heappush(self._expiry, (forget_at_ms, request_id))
+
+    def release(self, reservation: Reservation) -> None:
+        """Give up a reservation (the request was refused or its decision failed): nothing is remembered."""
+        if reservation.first:
+            self._reserved.pop(reservation.request_id, None)
 
     def _purge(self, now_ms: int) -> None:
         while self._expiry and self._expiry[0][0] <= now_ms:

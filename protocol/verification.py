@@ -7,7 +7,7 @@ schema, room, target. Nothing about a request is remembered before its signature
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pydantic import ValidationError
@@ -18,7 +18,7 @@ from .clock import Clock, SystemClock
 from .envelope import signed_message, unpack_envelope, unpack_strict
 from .errors import ErrorCode, ShutdownRpcError
 from .keys import KeyRing
-from .replay import ReplayCache, ReplayEntry
+from .replay import ReplayCache, Reservation
 from .schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
 
 _FIELD_NAMES = frozenset(ShutdownRequest.model_fields) | frozenset(ShutdownOptions.model_fields)
@@ -34,12 +34,43 @@ class Binding:
     allow_any_agent: bool = False
 
 
-class VerifiedRequest(NamedTuple):
-    """A request whose signature, time, schema and binding hold. ``key_id`` is None for unsigned ones."""
+@dataclass(frozen=True, eq=False)
+class VerifiedRequest:
+    """A request whose signature, time, schema and binding hold. ``key_id`` is None for unsigned ones.
+
+    Answering it records it: :meth:`accept` puts it in the replay memory with the acknowledgement, so a repeat
+    is answered ``duplicate`` and a reuse of its id is REQUEST_ID_CONFLICT. An agent whose decision takes time
+    (a veto) first :meth:`reserve` s the request id, then accepts with that reservation or releases it.
+    """
 
     request: ShutdownRequest
     key_id: str | None
     signed_bytes: bytes
+    _replay: ReplayCache = field(repr=False)
+    _clock: Clock = field(repr=False)
+    _forget_at_ms: int = field(repr=False)
+
+    def reserve(self) -> Reservation:
+        """Hold the request id while deciding; REQUEST_ID_CONFLICT if it is held for another request.
+
+        A reservation with ``first=False`` means another copy of this very request is being decided: wait for
+        its answer instead of deciding again.
+        """
+        return self._replay.reserve(self.request.request_id, self.signed_bytes)
+
+    def release(self, reservation: Reservation) -> None:
+        """The request was not answered with an acknowledgement: forget the reservation, remember nothing."""
+        self._replay.release(reservation)
+
+    def accept(self, ack: Ack, *, reservation: Reservation | None = None, now_ms: int | None = None) -> None:
+        """Remember the request until it can no longer verify, so a repeat gets ``ack`` again (as a duplicate).
+
+        RATE_LIMITED (nothing remembered) if the replay memory is full of live entries: then do not answer
+        ``ack``. Ends ``reservation`` if given.
+        """
+        now = self._clock.now_ms() if now_ms is None else now_ms
+        held = reservation if reservation is not None else self.reserve()
+        self._replay.commit(held, ack.as_duplicate(), self._forget_at_ms, now)
 
 
 class DuplicateRequest(NamedTuple):
@@ -74,7 +105,7 @@ class Verifier:
     def verify(
         self, payload: str, binding: Binding, *, allow_unsigned: bool = False, now_ms: int | None = None
     ) -> VerifiedRequest | DuplicateRequest:
-        """Decide on one payload. Does not record it: call :meth:`record` once the request is accepted."""
+        """Decide on one payload (spec §7). Nothing is remembered until the result is accepted."""
         envelope = unpack_envelope(payload)
         key_id: str | None = envelope.key_id
         message = signed_message(envelope.version, envelope.key_id, envelope.body)
@@ -98,10 +129,8 @@ class Verifier:
 
         request_id = body.get("request_id")
         if type(request_id) is str:
-            seen = self.replay.lookup(request_id, now)
+            seen = self.replay.check(request_id, message, now)
             if seen is not None:
-                if seen.signed_bytes != message:
-                    raise ShutdownRpcError(ErrorCode.REQUEST_ID_CONFLICT, "request id reused for another request")
                 return DuplicateRequest(request_id, seen.duplicate_ack)
 
         try:
@@ -119,15 +148,8 @@ class Verifier:
                 raise ShutdownRpcError(ErrorCode.NOT_AUTHORIZED, "any-agent target not allowed here")
         elif request.target != binding.agent_identity and request.target != binding.job_id:
             raise ShutdownRpcError(ErrorCode.WRONG_TARGET, "request is for another agent")
-        return VerifiedRequest(request, key_id, message)
-
-    def record(self, verified: VerifiedRequest, ack: Ack, *, now_ms: int | None = None) -> None:
-        """Remember an accepted request until it can no longer verify, so a repeat gets ``ack`` again."""
-        now = self.clock.now_ms() if now_ms is None else now_ms
-        forget_at = verified.request.expires_at * 1000 + self._skew_ms
-        self.replay.record(
-            verified.request.request_id, ReplayEntry(verified.signed_bytes, ack.as_duplicate(), forget_at), now
-        )
+        forget_at_ms = request.expires_at * 1000 + self._skew_ms
+        return VerifiedRequest(request, key_id, message, self.replay, self.clock, forget_at_ms)
 
     def _check_time(self, issued_at: object, expires_at: object, now_ms: int) -> None:
         if (

@@ -66,7 +66,7 @@ def run_case(case: Mapping[str, Any], ring: KeyRing, *, skew_s: int, max_lifetim
             job_id=b["job_id"],
             agent_time_ms=clock.now_ms(),
         )
-        verifier.record(result, ack)
+        result.accept(ack)
         return {"outcome": "accepted", "request": result.request.wire_dict(), "ack": json.loads(ack.to_json())}
 
     for payload in case["prior"]:

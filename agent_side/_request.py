@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from shutdown_rpc.protocol import ShutdownOptions, ShutdownRequest, VerifiedRequest
 
-from .reason import format_reason
+from ._reason import format_reason
 
 
 @dataclass(frozen=True)

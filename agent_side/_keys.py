@@ -12,20 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import stat
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
-from shutdown_rpc.protocol import (
-    AnyKey,
-    Ed25519SigningKey,
-    HmacSha256Key,
-    KeyRing,
-    VerifyingKey,
-    parse_key,
-    verifying_key_of,
-)
-from shutdown_rpc.protocol.keyfile import MAX_KEY_FILE_BYTES
+from shutdown_rpc._key_files import KeyFileRead, read_key_file_from
+from shutdown_rpc._key_files import read_key_file as _read_key_file
+from shutdown_rpc.protocol import AnyKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
 
 KEYS_ENV = "SHUTDOWN_RPC_KEYS"
 
@@ -33,43 +24,26 @@ logger = logging.getLogger("shutdown_rpc.agent_side")
 
 
 def read_key_file(path: str | os.PathLike[str]) -> VerifyingKey:
-    """The verifying key in one key file. Errors name the file, never its content.
+    """The verifying key in one key file named in code. Errors name the file, never its content; OSError if it
+    cannot be opened; a FIFO or directory is refused without blocking.
 
     Logs a warning when the file holds a secret (HMAC secret, Ed25519 private key) and is readable or writable
     by group or others.
     """
-    p = Path(path)
-    with p.open("rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
-        data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    return _key_from_file_bytes(data, mode, str(p))
-
-
-def _key_from_file_bytes(data: bytes, mode: int, label: str) -> VerifyingKey:
-    try:
-        key = parse_key(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{label}: {exc}") from None
-    if isinstance(key, HmacSha256Key | Ed25519SigningKey) and stat.S_IMODE(mode) & 0o077:
-        logger.warning(
-            "%s: key file holds a secret but is accessible to group/others (mode %o); chmod 600 it",
-            label,
-            stat.S_IMODE(mode),
-        )
-    return verifying_key_of(key)
+    return _verifying_key(_read_key_file(path, str(path)), str(path))
 
 
 def _read_env_entry(path: str, position: int) -> VerifyingKey:
     """A key file named by ``SHUTDOWN_RPC_KEYS``: errors and warnings name the entry's position, not its value."""
     label = f"{KEYS_ENV} entry #{position}"
-    try:
-        with open(path, "rb") as handle:
-            mode = os.fstat(handle.fileno()).st_mode
-            data = handle.read(MAX_KEY_FILE_BYTES + 1)
-    except OSError as exc:
-        # str(exc) would carry the value (possibly a secret pasted where a path was expected): strerror only.
-        raise ValueError(f"{label}: cannot read key file: {exc.strerror or type(exc).__name__}") from None
-    return _key_from_file_bytes(data, mode, label)
+    return _verifying_key(read_key_file_from(path, label), label)
+
+
+def _verifying_key(read: KeyFileRead, name: str) -> VerifyingKey:
+    warning = read.exposure_warning(name)
+    if warning is not None:
+        logger.warning("%s", warning)
+    return verifying_key_of(read.key)
 
 
 def keys_from_env_value(value: str) -> list[VerifyingKey]:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from shutdown_rpc.protocol import MAX_GRACE_MS, ErrorCode, ShutdownRequest, ShutdownRpcError
 
-from .rate_limit import RateLimit
+from ._rate_limit import RateLimit
 
 if TYPE_CHECKING:
-    from .request import RemoteRequest
+    from ._request import RemoteRequest
 
 DEFAULT_REPLY_FLUSH_DELAY_S = 0.5
 DEFAULT_DRAIN_GRACE_MS = 10_000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 from collections.abc import Iterable, Mapping
@@ -19,9 +18,9 @@ from shutdown_rpc.protocol import (
     advertisement_attributes,
 )
 
-from .handler import RemoteShutdown
-from .keys_loading import load_key_ring
-from .policy import ShutdownPolicy
+from ._handler import RemoteShutdown
+from ._keys import load_key_ring
+from ._policy import ShutdownPolicy
 
 if TYPE_CHECKING:
     from livekit.agents import AgentSession, JobContext
@@ -55,8 +54,7 @@ async def enable_remote_shutdown(
     if not ring and policy.unsigned is None:
         raise ValueError("remote shutdown needs at least one key (or a policy allowing unsigned callers)")
     verifier = Verifier(ring, replay=replay, clock=clock)
-    remote = RemoteShutdown(ctx, verifier, policy, session=session, clock=clock)
-    _watch_job_ending(ctx, remote)
+    remote = RemoteShutdown(ctx, verifier, policy, session=session, clock=clock)  # installs its job watch
 
     async def delete_room_after_shutdown(reason: str) -> None:
         await remote.delete_room_if_asked(reason)
@@ -73,42 +71,6 @@ async def enable_remote_shutdown(
 
         ctx.add_shutdown_callback(stop_waiting_for_connection)
     return remote
-
-
-def _watch_job_ending(ctx: JobContext, remote: RemoteShutdown) -> None:
-    """Tell ``remote`` as soon as the job is ending for any cause it can see (spec §8 ``already_shutting_down``).
-
-    livekit-agents 1.8.9's JobContext exposes no "shutting down" state (the future lives in the job process
-    runner), so three signals are combined:
-
-    - ``ctx.shutdown`` (the application, a simulation end, or this library) is wrapped on this ``ctx`` instance:
-      the wrapper records the reason, then calls the original unchanged;
-    - the Room's ``disconnected`` event: DeleteRoom, RemoveParticipant, a duplicate identity, or the job's own
-      teardown (livekit-agents ends the job with "room disconnected");
-    - a shutdown callback registered before any other of ours (callbacks run once the room is gone).
-
-    A worker-initiated end (DeleteDispatch, worker shutdown) or a crashed entrypoint is only seen once the
-    teardown disconnects the room.
-    """
-    original_shutdown = ctx.shutdown
-
-    @functools.wraps(original_shutdown)
-    def shutdown(reason: str = "user requested") -> None:
-        remote.note_job_ending(reason)
-        original_shutdown(reason)
-
-    # an instance attribute shadows the method for every caller of ctx.shutdown (get_job_context() included)
-    setattr(ctx, "shutdown", shutdown)  # noqa: B010 (mypy refuses assigning to a method)
-
-    def on_room_disconnected(*_args: Any) -> None:
-        remote.note_job_ending("room disconnected")
-
-    ctx.room.on("disconnected", on_room_disconnected)
-
-    async def note_job_ending(reason: str) -> None:
-        remote.note_job_ending(reason)
-
-    ctx.add_shutdown_callback(note_job_ending)
 
 
 async def _register_when_connected(ctx: JobContext, remote: RemoteShutdown) -> None:
