@@ -3,9 +3,10 @@ and the timing knobs of the shutdown that follows."""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Protocol
 
 from shutdown_rpc.protocol import MAX_GRACE_MS, ErrorCode, ShutdownRequest, ShutdownRpcError
@@ -20,16 +21,31 @@ DEFAULT_DRAIN_GRACE_MS = 10_000
 DEFAULT_DELETE_ROOM_TIMEOUT_S = 5.0
 
 
-def _matches_any(value: str, patterns: frozenset[str]) -> bool:
-    return any(fnmatchcase(value, pattern) for pattern in patterns)
+@functools.lru_cache(maxsize=256)
+def _pattern(entry: str) -> re.Pattern[str]:
+    return re.compile(".*".join(map(re.escape, entry.split("*"))), re.DOTALL)
+
+
+def scope_matches(entry: str, value: str) -> bool:
+    """Whether ``value`` matches one scope entry: literally, except that ``*`` matches any run of characters
+    (possibly empty). Nothing else is special (no ``?``, no ``[...]``), the same rule as the JS client's."""
+    if "*" not in entry:
+        return entry == value
+    return _pattern(entry).fullmatch(value) is not None
+
+
+def _matches_any(value: str, entries: frozenset[str]) -> bool:
+    return any(scope_matches(entry, value) for entry in entries)
 
 
 @dataclass(frozen=True)
 class KeyScope:
-    """Limits on what requests signed with one key id may ask. Patterns are ``fnmatch`` globs, case-sensitive.
+    """Limits on what requests signed with one key id may ask.
 
-    ``targets`` is matched against the request's ``target`` as sent, so the any-agent target ``"*"`` passes only
-    a pattern that matches the literal ``*`` (e.g. ``"*"`` itself).
+    Each entry of ``issuers`` / ``targets`` matches literally (case-sensitive), except that ``*`` matches any
+    run of characters, possibly empty: ``"cron-*"`` admits ``cron-`` and ``cron-daily``; ``?`` and ``[...]``
+    are ordinary characters. ``targets`` is matched against the request's ``target`` as sent, so the any-agent
+    target ``"*"`` passes only an entry that matches the literal ``*`` (e.g. ``"*"`` itself).
     """
 
     issuers: frozenset[str] | None = None
@@ -62,6 +78,8 @@ class CallerParticipant(Protocol):
 @dataclass(frozen=True)
 class UnsignedCallers:
     """Which room participants may send UNSIGNED requests. Every criterion given must hold; at least one is needed.
+
+    ``identities`` entries match like KeyScope entries: literally, ``*`` matching any run of characters.
 
     The caller must be a participant of the room (a server-side PerformRpc caller is not, so it is refused).
     This trusts the server-set ``caller_identity``: use it only for frontends of rooms you control.

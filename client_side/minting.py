@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from shutdown_rpc.protocol import (
     ANY_AGENT,
+    DEFAULT_LIFETIME_S,
     METHOD_NAME,
     Clock,
     ShutdownOptions,
@@ -22,7 +23,7 @@ from shutdown_rpc.protocol import (
     unsigned_request,
 )
 
-DEFAULT_MINT_LIFETIME_S = 30
+DEFAULT_MINT_LIFETIME_S = DEFAULT_LIFETIME_S  # spec §6: 60 s for requests minted for a frontend
 MAX_MINT_LIFETIME_S = 60
 
 
