@@ -29,8 +29,8 @@ from shutdown_rpc.protocol import (
     encode_body,
     seal,
     sign_request,
+    signed_message,
 )
-from shutdown_rpc.protocol.envelope import signed_message
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "vectors" / "v1.json"

@@ -22,8 +22,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shutdown_rpc.protocol import AnyKey, parse_key, signing_key_of
-from shutdown_rpc.protocol.keyfile import MAX_KEY_FILE_BYTES
+from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, AnyKey, parse_key, signing_key_of
 
 SECRET_FILE_MODE = 0o600
 PUBLIC_FILE_MODE = 0o644

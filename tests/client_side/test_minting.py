@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shutdown_rpc.client_side.minting import MAX_MINT_LIFETIME_S, mint_request
+from shutdown_rpc.client_side import MAX_MINT_LIFETIME_S, mint_request
 from shutdown_rpc.protocol import (
     Binding,
     Ed25519SigningKey,

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 import msgpack
 
+from ._errors import ErrorCode, ShutdownRpcError
+from ._keys import KEY_ID_PATTERN
 from ._limits import MAX_CONTAINER_ITEMS, MAX_PAYLOAD_BYTES
-from .errors import ErrorCode, ShutdownRpcError
-from .keys import KEY_ID_PATTERN
 
 VERSION = 1
 SUPPORTED_VERSIONS: tuple[int, ...] = (VERSION,)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .envelope import METHOD_NAME, SUPPORTED_VERSIONS
+from ._envelope import METHOD_NAME, SUPPORTED_VERSIONS
 
 ATTRIBUTE_PREFIX = "shutdown_rpc."
 ATTR_METHOD = ATTRIBUTE_PREFIX + "method"

@@ -12,9 +12,9 @@ from dataclasses import replace
 
 from shutdown_rpc.protocol import ShutdownOptions, SigningKey
 
-from .delivery import Channel, RetryPolicy, check_present, deliver, deliver_to_each
-from .minting import make_payload
-from .outcomes import ShutdownFailed, ShutdownResult
+from ._delivery import Channel, RetryPolicy, check_present, deliver, deliver_to_each
+from ._minting import make_payload
+from ._outcomes import ShutdownFailed, ShutdownResult
 
 
 class ShutdownCaller(abc.ABC):

@@ -1,7 +1,7 @@
 """Callers already in the room (a Python ``rtc.Room``): the same shutdown call over ``local_participant.perform_rpc``.
 
 Retries, outcomes and discovery are those of the server-API path: both are a :class:`~.caller.ShutdownCaller`.
-A hidden participant is refused up front (:class:`~.outcomes.CallerHidden`): the server blanks a hidden
+A hidden participant is refused up front (:class:`~shutdown_rpc.client_side.CallerHidden`): the server blanks a hidden
 caller's identity, so the agent's reply could never come back and the call would only end in a timeout.
 """
 
@@ -13,12 +13,10 @@ from livekit import rtc
 
 from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
 
-from .agent_discovery import Candidate, pick_all_agents, pick_one_agent
-from .caller import ShutdownCaller
-from .delivery import Channel, Presence, RetryPolicy, RpcFailure
-from .outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportError
-
-DEFAULT_TIMEOUT_S = 20.0
+from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
+from ._caller import ShutdownCaller
+from ._delivery import DEFAULT_TIMEOUT_S, Channel, Presence, RetryPolicy, RpcFailure
+from ._outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportError
 
 
 class RoomChannel:

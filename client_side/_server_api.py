@@ -25,12 +25,11 @@ from livekit import api
 
 from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
 
-from .agent_discovery import Candidate, pick_all_agents, pick_one_agent
-from .caller import ShutdownCaller
-from .delivery import Channel, FailureKind, Presence, RetryPolicy, RpcFailure
-from .outcomes import RoomNotFound, ShutdownFailed, ShutdownResult, TransportError
+from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
+from ._caller import ShutdownCaller
+from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure
+from ._outcomes import RoomNotFound, ShutdownFailed, ShutdownResult, TransportError
 
-DEFAULT_TIMEOUT_S = 20.0
 DEFAULT_EXIT_POLL_S = 0.25
 # The server needs a little longer than the response timeout to answer with 1502 itself (it measured ~2x).
 _HTTP_MARGIN_S = 3.0
@@ -259,7 +258,7 @@ class ShutdownClient(ShutdownCaller):
         """Ask one agent of ``room`` to end its job; with ``agent=None`` the room's only agent.
 
         Returns the acknowledgement (``wait_for_exit=seconds`` also sets ``agent_left``); raises a
-        :class:`~.outcomes.ShutdownFailed` subclass otherwise. ``timeout`` bounds the call, retries included.
+        :class:`ShutdownFailed` subclass otherwise. ``timeout`` bounds the call, retries included.
         """
         options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
         return await self._shutdown(room, agent, reason, options, timeout, wait_for_exit, request_id)

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 
-from .keys import Algorithm, Ed25519SigningKey, Ed25519VerifyingKey, HmacSha256Key, SigningKey, VerifyingKey
+from ._keys import Algorithm, Ed25519SigningKey, Ed25519VerifyingKey, HmacSha256Key, SigningKey, VerifyingKey
 
 MAX_KEY_FILE_BYTES = 4096
 

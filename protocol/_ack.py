@@ -8,9 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._envelope import SUPPORTED_VERSIONS, VERSION
+from ._errors import ErrorCode, ShutdownRpcError
 from ._limits import MAX_ACK_BYTES, MAX_REFUSAL_MESSAGE_BYTES
-from .envelope import SUPPORTED_VERSIONS, VERSION
-from .errors import ErrorCode, ShutdownRpcError
 
 
 class AckStatus(str, enum.Enum):

@@ -2,14 +2,14 @@
 
 A transport (a :class:`Channel`) does one RPC attempt and reports failures as :class:`RpcFailure`: the LiveKit
 RPC error code when there is one, else a coarse :class:`FailureKind`. :func:`deliver` turns those into a
-:class:`~.outcomes.ShutdownResult` or one :class:`~.outcomes.ShutdownFailed`:
+:class:`~shutdown_rpc.client_side.ShutdownResult` or one :class:`~shutdown_rpc.client_side.ShutdownFailed`:
 
 * every retry sends the SAME payload (same request id), so an agent that already accepted answers
   ``duplicate``; nothing is retried past one overall deadline;
 * only what can help is retried: lost or unanswered deliveries while the agent is still present, send
   failures, transient server errors, and the agent's own INTERNAL_ERROR;
-* when a reply is missing, the agent's presence decides between :class:`~.outcomes.Timeout` (still there)
-  and :class:`~.outcomes.AgentLeftBeforeReply` (gone: it most likely shut down).
+* when a reply is missing, the agent's presence decides between :class:`~shutdown_rpc.client_side.Timeout` (still there)
+  and :class:`~shutdown_rpc.client_side.AgentLeftBeforeReply` (gone: it most likely shut down).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Protocol
 
 from shutdown_rpc.protocol import Ack, ErrorCode, parse_refusal
 
-from .outcomes import (
+from ._outcomes import (
     AgentLeftBeforeReply,
     AgentNotFound,
     NotSupported,
@@ -33,6 +33,9 @@ from .outcomes import (
     Timeout,
     TransportError,
 )
+
+DEFAULT_TIMEOUT_S = 20.0
+"""Overall deadline of one shutdown call, retries included (server API and in-room alike)."""
 
 # LiveKit's built-in RPC error codes (livekit.rtc.RpcError.ErrorCode, and the server's utils/data_channel_rpc.go).
 APPLICATION_ERROR = 1500

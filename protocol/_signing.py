@@ -7,11 +7,11 @@ import secrets
 
 import msgpack
 
+from ._clock import Clock, SystemClock
+from ._envelope import VERSION, Envelope, pack_envelope, signed_message
+from ._keys import SigningKey
 from ._limits import DEFAULT_LIFETIME_S
-from .clock import Clock, SystemClock
-from .envelope import VERSION, Envelope, pack_envelope, signed_message
-from .keys import SigningKey
-from .schema import ShutdownOptions, ShutdownRequest
+from ._schema import ShutdownOptions, ShutdownRequest
 
 REQUEST_ID_BYTES = 16
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
+from ._ack import Ack
+from ._errors import ErrorCode, ShutdownRpcError
 from ._limits import DEFAULT_REPLAY_CAPACITY
-from .ack import Ack
-from .errors import ErrorCode, ShutdownRpcError
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
+from ._ack import Ack
+from ._clock import Clock, SystemClock
+from ._envelope import signed_message, unpack_envelope, unpack_strict
+from ._errors import ErrorCode, ShutdownRpcError
+from ._keys import KeyRing
 from ._limits import DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX
-from .ack import Ack
-from .clock import Clock, SystemClock
-from .envelope import signed_message, unpack_envelope, unpack_strict
-from .errors import ErrorCode, ShutdownRpcError
-from .keys import KeyRing
-from .replay import ReplayCache, Reservation
-from .schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
+from ._replay import ReplayCache, Reservation
+from ._schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
 
 _FIELD_NAMES = frozenset(ShutdownRequest.model_fields) | frozenset(ShutdownOptions.model_fields)
 

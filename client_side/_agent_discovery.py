@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from shutdown_rpc.protocol import METHOD_NAME, parse_advertisement
 
-from .outcomes import AgentNotFound, SeveralAgents
+from ._outcomes import AgentNotFound, SeveralAgents
 
 AGENT_KIND = 4  # livekit.ParticipantInfo.Kind.AGENT == rtc ParticipantKind.PARTICIPANT_KIND_AGENT
 
