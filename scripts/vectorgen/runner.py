@@ -1,7 +1,7 @@
 """Run shared vector cases (vectors/v1.json) against the Python implementation.
 
-Used by the tests and by scripts/gen_vectors.py, which computes each case's expected outcome with it (and
-checks that against the outcome the case was written to have).
+Used by the tests (tests/protocol/test_vectors.py) and by scripts/gen_vectors.py, which computes each case's
+expected outcome with it (and checks that against the outcome the case was written to have).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from shutdown_rpc.protocol import (
 )
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "vectors" / "v1.json"
+"""The committed vectors file."""
 
 
 def load_vectors() -> dict[str, Any]:
