@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ TARGET_CONTENT = "do not touch\n"
 
 
 @pytest.fixture
-def link_to_target(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def link_to_target(tmp_path: Path) -> tuple[Path, Path]:
     target = tmp_path / "elsewhere" / "target"
     target.parent.mkdir()
     target.write_text(TARGET_CONTENT)
@@ -29,7 +28,7 @@ def link_to_target(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     link = tmp_path / "keys" / "key.json"
     link.parent.mkdir()
     link.symlink_to(target)
-    yield link, target
+    return link, target
 
 
 def mode_of(path: Path) -> int:
