@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shutdown_rpc._key_files import write_key_file
 from shutdown_rpc.client_side import _cli as cli
-from shutdown_rpc.client_side._key_files import load_key, read_key_file
+from shutdown_rpc.client_side import load_key, write_key_file
+from shutdown_rpc.client_side._key_files import read_key_file
 from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, Ed25519SigningKey, HmacSha256Key, dump_key
 
 KEY = HmacSha256Key("backend-1", b"k" * 32)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from livekit import api, rtc
 
 from harness import netns
 from harness.livekit_server import LiveKitServer
 
-from .conftest import ParticipantFactory
+if TYPE_CHECKING:  # conftest is not imported at run time (pytest loads it as a plugin)
+    from tests.e2e.conftest import ParticipantFactory
 
 pytestmark = pytest.mark.e2e
 

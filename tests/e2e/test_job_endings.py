@@ -9,6 +9,7 @@ whether "user" is still in it. The observed table is in harness/README.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from livekit import api, rtc
@@ -17,7 +18,8 @@ from harness.agent_worker import AgentWorker, Event, wait_process_gone
 from harness.participant import RoomParticipant
 from harness.room_state import identities, room_exists
 
-from .conftest import ParticipantFactory
+if TYPE_CHECKING:  # conftest is not imported at run time (pytest loads it as a plugin)
+    from tests.e2e.conftest import ParticipantFactory
 
 pytestmark = pytest.mark.e2e
 
