@@ -20,6 +20,7 @@ PARTS = {
     "agent": {"shutdown_rpc.protocol", "shutdown_rpc.agent_side"},
     "all": {"shutdown_rpc.protocol", "shutdown_rpc.client_side", "shutdown_rpc.agent_side"},
 }
+TOP_LEVEL_NEVER = ("protocol", "agent_side", "client_side")
 # what each install must refuse to import, with a ModuleNotFoundError naming the extra ([agent] brings
 # livekit-api and aiohttp with livekit-agents, so client_side imports there)
 GUARDED = {
@@ -44,23 +45,31 @@ def importable(name: str) -> bool:
 
 
 def check(extra: str) -> list[str]:
-    failures: list[str] = []
+    """Every failed check of this venv, one line each."""
+    return [*_check_distribution(), *_check_imports(extra), *_check_script(extra)]
+
+
+def _check_distribution() -> list[str]:
     import shutdown_rpc
 
+    failures: list[str] = []
     if not Path(shutdown_rpc.__file__ or "").resolve().is_relative_to(Path(sys.prefix).resolve()):
         failures.append(f"shutdown_rpc imported from {shutdown_rpc.__file__}, not from this venv")
     version = importlib.metadata.version(DIST)
     if version != shutdown_rpc.__version__:
         failures.append(f"metadata version {version} != shutdown_rpc.__version__ {shutdown_rpc.__version__}")
-    files = importlib.metadata.files(DIST) or []
-    if not any(f.name == "LICENSE" for f in files):
+    if not any(f.name == "LICENSE" for f in importlib.metadata.files(DIST) or []):
         failures.append("no LICENSE file in the installed dist-info")
-    for top in ("protocol", "agent_side", "client_side"):
-        if importable(top):
-            failures.append(f"the wheel installs a top-level {top!r} module")
-    for name, expected in THIRD_PARTY[extra].items():
-        if importable(name) != expected:
-            failures.append(f"{name} importable: {not expected}, expected {expected}")
+    failures += [f"the wheel installs a top-level {top!r} module" for top in TOP_LEVEL_NEVER if importable(top)]
+    return failures
+
+
+def _check_imports(extra: str) -> list[str]:
+    failures = [
+        f"{name} importable: {not expected}, expected {expected}"
+        for name, expected in THIRD_PARTY[extra].items()
+        if importable(name) != expected
+    ]
     for part in sorted(PARTS[extra]):
         try:
             importlib.import_module(part)
@@ -73,15 +82,21 @@ def check(extra: str) -> list[str]:
         except ModuleNotFoundError as exc:
             if f'pip install "{DIST}[{needs}]"' not in str(exc):
                 failures.append(f"import {part} without [{needs}] fails without naming the extra: {exc}")
-    if extra == "core":
-        done = subprocess.run([_script(), "--version"], capture_output=True, text=True, check=False)
-        if done.returncode != 2 or "[client] extra" not in done.stderr or "Traceback" in done.stderr:
-            failures.append(f"shutdown-rpc without [client]: exit {done.returncode}, {done.stderr.strip()[-300:]}")
-    if "shutdown_rpc.client_side" in PARTS[extra]:
-        done = subprocess.run([_script(), "--version"], capture_output=True, text=True, check=False)
-        if done.returncode != 0 or done.stdout != f"shutdown-rpc {version} (wire protocol v1)\n":
-            failures.append(f"shutdown-rpc --version: exit {done.returncode}, {done.stdout!r} {done.stderr[-300:]}")
     return failures
+
+
+def _check_script(extra: str) -> list[str]:
+    """``shutdown-rpc --version``: the metadata version with [client], one line naming the extra without."""
+    done = subprocess.run([_script(), "--version"], capture_output=True, text=True, check=False)
+    if "shutdown_rpc.client_side" in PARTS[extra]:
+        expected = f"shutdown-rpc {importlib.metadata.version(DIST)} (wire protocol v1)\n"
+        if done.returncode != 0 or done.stdout != expected:
+            return [f"shutdown-rpc --version: exit {done.returncode}, {done.stdout!r} {done.stderr[-300:]}"]
+    elif extra == "core" and (
+        done.returncode != 2 or "[client] extra" not in done.stderr or "Traceback" in done.stderr
+    ):
+        return [f"shutdown-rpc without [client]: exit {done.returncode}, {done.stderr.strip()[-300:]}"]
+    return []
 
 
 def _script() -> str:

@@ -12,9 +12,9 @@ EXIT_USAGE = 2
 
 
 def main() -> int:
-    """Run the CLI (``shutdown_rpc.client_side.cli.main``); exit 2 with one line if its extra is missing."""
+    """Run the CLI (``shutdown_rpc.client_side._cli.main``); exit 2 with one line if its extra is missing."""
     try:
-        from shutdown_rpc.client_side.cli import main as cli_main
+        from shutdown_rpc.client_side._cli import main as cli_main
     except ModuleNotFoundError as exc:
         if "extra" not in str(exc):
             raise

@@ -63,11 +63,17 @@ class ExtraVenv:
         return subprocess.run([self.python, "-c", code], env=clean_env(), check=False).returncode == 0
 
     def run(
-        self, args: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120.0
+        self,
+        args: list[str],
+        *,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        timeout: float = 120.0,
+        program: str = "python",
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``python ARGS`` in this venv from ``cwd`` with ``env`` over a clean environment."""
+        """Run ``python ARGS`` (or another ``program`` of the venv's bin/) from ``cwd``, ``env`` over a clean one."""
         return subprocess.run(
-            [self.python, *args],
+            [str(self.path / "bin" / program), *args],
             cwd=cwd,
             env={**clean_env(), **(env or {})},
             capture_output=True,

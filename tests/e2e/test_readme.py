@@ -37,7 +37,7 @@ METRICS_CHECK = """
 
 # -- appended by tests/e2e/test_readme.py: the agent side logs three calls the way it does for real ones
 from prometheus_client import REGISTRY
-from shutdown_rpc.agent_side.outcomes import log_outcome
+from shutdown_rpc.agent_side._outcomes import log_outcome
 from shutdown_rpc.protocol import ErrorCode
 
 log_outcome("accepted", rpc_request_id="r1", caller="backend", request_id="q1")
@@ -62,8 +62,7 @@ def test_every_python_block_of_the_readme_is_run() -> None:
 
 def keygen(client: ExtraVenv, workdir: Path) -> None:
     done = client.run(
-        ["-m", "shutdown_rpc.client_side.cli", "keygen", "--key-id", "backend-1", "--out", "backend.key.json"],
-        cwd=workdir,
+        ["keygen", "--key-id", "backend-1", "--out", "backend.key.json"], cwd=workdir, program="shutdown-rpc"
     )
     assert done.returncode == 0, done.stderr
 
