@@ -6,10 +6,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${1:-docs/api}
 rm -rf "$out"
+# the package's own private modules (shutdown_rpc/_*.py) are not API: pdoc would list them as pages
+private=()
+for f in shutdown_rpc/_*.py; do
+  [ "$(basename "$f")" = __init__.py ] || private+=("!shutdown_rpc.$(basename "$f" .py)")
+done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 .venv/bin/pdoc --docformat restructuredtext --footer-text "livekit-shutdown-rpc $(.venv/bin/python -c 'import shutdown_rpc; print(shutdown_rpc.__version__)')" \
-  -o "$out" shutdown_rpc 2>"$log" || { cat "$log" >&2; exit 1; }
+  -o "$out" shutdown_rpc "${private[@]}" 2>"$log" || { cat "$log" >&2; exit 1; }
 # pdoc cannot resolve postponed annotations in the __init__ it derives for a typing.NamedTuple (the generated
 # __new__ has its own globals): those pages still render, with the annotation as written. Anything else fails.
 namedtuple_init="^Warn: Error parsing type annotation ForwardRef\('[A-Za-z_]+'\) for [A-Za-z_.]+\.__init__\."
