@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -126,7 +127,7 @@ def test_an_ed25519_private_key_given_to_an_agent_is_warned_about(
 ) -> None:
     path = _write(tmp_path / "key.json", dump_key(ED_PRIVATE), 0o600)
     array = json.dumps([json.loads(dump_key(KEY)), json.loads(dump_key(ED_PRIVATE))])
-    loads = {
+    loads: dict[str, Callable[[], object]] = {
         "file": lambda: read_key_file(path),
         "env object": lambda: keys_from_env_value(dump_key(ED_PRIVATE)),
         "env array": lambda: keys_from_env_value(array),

@@ -23,7 +23,7 @@ from livekit import api
 
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer
-from shutdown_rpc.protocol import Binding, FixedClock, KeyRing, VerifiedRequest, Verifier, parse_key
+from shutdown_rpc.protocol import Binding, FixedClock, KeyRing, VerifiedRequest, Verifier, parse_key, verifying_key_of
 from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture, venv_worker  # noqa: F401 - fixture
 from tests.e2e.remote_fixtures import TIMEOUT
 
@@ -123,7 +123,7 @@ def test_mint_snippet_prints_a_payload_the_agent_accepts(extra_venvs: dict[str, 
     assert done.returncode == 0, done.stderr
     minted = ast.literal_eval(done.stdout.strip())
     assert minted["destinationIdentity"] == "agent-AJ_x" and minted["method"] == "shutdown_rpc.shutdown"
-    public = parse_key((tmp_path / "backend.key.json.pub").read_text())
+    public = verifying_key_of(parse_key((tmp_path / "backend.key.json.pub").read_text()))
     verifier = Verifier(KeyRing([public]), clock=FixedClock(time.time_ns() // 1_000_000))
     decision = verifier.verify(minted["payload"], Binding("support-42", "agent-AJ_x", "AJ_x"))
     assert isinstance(decision, VerifiedRequest)
