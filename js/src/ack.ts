@@ -37,6 +37,14 @@ export function serializeAck(ack: Acknowledgement): string {
   });
 }
 
+/**
+ * The answer to a repeat of a request first answered `ack` (§8): `duplicate` if it was accepted; a request first
+ * answered `already_shutting_down` did not deliver its reason, so its repeats keep that status.
+ */
+export function asDuplicate(ack: Acknowledgement): Acknowledgement {
+  return ack.status === 'accepted' ? { ...ack, status: 'duplicate' } : ack;
+}
+
 export class AckParseError extends Error {
   override name = 'AckParseError';
 }
@@ -95,6 +103,25 @@ export function makeRefusal(name: RefusalName, detail = '', supportedVersions?: 
   const r: Refusal = { code: RefusalCode[name], name, retryable: isRetryable(name), detail };
   if (name === 'UNSUPPORTED_VERSION') r.supportedVersions = [...(supportedVersions ?? SUPPORTED_VERSIONS)];
   return r;
+}
+
+/**
+ * The one error an agent-side step throws for a refusal (the Python package's ShutdownRpcError): `refusal`
+ * holds the §9 code, name, retryable flag and detail that go on the wire.
+ */
+export class ShutdownRpcError extends Error {
+  override name = 'ShutdownRpcError';
+  readonly refusal: Refusal;
+
+  constructor(codeName: RefusalName, detail: string, supportedVersions?: readonly number[]) {
+    super(`${codeName}: ${detail}`);
+    this.refusal = makeRefusal(codeName, detail, supportedVersions);
+  }
+
+  /** The §9 code. */
+  get code(): number {
+    return this.refusal.code;
+  }
 }
 
 /** Cut a string to at most `max` UTF-8 bytes without splitting a character. */

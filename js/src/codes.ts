@@ -86,6 +86,8 @@ export const MAX_LIFETIME_S = 300;
 export const DEFAULT_FRONTEND_LIFETIME_S = 60;
 export const DEFAULT_RESPONSE_TIMEOUT_MS = 15000;
 export const UINT32_MAX = 4294967295;
+/** §7.1: accepted requests an agent remembers at once (and claims in flight); full means RATE_LIMITED. */
+export const REPLAY_CAPACITY = 4096;
 
 /** Discovery attributes (spec.md §10). */
 export const Attributes = {

@@ -56,25 +56,42 @@ export {
 export {
   ACK_STATUSES,
   AckParseError,
+  asDuplicate,
   makeRefusal,
   parseAck,
   parseRefusal,
   refusalToRpcError,
   serializeAck,
+  ShutdownRpcError,
   truncateUtf8,
   type Acknowledgement,
   type AckStatus,
   type Refusal,
 } from './ack.js';
+export { Reservation, ReplayMemory, type ReplayEntry } from './replay.js';
 export {
-  ReplayMemory,
-  shutdownReason,
+  DuplicateRequest,
+  FixedClock,
+  PendingRequest,
+  SYSTEM_CLOCK,
+  VerifiedRequest,
   Verifier,
+  type AcceptStatus,
   type AgentBinding,
+  type Clock,
   type VerifierOptions,
-  type VerifierPolicy,
-  type VerifyResult,
+  type VerifyOptions,
 } from './verify.js';
+export {
+  scopeMatches,
+  ShutdownHandler,
+  shutdownReason,
+  type HandleResult,
+  type JobState,
+  type KeyScope,
+  type ShutdownHandlerOptions,
+  type ShutdownPolicy,
+} from './handler.js';
 export {
   describeResult,
   relayShutdown,

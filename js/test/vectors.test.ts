@@ -16,6 +16,10 @@ import {
   MAX_PAYLOAD_BYTES,
   DEFAULT_SKEW_S,
   MAX_LIFETIME_S,
+  DuplicateRequest,
+  FixedClock,
+  ShutdownRpcError,
+  VerifiedRequest,
   Verifier,
   toWire,
   type Acknowledgement,
@@ -106,32 +110,35 @@ test('vector file matches this implementation\'s constants', () => {
 
 for (const c of vectors.cases) {
   test(`verify ${c.name}: ${c.expected.outcome}${'name' in c.expected ? ` ${c.expected.name}` : ''}`, async () => {
-    const verifier = new Verifier({
-      keys: verifierRing(),
-      binding: { room: c.binding.room, agentIdentity: c.binding.agent_identity, jobId: c.binding.job_id },
-      policy: { allowAnyAgent: c.binding.allow_any_agent, allowUnsigned: c.binding.allow_unsigned, skewS: vectors.skew_s },
-    });
+    const verifier = new Verifier({ keys: verifierRing(), clock: new FixedClock(c.now_ms), skewS: vectors.skew_s });
+    const binding = { room: c.binding.room, agentIdentity: c.binding.agent_identity, jobId: c.binding.job_id };
+    const opts = { allowAnyAgent: c.binding.allow_any_agent, allowUnsigned: c.binding.allow_unsigned };
     for (const p of c.prior) {
-      const r = await verifier.verify(p, { nowMs: c.now_ms, callerIdentity: 'vector-caller' });
-      assert.equal(r.outcome, 'accepted', 'prior payloads are accepted');
+      const r = await verifier.verify(p, binding, opts);
+      assert.ok(r instanceof VerifiedRequest, 'prior payloads are accepted');
+      r.accept();
     }
-    const r = await verifier.verify(c.payload, { nowMs: c.now_ms, callerIdentity: 'vector-caller' });
     const e = c.expected;
-    if (e.outcome === 'refused') {
-      assert.equal(r.outcome, 'refused', `expected refusal ${e.name}, got ${JSON.stringify(r)}`);
-      if (r.outcome === 'refused') {
-        assert.equal(r.refusal.name, e.name, r.refusal.detail);
-        assert.equal(r.refusal.code, e.code);
+    let r: VerifiedRequest | DuplicateRequest;
+    try {
+      r = await verifier.verify(c.payload, binding, opts);
+    } catch (err) {
+      assert.ok(err instanceof ShutdownRpcError, String(err));
+      assert.equal(e.outcome, 'refused', `expected ${e.outcome}, got ${err.message}`);
+      if (e.outcome === 'refused') {
+        assert.equal(err.refusal.name, e.name, err.refusal.detail);
+        assert.equal(err.refusal.code, e.code);
       }
-    } else if (e.outcome === 'duplicate') {
-      assert.equal(r.outcome, 'duplicate');
-      assert.deepEqual(ackToWire(r.ack), e.ack);
-    } else {
-      assert.equal(r.outcome, 'accepted', `expected acceptance, got ${JSON.stringify(r)}`);
-      if (r.outcome === 'accepted') {
-        assert.deepEqual(toWire(r.request), e.request);
-        assert.deepEqual(ackToWire(r.ack), e.ack);
-      }
+      return;
+    }
+    assert.notEqual(e.outcome, 'refused', `expected refusal ${'name' in e ? e.name : ''}, got ${r.constructor.name}`);
+    if (e.outcome === 'duplicate') {
+      assert.ok(r instanceof DuplicateRequest);
+      assert.deepEqual(ackToWire(await r.ack), e.ack);
+    } else if (e.outcome === 'accepted') {
+      assert.ok(r instanceof VerifiedRequest, `expected acceptance, got ${r.constructor.name}`);
+      assert.deepEqual(toWire(r.request), e.request);
+      assert.deepEqual(ackToWire(r.accept()), e.ack);
     }
   });
 }
