@@ -41,7 +41,6 @@ const BODY_KEYS = ['request_id', 'issued_at', 'expires_at', 'room', 'target', 'r
 const OPTION_KEYS = ['drain', 'grace_ms', 'delete_room'] as const;
 
 // spec.md §4: C0 and C1 controls, DEL, and the bidi controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069)
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const BRACKET = /[[\]]/;
 
