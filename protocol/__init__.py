@@ -4,6 +4,20 @@ No LiveKit import and no I/O. Callers sign with :func:`sign_request`; agents dec
 every refusal is a :class:`ShutdownRpcError` carrying an :class:`ErrorCode`.
 """
 
+from ._limits import (
+    DEFAULT_LIFETIME_S,
+    DEFAULT_REPLAY_CAPACITY,
+    DEFAULT_SKEW_S,
+    LIMITS,
+    MAX_ACK_BYTES,
+    MAX_GRACE_MS,
+    MAX_ISSUER_BYTES,
+    MAX_LIFETIME_S,
+    MAX_PAYLOAD_BYTES,
+    MAX_REASON_BYTES,
+    MAX_ROOM_BYTES,
+    MAX_TARGET_BYTES,
+)
 from .ack import Ack, AckStatus, parse_refusal, refusal_data, refusal_message
 from .clock import Clock, FixedClock, SystemClock
 from .discovery import (
@@ -15,8 +29,8 @@ from .discovery import (
     advertisement_attributes,
     parse_advertisement,
 )
-from .envelope import MAX_PAYLOAD_BYTES, METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, unpack_envelope
-from .errors import CODE_INFO, ErrorCode, ShutdownRpcError
+from .envelope import METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, unpack_envelope
+from .errors import CODE_INFO, ErrorCode, ShutdownRpcError, code_table
 from .keyfile import AnyKey, dump_key, parse_key, signing_key_of, verifying_key_of
 from .keys import (
     Algorithm,
@@ -28,7 +42,7 @@ from .keys import (
     VerifyingKey,
 )
 from .replay import ReplayCache
-from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_GRACE_MS, MAX_LIFETIME_S, ShutdownOptions, ShutdownRequest
+from .schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
 from .signing import build_request, encode_body, new_request_id, seal, sign_request, unsigned_request
 from .verification import Binding, DuplicateRequest, VerifiedRequest, Verifier
 
@@ -39,10 +53,18 @@ __all__ = [
     "ATTR_METHOD",
     "ATTR_VERSIONS",
     "CODE_INFO",
+    "DEFAULT_LIFETIME_S",
+    "DEFAULT_REPLAY_CAPACITY",
     "DEFAULT_SKEW_S",
+    "LIMITS",
+    "MAX_ACK_BYTES",
     "MAX_GRACE_MS",
+    "MAX_ISSUER_BYTES",
     "MAX_LIFETIME_S",
     "MAX_PAYLOAD_BYTES",
+    "MAX_REASON_BYTES",
+    "MAX_ROOM_BYTES",
+    "MAX_TARGET_BYTES",
     "METHOD_NAME",
     "SUPPORTED_VERSIONS",
     "VERSION",
@@ -72,6 +94,7 @@ __all__ = [
     "VerifyingKey",
     "advertisement_attributes",
     "build_request",
+    "code_table",
     "dump_key",
     "encode_body",
     "new_request_id",

@@ -8,11 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._limits import MAX_ACK_BYTES, MAX_REFUSAL_MESSAGE_BYTES
 from .envelope import SUPPORTED_VERSIONS, VERSION
 from .errors import ErrorCode, ShutdownRpcError
-
-MAX_REFUSAL_MESSAGE_BYTES = 256
-MAX_ACK_BYTES = 4096
 
 
 class AckStatus(str, enum.Enum):

@@ -13,17 +13,14 @@ from typing import Any, NamedTuple
 
 import msgpack
 
+from ._limits import MAX_CONTAINER_ITEMS, MAX_PAYLOAD_BYTES
 from .errors import ErrorCode, ShutdownRpcError
 from .keys import KEY_ID_PATTERN
 
 VERSION = 1
 SUPPORTED_VERSIONS: tuple[int, ...] = (VERSION,)
 METHOD_NAME = "shutdown_rpc.shutdown"
-MAX_PAYLOAD_BYTES = 4096
 DOMAIN_SEPARATOR = b"livekit-shutdown-rpc\x00"
-MAX_KEY_ID_BYTES = 64
-
-_MAX_CONTAINER_ITEMS = 16
 
 
 def _refuse_ext(code: int, data: bytes) -> Any:
@@ -51,8 +48,8 @@ def unpack_strict(data: bytes) -> Any:
             object_pairs_hook=_unique_string_map,
             max_str_len=MAX_PAYLOAD_BYTES,
             max_bin_len=MAX_PAYLOAD_BYTES,
-            max_array_len=_MAX_CONTAINER_ITEMS,
-            max_map_len=_MAX_CONTAINER_ITEMS,
+            max_array_len=MAX_CONTAINER_ITEMS,
+            max_map_len=MAX_CONTAINER_ITEMS,
             max_ext_len=0,
         )
     except Exception as exc:  # msgpack raises many types (ValueError, ExtraData, UnicodeDecodeError, ...)

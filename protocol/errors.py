@@ -57,6 +57,13 @@ CODE_INFO: dict[ErrorCode, CodeInfo] = {
 }
 
 
+def code_table() -> list[dict[str, object]]:
+    """Every code in ascending order as ``{"code", "name", "retryable"}``: what vectors/v1.json ``codes`` holds."""
+    return [
+        {"code": int(code), "name": code.name, "retryable": CODE_INFO[code].retryable} for code in sorted(ErrorCode)
+    ]
+
+
 class ShutdownRpcError(Exception):
     """The single exception type of the protocol core: a spec code plus a short, secret-free detail."""
 

@@ -14,11 +14,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}\Z", re.ASCII)
-MIN_HMAC_SECRET_BYTES = 32
-HMAC_TAG_BYTES = 32
-ED25519_SIGNATURE_BYTES = 64
-ED25519_KEY_BYTES = 32
+from ._limits import ED25519_KEY_BYTES, ED25519_SIGNATURE_BYTES, HMAC_TAG_BYTES, MAX_KEY_ID_BYTES, MIN_HMAC_SECRET_BYTES
+
+KEY_ID_PATTERN = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_KEY_ID_BYTES}}}\Z", re.ASCII)
 
 
 class Algorithm(str, enum.Enum):

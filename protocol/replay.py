@@ -9,10 +9,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
+from ._limits import DEFAULT_REPLAY_CAPACITY
 from .ack import Ack
 from .errors import ErrorCode, ShutdownRpcError
-
-DEFAULT_MAX_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class ReplayEntry:
 class ReplayCache:
     """Request id -> ReplayEntry, bounded. When full of live entries it refuses (fails closed), never evicts."""
 
-    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = DEFAULT_REPLAY_CAPACITY) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be >= 1")
         self._max_entries = max_entries

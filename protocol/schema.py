@@ -6,16 +6,19 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-UINT32_MAX = 2**32 - 1
+from ._limits import (
+    MAX_GRACE_MS,
+    MAX_ISSUER_BYTES,
+    MAX_REASON_BYTES,
+    MAX_REQUEST_ID_CHARS,
+    MAX_ROOM_BYTES,
+    MAX_TARGET_BYTES,
+    MIN_REQUEST_ID_CHARS,
+    UINT32_MAX,
+)
+
 ANY_AGENT = "*"
-MAX_LIFETIME_S = 300
-DEFAULT_SKEW_S = 30
-MAX_GRACE_MS = 60_000
-MAX_ROOM_BYTES = 256
-MAX_TARGET_BYTES = 256
-MAX_REASON_BYTES = 512
-MAX_ISSUER_BYTES = 128
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{22,64}$"
+REQUEST_ID_PATTERN = rf"^[A-Za-z0-9_-]{{{MIN_REQUEST_ID_CHARS},{MAX_REQUEST_ID_CHARS}}}$"
 # These strings end up in logs and in the shutdown reason: no C0/C1 control characters, no DEL, no bidi controls.
 _FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _PRINTABLE = f"^[^{_FORBIDDEN_CHARS}]*$"

@@ -7,12 +7,12 @@ import secrets
 
 import msgpack
 
+from ._limits import DEFAULT_LIFETIME_S
 from .clock import Clock, SystemClock
 from .envelope import VERSION, Envelope, pack_envelope, signed_message
 from .keys import SigningKey
 from .schema import ShutdownOptions, ShutdownRequest
 
-DEFAULT_LIFETIME_S = 60
 REQUEST_ID_BYTES = 16
 
 

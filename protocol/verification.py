@@ -12,13 +12,14 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
+from ._limits import DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX
 from .ack import Ack
 from .clock import Clock, SystemClock
 from .envelope import signed_message, unpack_envelope, unpack_strict
 from .errors import ErrorCode, ShutdownRpcError
 from .keys import KeyRing
 from .replay import ReplayCache, ReplayEntry
-from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX, ShutdownOptions, ShutdownRequest
+from .schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
 
 _FIELD_NAMES = frozenset(ShutdownRequest.model_fields) | frozenset(ShutdownOptions.model_fields)
 

@@ -18,12 +18,14 @@ from typing import Any
 import msgpack
 
 from shutdown_rpc.protocol import (
+    LIMITS,
     Ed25519SigningKey,
     ErrorCode,
     HmacSha256Key,
     KeyRing,
     ShutdownRequest,
     VerifyingKey,
+    code_table,
     encode_body,
     seal,
     sign_request,
@@ -659,6 +661,8 @@ def generate() -> dict[str, Any]:
         "max_payload_bytes": 4096,
         "skew_s": 30,
         "max_lifetime_s": 300,
+        "codes": code_table(),
+        "limits": dict(LIMITS),
         "keys": keys,
         "cases": out_cases,
     }
