@@ -5,7 +5,7 @@ import { utf8Length } from './bytes.js';
 import {
   isRetryable,
   MAX_ACK_BYTES,
-  MAX_MESSAGE_BYTES,
+  MAX_REFUSAL_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   RefusalCode,
   refusalName,
@@ -144,7 +144,7 @@ export function refusalToRpcError(r: Refusal): { code: number; message: string; 
   if (r.name === 'UNSUPPORTED_VERSION') data['supported_versions'] = r.supportedVersions ?? [...SUPPORTED_VERSIONS];
   return {
     code: r.code,
-    message: truncateUtf8(`${r.name}: ${r.detail}`, MAX_MESSAGE_BYTES),
+    message: truncateUtf8(`${r.name}: ${r.detail}`, MAX_REFUSAL_MESSAGE_BYTES),
     data: JSON.stringify(data),
   };
 }

@@ -1,11 +1,11 @@
 /**
  * The §7.1 replay memory: request ids that were accepted, or are being decided right now, each with the bytes
- * that were signed and the acknowledgement given. Bounded by REPLAY_CAPACITY; when it is full of live entries
+ * that were signed and the acknowledgement given. Bounded (DEFAULT_REPLAY_CAPACITY); when it is full of live entries
  * it refuses (RATE_LIMITED) and never evicts a live one. A request that ends up refused is released, so it is
  * never remembered.
  */
 import { ShutdownRpcError, type Acknowledgement } from './ack.js';
-import { REPLAY_CAPACITY } from './codes.js';
+import { DEFAULT_REPLAY_CAPACITY } from './codes.js';
 
 /** What the memory holds for one request id. */
 export interface ReplayEntry {
@@ -46,7 +46,7 @@ export class Reservation {
 export class ReplayMemory {
   readonly #entries = new Map<string, ReplayEntry>();
 
-  constructor(readonly capacity: number = REPLAY_CAPACITY) {
+  constructor(readonly capacity: number = DEFAULT_REPLAY_CAPACITY) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
   }
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
+import * as codes from '../src/codes.js';
 import {
   buildPayload,
   Ed25519PrivateKey,
@@ -11,6 +12,9 @@ import {
   fromWire,
   hexToBytes,
   HmacSha256Key,
+  isRetryable,
+  RefusalCode,
+  refusalName,
   KeyRing,
   METHOD,
   MAX_PAYLOAD_BYTES,
@@ -61,6 +65,8 @@ interface Vectors {
   max_payload_bytes: number;
   skew_s: number;
   max_lifetime_s: number;
+  codes: Array<{ code: number; name: string; retryable: boolean }>;
+  limits: Record<string, number>;
   keys: VectorKey[];
   cases: VectorCase[];
 }
@@ -106,6 +112,37 @@ test('vector file matches this implementation\'s constants', () => {
   assert.equal(vectors.max_lifetime_s, MAX_LIFETIME_S);
   assert.ok(vectors.cases.length >= 102, `expected at least 102 cases, got ${vectors.cases.length}`);
   assert.equal(new Set(vectors.cases.map((c) => c.name)).size, vectors.cases.length, 'case names are unique');
+});
+
+test('vector code table (§9) is this implementation\'s: code, name and retryable, both ways', () => {
+  assert.ok(vectors.codes.length > 0);
+  const names = Object.keys(RefusalCode) as Array<keyof typeof RefusalCode>;
+  assert.deepEqual(
+    vectors.codes.map((c) => c.code),
+    names.map((n) => RefusalCode[n]).sort((a, b) => a - b),
+    'the same codes, ascending',
+  );
+  for (const c of vectors.codes) {
+    const name = refusalName(c.code);
+    assert.equal(name, c.name, String(c.code));
+    assert.equal(isRetryable(name!), c.retryable, c.name);
+  }
+});
+
+// Not spec limits: the protocol version and a caller-side default.
+const NOT_LIMITS = new Set(['PROTOCOL_VERSION', 'DEFAULT_RESPONSE_TIMEOUT_MS']);
+
+test('vector limits are this implementation\'s constants, named alike (max_payload_bytes = MAX_PAYLOAD_BYTES)', () => {
+  const ours = new Map(
+    Object.entries(codes as Record<string, unknown>).filter(
+      (e): e is [string, number] => typeof e[1] === 'number' && !NOT_LIMITS.has(e[0]),
+    ),
+  );
+  assert.ok(Object.keys(vectors.limits).length >= 20);
+  for (const [name, value] of Object.entries(vectors.limits)) {
+    assert.equal(ours.get(name.toUpperCase()), value, `${name.toUpperCase()} in js/src/codes.ts`);
+  }
+  for (const name of ours.keys()) assert.ok(name.toLowerCase() in vectors.limits, `${name} is not in the vector limits`);
 });
 
 for (const c of vectors.cases) {

@@ -9,7 +9,7 @@ import {
   DuplicateRequest,
   FixedClock,
   HmacSha256Key,
-  REPLAY_CAPACITY,
+  DEFAULT_REPLAY_CAPACITY,
   ReplayMemory,
   scopeMatches,
   ShutdownHandler,
@@ -40,7 +40,7 @@ async function refusalOf(p: Promise<unknown>): Promise<string> {
 test('Verifier: one typed error per refusal; verifying remembers nothing, accepting does', async () => {
   const clock = new FixedClock(NOW);
   const v = new Verifier({ keys: [KEY], clock });
-  assert.equal(v.replay.capacity, REPLAY_CAPACITY);
+  assert.equal(v.replay.capacity, DEFAULT_REPLAY_CAPACITY);
   assert.equal(await refusalOf(v.verify('not base64!', binding)), 'MALFORMED');
   assert.equal(await refusalOf(v.verify(await buildPayload(req({ room: 'room-2' }), KEY), binding)), 'WRONG_ROOM');
   assert.equal(await refusalOf(v.verify(await buildPayload(req(), null), binding)), 'UNSIGNED_REFUSED');
