@@ -147,10 +147,12 @@ export class ShutdownHandler {
     const scope = this.policy.keyScopes?.[keyId];
     if (scope && !inScope(scope.issuers, request.issuer)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this issuer');
     if (scope && !inScope(scope.targets, request.target)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this target');
-    // 16, without asking the application: the job is ending anyway
-    if (this.#state !== 'listening') return this.#answer(verified, verified.accept('already_shutting_down', nowMs));
-    // 15: veto, with the request id held so a repeat sent meanwhile waits for this outcome
+    // The request id is held from here on: a copy sent meanwhile waits for this outcome.
     const pending = verified.reserve(nowMs);
+    if (pending instanceof DuplicateRequest) return { outcome: 'duplicate', ack: await pending.ack };
+    // 16, without asking the application: the job is ending anyway
+    if (this.#state !== 'listening') return this.#answer(verified, pending.commit('already_shutting_down', nowMs));
+    // 15: veto
     try {
       await this.#runVeto(request, keyId);
     } catch (e) {

@@ -5,6 +5,7 @@
  * never remembered.
  */
 import { ShutdownRpcError, type Acknowledgement } from './ack.js';
+import { bytesEqual } from './bytes.js';
 import { DEFAULT_REPLAY_CAPACITY } from './codes.js';
 
 /** What the memory holds for one request id. */
@@ -64,12 +65,16 @@ export class ReplayMemory {
   }
 
   /**
-   * Hold `requestId` until the agent commits an answer or releases it. RATE_LIMITED when the memory is full of
-   * live entries; REQUEST_ID_CONFLICT when the id is held already (look it up first).
+   * Hold `requestId` until the agent commits an answer or releases it. If a copy of the same request got there
+   * first (it passed step 11 at the same time), that copy's entry is returned instead: a repeat, not a second
+   * decision. RATE_LIMITED when the memory is full of live entries; REQUEST_ID_CONFLICT when the id is held for
+   * other content.
    */
-  reserve(requestId: string, signedBytes: Uint8Array, forgetAtMs: number, nowMs: number): Reservation {
-    if (this.lookup(requestId, nowMs) !== undefined) {
-      throw new ShutdownRpcError('REQUEST_ID_CONFLICT', 'request id is held by another request');
+  reserve(requestId: string, signedBytes: Uint8Array, forgetAtMs: number, nowMs: number): Reservation | ReplayEntry {
+    const held = this.lookup(requestId, nowMs);
+    if (held !== undefined) {
+      if (bytesEqual(held.signedBytes, signedBytes)) return held;
+      throw new ShutdownRpcError('REQUEST_ID_CONFLICT', 'request id used before for another request');
     }
     if (this.#entries.size >= this.capacity) this.#purge(nowMs);
     if (this.#entries.size >= this.capacity) throw new ShutdownRpcError('RATE_LIMITED', 'replay memory full');

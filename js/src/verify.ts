@@ -10,7 +10,7 @@ import { DEFAULT_SKEW_S, MAX_LIFETIME_S, SUPPORTED_VERSIONS, UINT32_MAX } from '
 import { readBody, readEnvelope, signedMessage } from './envelope.js';
 import { KeyRing, type VerificationKey } from './keys.js';
 import { isMsgpackInt } from './msgpack.js';
-import { ReplayMemory, type Reservation } from './replay.js';
+import { Reservation, ReplayMemory, type ReplayEntry } from './replay.js';
 import { ANY_AGENT, bodyFromMap, type ShutdownRequest } from './request.js';
 
 /** Who the verifying agent is (§7 steps 13-14). */
@@ -69,28 +69,33 @@ export type AcceptStatus = 'accepted' | 'already_shutting_down';
 
 /** A request that held through step 14; accepting it (step 16) is what remembers it. */
 export class VerifiedRequest {
-  readonly #reserve: (nowMs?: number) => PendingRequest;
+  readonly #reserve: (nowMs?: number) => PendingRequest | DuplicateRequest;
 
   /** Made by Verifier.verify only. */
   constructor(
     readonly request: ShutdownRequest,
     /** "" for an unsigned request. */
     readonly keyId: string,
-    reserve: (nowMs?: number) => PendingRequest,
+    reserve: (nowMs?: number) => PendingRequest | DuplicateRequest,
   ) {
     this.#reserve = reserve;
   }
 
-  /** Step 16 at once: remember the request (RATE_LIMITED when the memory is full) and return its acknowledgement. */
-  accept(status: AcceptStatus = 'accepted', nowMs?: number): Acknowledgement {
-    return this.reserve(nowMs).commit(status, nowMs);
+  /**
+   * Step 16 at once: remember the request and return its acknowledgement. RATE_LIMITED when the memory is full.
+   * If a copy of this request was accepted since it was verified, the answer is that copy's, as a repeat.
+   */
+  async accept(status: AcceptStatus = 'accepted', nowMs?: number): Promise<Acknowledgement> {
+    const held = this.reserve(nowMs);
+    return held instanceof DuplicateRequest ? held.ack : held.commit(status, nowMs);
   }
 
   /**
    * Hold the request id while the agent decides (an async veto): a repeat that arrives meanwhile gets this
-   * request's outcome instead of a second decision. RATE_LIMITED when the memory is full.
+   * request's outcome instead of a second decision. A DuplicateRequest if a copy got the id first (both passed
+   * step 11 at once). RATE_LIMITED when the memory is full.
    */
-  reserve(nowMs?: number): PendingRequest {
+  reserve(nowMs?: number): PendingRequest | DuplicateRequest {
     return this.#reserve(nowMs);
   }
 }
@@ -115,11 +120,16 @@ export class PendingRequest {
 
 /** Step 11: the same request was accepted before (or is being decided): its answer, as a repeat gets it. */
 export class DuplicateRequest {
+  /** Rejects with the first copy's refusal if that copy was refused while this one waited. */
+  readonly ack: Promise<Acknowledgement>;
+
   constructor(
     readonly requestId: string,
-    /** Rejects with the first copy's refusal if that copy was refused while this one waited. */
-    readonly ack: Promise<Acknowledgement>,
-  ) {}
+    first: ReplayEntry,
+  ) {
+    this.ack = first.answer.then(asDuplicate);
+    this.ack.catch(() => undefined); // a caller that drops this object gets no unhandled rejection
+  }
 }
 
 export class Verifier {
@@ -192,7 +202,7 @@ export class Verifier {
       const seen = this.replay.lookup(rid, nowMs);
       if (seen) {
         if (!bytesEqual(seen.signedBytes, signedBytes)) fail('REQUEST_ID_CONFLICT', 'request id used before for another request');
-        return new DuplicateRequest(rid, seen.answer.then(asDuplicate));
+        return new DuplicateRequest(rid, seen);
       }
     }
 
@@ -218,8 +228,10 @@ export class Verifier {
       jobId: binding.jobId,
       agentTimeMs: at ?? this.clock.nowMs(),
     });
-    const reserve = (at?: number): PendingRequest =>
-      new PendingRequest(this.replay.reserve(req.requestId, signedBytes, forgetAtMs, at ?? this.clock.nowMs()), ackFor);
+    const reserve = (at?: number): PendingRequest | DuplicateRequest => {
+      const held = this.replay.reserve(req.requestId, signedBytes, forgetAtMs, at ?? this.clock.nowMs());
+      return held instanceof Reservation ? new PendingRequest(held, ackFor) : new DuplicateRequest(req.requestId, held);
+    };
     return new VerifiedRequest(req, keyId, reserve);
   }
 }

@@ -153,7 +153,7 @@ for (const c of vectors.cases) {
     for (const p of c.prior) {
       const r = await verifier.verify(p, binding, opts);
       assert.ok(r instanceof VerifiedRequest, 'prior payloads are accepted');
-      r.accept();
+      await r.accept();
     }
     const e = c.expected;
     let r: VerifiedRequest | DuplicateRequest;
@@ -175,7 +175,7 @@ for (const c of vectors.cases) {
     } else if (e.outcome === 'accepted') {
       assert.ok(r instanceof VerifiedRequest, `expected acceptance, got ${r.constructor.name}`);
       assert.deepEqual(toWire(r.request), e.request);
-      assert.deepEqual(ackToWire(r.accept()), e.ack);
+      assert.deepEqual(ackToWire(await r.accept()), e.ack);
     }
   });
 }

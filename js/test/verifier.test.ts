@@ -52,7 +52,7 @@ test('Verifier: one typed error per refusal; verifying remembers nothing, accept
   assert.ok(first instanceof VerifiedRequest && first.keyId === 'k1');
   assert.ok((await v.verify(payload, binding)) instanceof VerifiedRequest, 'not remembered before acceptance');
   clock.advance(1500);
-  const ack = first.accept();
+  const ack = await first.accept();
   assert.deepEqual(ack, { version: 1, status: 'accepted', requestId: first.request.requestId, agentIdentity: 'agent-AJ_1', jobId: 'AJ_1', agentTimeMs: NOW + 1500 });
   const dup = await v.verify(payload, binding);
   assert.ok(dup instanceof DuplicateRequest);
@@ -60,6 +60,12 @@ test('Verifier: one typed error per refusal; verifying remembers nothing, accept
   // the same id with other content
   const other = await buildPayload({ ...req(), requestId: first.request.requestId, reason: 'other' }, KEY);
   assert.equal(await refusalOf(v.verify(other, binding)), 'REQUEST_ID_CONFLICT');
+  // a copy verified before the first was accepted is answered as a repeat when accepted in turn
+  const copy = await v.verify(await buildPayload(req({ requestId: 'CCCCCCCCCCCCCCCCCCCCCC' }), KEY), binding);
+  const racing = await v.verify(await buildPayload(req({ requestId: 'CCCCCCCCCCCCCCCCCCCCCC' }), KEY), binding);
+  assert.ok(copy instanceof VerifiedRequest && racing instanceof VerifiedRequest);
+  assert.equal((await copy.accept()).status, 'accepted');
+  assert.equal((await racing.accept()).status, 'duplicate');
   // remembered until expires_at + skew, then forgotten (and then expired anyway)
   clock.set((first.request.expiresAt + 30) * 1000);
   assert.equal(await refusalOf(v.verify(payload, binding)), 'EXPIRED');
@@ -222,4 +228,14 @@ test('handler: a veto that throws is INTERNAL_ERROR, reported, and not remembere
   assert.ok(r.outcome === 'refused' && r.refusal.name === 'INTERNAL_ERROR' && r.refusal.retryable);
   assert.equal(seen.length, 1);
   assert.equal(h.verifier.replay.size, 0);
+});
+
+test('handler: two copies of one payload at once give one acceptance and one duplicate', async () => {
+  // Unsigned: no signature check to wait for, so both copies pass step 11 before either is accepted.
+  for (const key of [null, KEY]) {
+    const h = new ShutdownHandler({ keys: [KEY], binding, policy: { allowUnsigned: true } });
+    const payload = await buildPayload(req(), key);
+    const results = await Promise.all([h.handle(payload, { nowMs: NOW }), h.handle(payload, { nowMs: NOW })]);
+    assert.deepEqual(results.map((r) => r.outcome).sort(), ['accepted', 'duplicate'], JSON.stringify(results));
+  }
 });
