@@ -99,7 +99,7 @@ test('refusal messages are cut to 256 UTF-8 bytes on a character boundary', () =
   const e = refusalToRpcError(makeRefusal('VETOED', 'é'.repeat(300)));
   assert.ok(utf8Length(e.message) <= 256);
   assert.ok(e.message.startsWith('VETOED: é'));
-  assert.equal(JSON.parse(e.data).retryable, true);
+  assert.equal((JSON.parse(e.data) as { retryable: boolean }).retryable, true);
 });
 
 test('parseRefusal relies on the code: data may be absent or garbage', () => {
@@ -176,7 +176,7 @@ test('sendShutdown signs, sends with the right method and timeout, and reads the
   assert.equal(calls[0]?.['responseTimeout'], 15000);
   assert.equal(calls[0]?.['destinationIdentity'], 'agent-AJ_1');
 
-  const again = await relayShutdown(agent, calls[0]!['payload'] as string, { responseTimeoutMs: 12000 });
+  const again = await relayShutdown(agent, calls[0]?.['payload'] as string, { responseTimeoutMs: 12000 });
   assert.ok(again.ok && again.ack.status === 'duplicate' && again.reasonDelivered);
   assert.equal(calls[1]?.['responseTimeout'], 12000);
 
@@ -198,7 +198,7 @@ test('relayShutdown sends the payload unchanged and maps refusals', async () => 
 
 test('relayShutdown refuses locally what is not a v1 payload, and needs a destination for "*"', async () => {
   let sent = 0;
-  const agent: RpcCaller = { performRpc: async () => (sent++, '') };
+  const agent: RpcCaller = { performRpc: () => Promise.resolve((sent++, '')) };
   assert.equal((await relayShutdown(agent, 'not base64!')).kind, 'invalid_payload');
   const any = await buildPayload(req({ target: '*' }), null);
   assert.equal((await relayShutdown(agent, any)).kind, 'invalid_payload');
@@ -211,8 +211,10 @@ test('relayShutdown refuses locally what is not a v1 payload, and needs a destin
 test('an ack for another request id is an invalid response', async () => {
   const payload = await buildPayload(req(), null);
   const agent: RpcCaller = {
-    performRpc: async () =>
-      serializeAck({ version: 1, status: 'accepted', requestId: newRequestId(), agentIdentity: 'a', jobId: 'j', agentTimeMs: 1 }),
+    performRpc: () =>
+      Promise.resolve(
+        serializeAck({ version: 1, status: 'accepted', requestId: newRequestId(), agentIdentity: 'a', jobId: 'j', agentTimeMs: 1 }),
+      ),
   };
   const r = await relayShutdown(agent, payload);
   assert.ok(r.kind === 'invalid_response' && /another request id/.test(r.detail));
