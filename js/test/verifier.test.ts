@@ -108,6 +108,8 @@ test('key scope entries: literal except "*", which matches any run of characters
     ['[ab]', 'a', false],
     ['[ab]', '[ab]', true],
     ['a.c', 'abc', false],
+    ['line*', 'line\nbreak', true],
+    ['ops[1]', 'ops1', false],
   ];
   for (const [pattern, value, expected] of cases) assert.equal(scopeMatches(pattern, value), expected, `${pattern} ~ ${value}`);
   // no catastrophic backtracking on many stars
