@@ -15,11 +15,9 @@ from livekit import rtc
 from livekit.agents import AgentSession
 
 from shutdown_rpc.agent_side import (
-    FailureLimiter,
     RateLimit,
     RemoteShutdown,
     ShutdownPolicy,
-    drain_session,
     enable_remote_shutdown,
     format_reason,
     is_remote_reason,
@@ -27,6 +25,8 @@ from shutdown_rpc.agent_side import (
     load_key_ring,
     parse_reason,
 )
+from shutdown_rpc.agent_side._ending import drain_session
+from shutdown_rpc.agent_side._rate_limit import FailureLimiter
 from shutdown_rpc.protocol import METHOD_NAME, Ed25519SigningKey, Ed25519VerifyingKey, ErrorCode, FixedClock, dump_key
 from tests.agent_side.fakes import KEY, NOW_MS, OTHER_KEY, FakeCtx, invocation, opts, signed
 

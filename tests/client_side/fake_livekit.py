@@ -88,7 +88,7 @@ class FakeParticipant:
             job_id=self.job_id,
             agent_time_ms=1,
         )
-        self.verifier.record(decision, ack)
+        decision.accept(ack)
         return ack.to_json()
 
 

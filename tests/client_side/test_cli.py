@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shutdown_rpc.client_side import cli
+from shutdown_rpc.client_side import _cli as cli
 from shutdown_rpc.protocol import HmacSha256Key, dump_key
 
 from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, RpcErr, agent

@@ -9,17 +9,21 @@ from typing import Any
 import pytest
 from livekit import api, rtc
 
-from shutdown_rpc.client_side.delivery import FailureKind, Presence, RetryPolicy, RpcFailure, deliver
-from shutdown_rpc.client_side.outcomes import (
+from shutdown_rpc.client_side import (
     AgentLeftBeforeReply,
     AgentNotFound,
     CallerHidden,
+    FailureKind,
+    Presence,
     Refused,
+    RetryPolicy,
+    RoomShutdownCaller,
+    RpcFailure,
     SeveralAgents,
     Timeout,
+    deliver,
 )
-from shutdown_rpc.client_side.participant import RoomShutdownCaller
-from shutdown_rpc.client_side.server_api import parse_server_error
+from shutdown_rpc.client_side._server_api import parse_server_error
 from shutdown_rpc.protocol import AckStatus, ErrorCode, advertisement_attributes
 
 from .conftest import FAST, KEY

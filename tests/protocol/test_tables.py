@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from scripts.vectorgen.runner import load_vectors
 from shutdown_rpc.protocol import CODE_INFO, LIMITS, ErrorCode, code_table
-
-from .vectors import load_vectors
 
 VECTORS = load_vectors()
 
