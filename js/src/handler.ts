@@ -60,15 +60,22 @@ export interface ShutdownPolicy {
 }
 
 /**
- * The job as the handler sees it: listening for a request, ending because it accepted one, or ending for another
- * cause (noteJobEnding). The first move out of `listening` is final.
+ * The job as the handler sees it (the Python agent's JobState, less the ending it carries out itself):
+ * - `listening`: nothing has ended the job; a valid request can be accepted.
+ * - `accepted`: a request was accepted; the caller ends the job with its reason.
+ * - `accepted_overtaken`: accepted, but the job began ending for another cause first (noteJobEnding).
+ * - `ending_other_cause`: the job is ending for a cause other than a request; nothing can be accepted any more.
+ * In every state but `listening` a valid new request is answered already_shutting_down (§8).
  */
-export type JobState = 'listening' | 'accepted' | 'ending';
+export type JobState = 'listening' | 'accepted' | 'accepted_overtaken' | 'ending_other_cause';
+type JobEvent = 'accept' | 'job_ending';
 
-const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
-  listening: ['accepted', 'ending'],
-  accepted: [],
-  ending: [],
+/** Every allowed (state, event) pair and where it leads; any other pair is a bug. */
+const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>>> = {
+  listening: { accept: 'accepted', job_ending: 'ending_other_cause' },
+  accepted: { job_ending: 'accepted_overtaken' },
+  accepted_overtaken: { job_ending: 'accepted_overtaken' },
+  ending_other_cause: { job_ending: 'ending_other_cause' },
 };
 
 export type HandleResult =
@@ -109,14 +116,15 @@ export class ShutdownHandler {
     return this.#accepted;
   }
 
-  /** Why the job is ending for another cause (first one kept), if it is. */
+  /** The first cause the job is ending for (noteJobEnding), if it is. */
   get endingCause(): string | undefined {
     return this.#endingCause;
   }
 
-  /** The job is ending for another cause: later valid requests are answered already_shutting_down. */
+  /** The job is ending for some cause (first one kept): later valid requests are answered already_shutting_down. */
   noteJobEnding(cause: string): void {
-    if (this.#move('ending')) this.#endingCause = cause || 'unknown cause';
+    this.#endingCause ??= cause || 'unknown cause';
+    this.#move('job_ending');
   }
 
   /** §7 for one RPC call: an acknowledgement to return, or a refusal to send as an RpcError. */
@@ -160,8 +168,11 @@ export class ShutdownHandler {
       throw e;
     }
     // 16: another request may have been accepted, or the job started ending, while the veto ran
-    const accepting = this.#move('accepted');
-    if (accepting) this.#accepted = request;
+    const accepting = this.#state === 'listening';
+    if (accepting) {
+      this.#move('accept');
+      this.#accepted = request;
+    }
     return this.#answer(verified, pending.commit(accepting ? 'accepted' : 'already_shutting_down', nowMs));
   }
 
@@ -176,10 +187,10 @@ export class ShutdownHandler {
     return { outcome, request: verified.request, keyId: verified.keyId, ack };
   }
 
-  #move(to: JobState): boolean {
-    if (!TRANSITIONS[this.#state].includes(to)) return false;
+  #move(event: JobEvent): void {
+    const to = TRANSITIONS[this.#state][event];
+    if (to === undefined) throw new Error(`job state: ${event} is not allowed in ${this.#state}`);
     this.#state = to;
-    return true;
   }
 }
 

@@ -362,12 +362,12 @@ test('handler: a repeat of an already_shutting_down answer keeps that status', a
   const key = new HmacSha256Key('k1', SECRET);
   const v = new ShutdownHandler({ keys: [key], binding });
   v.noteJobEnding('room disconnected');
-  assert.equal(v.state, 'ending');
+  assert.equal(v.state, 'ending_other_cause');
   const p = await buildPayload(req(), key);
   assert.equal((await v.handle(p, { nowMs: NOW })).outcome, 'already_shutting_down');
   const again = await v.handle(p, { nowMs: NOW + 1000 });
   assert.ok(again.outcome === 'duplicate' && again.ack.status === 'already_shutting_down' && again.ack.agentTimeMs === NOW);
-  assert.equal(v.state, 'ending');
+  assert.equal(v.state, 'ending_other_cause');
   assert.equal(v.endingCause, 'room disconnected');
   assert.equal(v.accepted, undefined);
 });

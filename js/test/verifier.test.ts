@@ -184,6 +184,12 @@ test('handler: a repeat sent while the veto runs waits for that outcome instead 
   assert.deepEqual(b.ack, { ...a.ack, status: 'duplicate' });
   assert.equal(h.state, 'accepted');
   assert.equal(h.accepted?.requestId, request.requestId);
+  // the job ending for another cause after the acceptance: overtaken, and still answering already_shutting_down
+  h.noteJobEnding('room disconnected');
+  assert.equal(h.state, 'accepted_overtaken');
+  const late = await h.handle(await buildPayload(req(), KEY), { nowMs: NOW });
+  assert.equal(late.outcome, 'already_shutting_down');
+  assert.equal(h.state, 'accepted_overtaken');
 });
 
 test('handler: a refusal by the veto reaches the waiting repeat and is not remembered', async () => {
@@ -212,10 +218,11 @@ test('handler: the job ending while the veto runs turns the acceptance into alre
   h.noteJobEnding('');
   held.release(false);
   assert.equal((await pending).outcome, 'already_shutting_down');
-  assert.equal(h.state, 'ending');
+  assert.equal(h.state, 'ending_other_cause');
   assert.equal(h.endingCause, 'unknown cause');
   h.noteJobEnding('later cause');
   assert.equal(h.endingCause, 'unknown cause', 'first cause kept');
+  assert.equal(h.state, 'ending_other_cause');
 });
 
 test('handler: a veto that throws is INTERNAL_ERROR, reported, and not remembered', async () => {
