@@ -130,7 +130,7 @@ export class ShutdownHandler {
   /** §7 for one RPC call: an acknowledgement to return, or a refusal to send as an RpcError. */
   async handle(payload: string, ctx: { callerIdentity?: string; nowMs?: number } = {}): Promise<HandleResult> {
     try {
-      return await this.#decide(payload, ctx.callerIdentity, ctx.nowMs ?? this.verifier.clock.nowMs());
+      return await this.#decide(payload, ctx.callerIdentity, ctx.nowMs);
     } catch (e) {
       if (e instanceof ShutdownRpcError) return { outcome: 'refused', refusal: e.refusal };
       this.#onInternalError(e);
@@ -138,7 +138,8 @@ export class ShutdownHandler {
     }
   }
 
-  async #decide(payload: string, caller: string | undefined, nowMs: number): Promise<HandleResult> {
+  // nowMs: the time of every step of this call (tests, replays); undefined reads the clock at each step.
+  async #decide(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<HandleResult> {
     // 15, first (as §7 allows): a caller over its limit is refused before its payload is read
     if (this.policy.isRateLimited?.(caller)) throw new ShutdownRpcError('RATE_LIMITED', 'too many refused attempts');
     const allow = this.policy.allowUnsigned;
@@ -152,7 +153,8 @@ export class ShutdownHandler {
     if (verified instanceof DuplicateRequest) return { outcome: 'duplicate', ack: await verified.ack };
     const { request, keyId } = verified;
     // 15: key scope
-    const scope = this.policy.keyScopes?.[keyId];
+    const scopes = this.policy.keyScopes;
+    const scope = scopes && Object.hasOwn(scopes, keyId) ? scopes[keyId] : undefined;
     if (scope && !inScope(scope.issuers, request.issuer)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this issuer');
     if (scope && !inScope(scope.targets, request.target)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this target');
     // The request id is held from here on: a copy sent meanwhile waits for this outcome.

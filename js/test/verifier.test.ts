@@ -248,3 +248,10 @@ test('handler: two copies of one payload at once give one acceptance and one dup
     assert.deepEqual(results.map((r) => r.outcome).sort(), ['accepted', 'duplicate'], JSON.stringify(results));
   }
 });
+
+test('handler: the acknowledgement carries the clock at acceptance, after the veto', async () => {
+  const clock = new FixedClock(NOW);
+  const h = new ShutdownHandler({ keys: [KEY], binding, clock, policy: { veto: () => (clock.advance(700), false) } });
+  const r = await h.handle(await buildPayload(req(), KEY));
+  assert.ok(r.outcome === 'accepted' && r.ack.agentTimeMs === NOW + 700, JSON.stringify(r));
+});
