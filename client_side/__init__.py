@@ -8,7 +8,7 @@ implements :class:`Channel` and reports :class:`RpcFailure`.
 """
 
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure, deliver
-from ._key_files import load_key, load_signing_key
+from ._key_files import load_key, load_signing_key, write_key_file
 from ._minting import DEFAULT_MINT_LIFETIME_S, MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
 from ._outcomes import (
     AgentLeftBeforeReply,
@@ -57,4 +57,5 @@ __all__ = [
     "make_payload",
     "mint_request",
     "perform_rpc",
+    "write_key_file",
 ]

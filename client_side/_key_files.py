@@ -9,8 +9,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from shutdown_rpc._key_files import read_key_file_from
+from shutdown_rpc._key_files import read_key_file_from, write_key_file
 from shutdown_rpc.protocol import AnyKey, SigningKey, parse_key, signing_key_of
+
+__all__ = ["ENV_KEY", "ENV_KEY_FILE", "load_key", "load_signing_key", "read_key_file", "write_key_file"]
 
 ENV_KEY_FILE = "SHUTDOWN_RPC_KEY_FILE"
 ENV_KEY = "SHUTDOWN_RPC_KEY"

@@ -1,8 +1,9 @@
 """The agent's verifier: payload string + clock -> VerifiedRequest | DuplicateRequest, or ShutdownRpcError.
 
-Checks run in the order spec.md fixes (so every implementation gives the same code for the same input):
-size, base64, msgpack, version, envelope shape, key, signature, body msgpack, lifetime and time, replay,
-schema, room, target. Nothing about a request is remembered before its signature holds.
+Checks run in the order spec.md §7 fixes (so every implementation gives the same code for the same input),
+labelled with their step numbers: size, base64, msgpack, version, envelope shape (1-5), unsigned, key,
+signature (6-8), body msgpack (9), lifetime and time (10), replay (11), schema (12), room, target (13-14).
+Nothing about a request is remembered before its signature holds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic import ValidationError
 
 from ._ack import Ack
 from ._clock import Clock, SystemClock
-from ._envelope import signed_message, unpack_envelope, unpack_strict
+from ._envelope import Envelope, signed_message, unpack_envelope, unpack_strict
 from ._errors import ErrorCode, ShutdownRpcError
 from ._keys import KeyRing
 from ._limits import DEFAULT_SKEW_S, MAX_LIFETIME_S, UINT32_MAX
@@ -106,50 +107,37 @@ class Verifier:
         self, payload: str, binding: Binding, *, allow_unsigned: bool = False, now_ms: int | None = None
     ) -> VerifiedRequest | DuplicateRequest:
         """Decide on one payload (spec §7). Nothing is remembered until the result is accepted."""
-        envelope = unpack_envelope(payload)
-        key_id: str | None = envelope.key_id
+        envelope = unpack_envelope(payload)  # steps 1-5
         message = signed_message(envelope.version, envelope.key_id, envelope.body)
-        if not envelope.signed:
-            if not allow_unsigned:
-                raise ShutdownRpcError(ErrorCode.UNSIGNED_REFUSED, "unsigned requests are not allowed")
-            key_id = None
-        else:
-            key = self.keys.get(envelope.key_id)
-            if key is None:
-                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, f"unknown key id {envelope.key_id!r}")
-            # The key ring, not the message, fixes the algorithm; a tag of another length never gets compared.
-            if len(envelope.signature) != key.signature_length or not key.verify(message, envelope.signature):
-                raise ShutdownRpcError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
-
-        body = unpack_strict(envelope.body)
+        key_id = self._check_signature(envelope, message, allow_unsigned)  # steps 6-8
+        body = unpack_strict(envelope.body)  # step 9
         if type(body) is not dict:
             raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, "body must be a map")
         now = self.clock.now_ms() if now_ms is None else now_ms
-        self._check_time(body.get("issued_at"), body.get("expires_at"), now)
-
+        self._check_time(body.get("issued_at"), body.get("expires_at"), now)  # step 10
         request_id = body.get("request_id")
-        if type(request_id) is str:
+        if type(request_id) is str:  # step 11
             seen = self.replay.check(request_id, message, now)
             if seen is not None:
                 return DuplicateRequest(request_id, seen.duplicate_ack)
-
-        try:
-            request = ShutdownRequest.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            # loc can hold a key the sender chose (extra keys): name only the fields the spec defines.
-            where = ".".join(p if p in _FIELD_NAMES else "<other key>" for p in map(str, first["loc"])) or "body"
-            raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, f"{where}: {first['type']}") from None
-
-        if request.room != binding.room:
-            raise ShutdownRpcError(ErrorCode.WRONG_ROOM, "request is for another room")
-        if request.target == ANY_AGENT:
-            if not binding.allow_any_agent:
-                raise ShutdownRpcError(ErrorCode.NOT_AUTHORIZED, "any-agent target not allowed here")
-        elif request.target != binding.agent_identity and request.target != binding.job_id:
-            raise ShutdownRpcError(ErrorCode.WRONG_TARGET, "request is for another agent")
+        request = _validate_body(body)  # step 12
+        _check_binding(request, binding)  # steps 13-14
         forget_at_ms = request.expires_at * 1000 + self._skew_ms
         return VerifiedRequest(request, key_id, message, self.replay, self.clock, forget_at_ms)
+
+    def _check_signature(self, envelope: Envelope, message: bytes, allow_unsigned: bool) -> str | None:
+        """Steps 6-8: the signing key id, None for an allowed unsigned request."""
+        if not envelope.signed:
+            if not allow_unsigned:
+                raise ShutdownRpcError(ErrorCode.UNSIGNED_REFUSED, "unsigned requests are not allowed")
+            return None
+        key = self.keys.get(envelope.key_id)
+        if key is None:
+            raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, f"unknown key id {envelope.key_id!r}")
+        # The key ring, not the message, fixes the algorithm; a tag of another length never gets compared.
+        if len(envelope.signature) != key.signature_length or not key.verify(message, envelope.signature):
+            raise ShutdownRpcError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+        return envelope.key_id
 
     def _check_time(self, issued_at: object, expires_at: object, now_ms: int) -> None:
         if (
@@ -168,3 +156,25 @@ class Verifier:
             raise ShutdownRpcError(ErrorCode.NOT_YET_VALID, "issued in the future beyond the allowed skew")
         if now_ms >= expires_at * 1000 + self._skew_ms:
             raise ShutdownRpcError(ErrorCode.EXPIRED, "request expired")
+
+
+def _validate_body(body: dict[str, object]) -> ShutdownRequest:
+    """Step 12: every other body rule of §4, as the v1 schema."""
+    try:
+        return ShutdownRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        # loc can hold a key the sender chose (extra keys): name only the fields the spec defines.
+        where = ".".join(p if p in _FIELD_NAMES else "<other key>" for p in map(str, first["loc"])) or "body"
+        raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, f"{where}: {first['type']}") from None
+
+
+def _check_binding(request: ShutdownRequest, binding: Binding) -> None:
+    """Steps 13-14: the room, then the target (any-agent only where the binding allows it)."""
+    if request.room != binding.room:
+        raise ShutdownRpcError(ErrorCode.WRONG_ROOM, "request is for another room")
+    if request.target == ANY_AGENT:
+        if not binding.allow_any_agent:
+            raise ShutdownRpcError(ErrorCode.NOT_AUTHORIZED, "any-agent target not allowed here")
+    elif request.target != binding.agent_identity and request.target != binding.job_id:
+        raise ShutdownRpcError(ErrorCode.WRONG_TARGET, "request is for another agent")

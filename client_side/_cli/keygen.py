@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from shutdown_rpc._key_files import write_key_file
+from shutdown_rpc.client_side import write_key_file
 from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key
 
 from .common import SubParsers, UsageError

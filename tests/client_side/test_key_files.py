@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shutdown_rpc._key_files import write_key_file
 from shutdown_rpc.client_side import _cli as cli
-from shutdown_rpc.client_side._key_files import load_key, read_key_file
+from shutdown_rpc.client_side import load_key, write_key_file
+from shutdown_rpc.client_side._key_files import read_key_file
 from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, Ed25519SigningKey, HmacSha256Key, dump_key
 
 KEY = HmacSha256Key("backend-1", b"k" * 32)
@@ -21,7 +20,7 @@ TARGET_CONTENT = "do not touch\n"
 
 
 @pytest.fixture
-def link_to_target(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def link_to_target(tmp_path: Path) -> tuple[Path, Path]:
     target = tmp_path / "elsewhere" / "target"
     target.parent.mkdir()
     target.write_text(TARGET_CONTENT)
@@ -29,7 +28,7 @@ def link_to_target(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     link = tmp_path / "keys" / "key.json"
     link.parent.mkdir()
     link.symlink_to(target)
-    yield link, target
+    return link, target
 
 
 def mode_of(path: Path) -> int:

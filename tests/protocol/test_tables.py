@@ -33,3 +33,12 @@ def test_limits_are_the_constants_the_code_uses() -> None:
         assert getattr(_limits, name.upper()) == value
     for name in ("MAX_PAYLOAD_BYTES", "MAX_GRACE_MS", "MAX_LIFETIME_S", "DEFAULT_SKEW_S", "DEFAULT_REPLAY_CAPACITY"):
         assert getattr(protocol, name) == LIMITS[name.lower()]
+
+
+def test_spec_names_every_limit() -> None:
+    from pathlib import Path
+
+    spec = (Path(__file__).resolve().parents[2] / "spec.md").read_text()
+    section_15 = spec[spec.index("## 15. Test vectors") :]
+    missing = [name for name in LIMITS if f"`{name}`" not in section_15]
+    assert missing == [], f"spec.md §15 does not describe {missing}"
