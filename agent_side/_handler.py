@@ -118,7 +118,6 @@ class RemoteShutdown:
             room=room.name or self._ctx.job.room.name,
             agent_identity=room.local_participant.identity,
             job_id=self._ctx.job.id,
-            allow_any_agent=self.policy.allow_any_agent,
         )
 
     async def handle(self, data: rtc.RpcInvocationData) -> str:

@@ -116,6 +116,15 @@ test('key scope entries: literal except "*", which matches any run of characters
   assert.equal(scopeMatches('*a'.repeat(30) + 'b', 'a'.repeat(256)), false);
 });
 
+test('handler: the any-agent target is policy (allowAnyAgent, a verify option), not part of the binding', async () => {
+  const any = await buildPayload(req({ target: '*' }), KEY);
+  const strict = await new ShutdownHandler({ keys: [KEY], binding }).handle(any, { nowMs: NOW });
+  assert.ok(strict.outcome === 'refused' && strict.refusal.name === 'NOT_AUTHORIZED');
+  const open = new ShutdownHandler({ keys: [KEY], binding, policy: { allowAnyAgent: true } });
+  assert.equal((await open.handle(any, { nowMs: NOW })).outcome, 'accepted');
+  assert.deepEqual(Object.keys(open.binding).sort(), ['agentIdentity', 'jobId', 'room']);
+});
+
 test('handler: key scopes on issuers and targets, "*" target only through an entry matching it', async () => {
   const scoped = (targets: string[]) =>
     new ShutdownHandler({ keys: [KEY], binding, policy: { allowAnyAgent: true, keyScopes: { k1: { issuers: ['unit-*'], targets } } } });
