@@ -19,7 +19,6 @@ from shutdown_rpc.protocol import (
     Ack,
     AckStatus,
     Binding,
-    Clock,
     DuplicateRequest,
     ErrorCode,
     ShutdownRpcError,
@@ -67,11 +66,10 @@ class RemoteShutdown:
         policy: ShutdownPolicy,
         *,
         session: AgentSession[Any] | None = None,
-        clock: Clock | None = None,
         limiter: FailureLimiter | None = None,
     ) -> None:
         self._ctx = ctx
-        self._clock = clock or verifier.clock
+        self._clock = verifier.clock  # one time source for verifying and for the acknowledgement
         self._decider = Decider(
             verifier, policy, clock=self._clock, participants=lambda: ctx.room.remote_participants, limiter=limiter
         )

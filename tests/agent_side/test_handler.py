@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from shutdown_rpc.agent_side import (
     enable_remote_shutdown,
     parse_reason,
 )
+from shutdown_rpc.agent_side._enable import Seams
 from shutdown_rpc.protocol import (
     ATTRIBUTE_PREFIX,
     METHOD_NAME,
@@ -28,6 +30,7 @@ from shutdown_rpc.protocol import (
     ErrorCode,
     FixedClock,
     HmacSha256Key,
+    ReplayCache,
     ShutdownRpcError,
     advertisement_attributes,
     encode_body,
@@ -77,11 +80,14 @@ class Harness:
         return err
 
 
-async def make(policy: ShutdownPolicy | None = None, *, keys: Any = (KEY, OTHER_KEY), **kw: Any) -> Harness:
+async def make(
+    policy: ShutdownPolicy | None = None, *, keys: Any = (KEY, OTHER_KEY), replay: ReplayCache | None = None, **kw: Any
+) -> Harness:
     ctx = FakeCtx()
     clock = FixedClock(NOW_MS)
     policy = policy or ShutdownPolicy(reply_flush_delay_s=0)
-    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=keys, policy=policy, clock=clock, **kw)
+    seams = Seams(clock=clock, replay=replay)
+    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=keys, policy=policy, _testing=seams, **kw)
     return Harness(ctx, remote, clock)
 
 
@@ -147,6 +153,19 @@ async def test_enable_before_connect_registers_once_connected() -> None:
 async def test_no_keys_and_no_unsigned_rule_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="at least one key"):
         await enable_remote_shutdown(FakeCtx().as_job_context(), keys=[], env={})
+
+
+def test_test_seams_stay_out_of_the_authors_signature() -> None:
+    params = inspect.signature(enable_remote_shutdown).parameters
+    assert "clock" not in params and "replay" not in params
+    internal = [name for name in params if name.startswith("_")]
+    assert internal == ["_testing"] and params["_testing"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+async def test_testing_seams_reach_the_verifier() -> None:
+    replay = ReplayCache(max_entries=7)
+    h = await make(replay=replay)
+    assert h.remote._decider.verifier.replay is replay and h.remote._decider.verifier.clock is h.clock
 
 
 def _body(**fields: Any) -> bytes:
