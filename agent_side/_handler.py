@@ -157,7 +157,9 @@ class RemoteShutdown:
             return checked.ack, None
         remote = checked
         verified = remote.verified
-        reservation = verified.reserve()  # REQUEST_ID_CONFLICT is decided there, in the replay memory
+        # The replay memory decides REQUEST_ID_CONFLICT here, and a full memory (pending requests count) refuses
+        # with RATE_LIMITED before the veto runs (spec §7.1).
+        reservation = verified.reserve()
         if not reservation.first:
             return await self._answer_of_first_copy(remote.request_id), remote
 

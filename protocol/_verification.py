@@ -54,13 +54,15 @@ class VerifiedRequest:
     _clock: Clock = field(repr=False)
     _forget_at_ms: int = field(repr=False)
 
-    def reserve(self) -> Reservation:
-        """Hold the request id while deciding; REQUEST_ID_CONFLICT if it is held for another request.
+    def reserve(self, *, now_ms: int | None = None) -> Reservation:
+        """Hold the request id while deciding; REQUEST_ID_CONFLICT if it is held for another request,
+        RATE_LIMITED if the replay memory is full (pending reservations count): then decide nothing more.
 
         A reservation with ``first=False`` means another copy of this very request is being decided: wait for
         its answer instead of deciding again.
         """
-        return self._replay.reserve(self.request.request_id, self.signed_bytes)
+        now = self._clock.now_ms() if now_ms is None else now_ms
+        return self._replay.reserve(self.request.request_id, self.signed_bytes, now)
 
     def release(self, reservation: Reservation) -> None:
         """The request was not answered with an acknowledgement: forget the reservation, remember nothing."""
@@ -69,11 +71,11 @@ class VerifiedRequest:
     def accept(self, ack: Ack, *, reservation: Reservation | None = None, now_ms: int | None = None) -> None:
         """Remember the request until it can no longer verify, so a repeat gets ``ack`` again (as a duplicate).
 
-        RATE_LIMITED (nothing remembered) if the replay memory is full of live entries: then do not answer
-        ``ack``. Ends ``reservation`` if given.
+        Without ``reservation`` it reserves first: RATE_LIMITED (nothing remembered) if the replay memory is
+        full, and then do not answer ``ack``. Ends ``reservation`` if given.
         """
         now = self._clock.now_ms() if now_ms is None else now_ms
-        held = reservation if reservation is not None else self.reserve()
+        held = reservation if reservation is not None else self.reserve(now_ms=now)
         self._replay.commit(held, ack.as_duplicate(), self._forget_at_ms, now)
 
 

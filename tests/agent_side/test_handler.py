@@ -313,6 +313,34 @@ async def test_fifty_concurrent_copies_while_an_async_veto_is_pending() -> None:
     assert len(h.ctx.shutdown_calls) == 1 and len(veto_calls) == 1
 
 
+async def test_a_full_replay_memory_refuses_before_the_veto_and_pending_requests_count() -> None:
+    gate = asyncio.Event()
+    veto_calls: list[str] = []
+    first = request()
+
+    async def veto(req: RemoteRequest) -> str | None:
+        veto_calls.append(req.request_id)
+        if req.request_id == first.request_id:  # only the first one waits: a regression fails, never hangs
+            await gate.wait()
+        return None
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto), replay=ReplayCache(max_entries=1))
+    tasks = await start_copies(h, signed_request(first), 1)  # its veto is pending: its id takes the only room
+    await h.refused(signed(), ErrorCode.RATE_LIMITED)
+    assert veto_calls == [first.request_id]  # the refused request never reached the veto
+    gate.set()
+    assert Ack.from_json(await tasks[0]).status is AckStatus.ACCEPTED
+    assert Ack.from_json(await h.call(signed_request(first))).status is AckStatus.DUPLICATE  # repeats still answered
+    await h.refused(signed(), ErrorCode.RATE_LIMITED)  # full of a live entry, never evicted
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1 and veto_calls == [first.request_id]
+    assert h.remote.counters["accepted"] == 1
+    later = (first.expires_at + 30) * 1000  # the first request can no longer verify: its room is free again
+    h.clock.set(later)
+    reply = await h.call(signed(clock=FixedClock(later)))
+    assert Ack.from_json(reply).status is AckStatus.ALREADY_SHUTTING_DOWN
+
+
 async def test_concurrent_copies_share_a_veto_refusal() -> None:
     gate = asyncio.Event()
     veto_calls = 0
