@@ -57,7 +57,11 @@ class Decider:
         now_ms = self._clock.now_ms()
         try:
             result = self.verifier.verify(
-                data.payload, binding, allow_unsigned=self._may_skip_signature(caller), now_ms=now_ms
+                data.payload,
+                binding,
+                allow_unsigned=self._may_skip_signature(caller),
+                allow_any_agent=self.policy.allow_any_agent,
+                now_ms=now_ms,
             )
         except ShutdownRpcError as err:
             if err.code is ErrorCode.UNKNOWN_KEY and not self.verifier.keys:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shutdown_rpc.protocol import (
@@ -30,6 +31,18 @@ logger = logging.getLogger("shutdown_rpc.agent_side")
 ADVERTISE_TIMEOUT_S = 5.0
 
 
+@dataclass(frozen=True)
+class Seams:
+    """Internal: what tests replace (``_testing=Seams(clock=FixedClock(...))``). Not for agent authors.
+
+    ``clock`` is the verifier's and the handler's time (default: the system clock); ``replay`` the replay memory
+    (default: a fresh ``ReplayCache`` of ``DEFAULT_REPLAY_CAPACITY``).
+    """
+
+    clock: Clock | None = None
+    replay: ReplayCache | None = None
+
+
 async def enable_remote_shutdown(
     ctx: JobContext,
     *,
@@ -38,15 +51,15 @@ async def enable_remote_shutdown(
     env: Mapping[str, str] | None = None,
     policy: ShutdownPolicy | None = None,
     session: AgentSession[Any] | None = None,
-    clock: Clock | None = None,
-    replay: ReplayCache | None = None,
+    _testing: Seams | None = None,
 ) -> RemoteShutdown:
     """Let callers holding one of ``keys`` ask this job to end. Call once per job, before or after ``ctx.connect()``.
 
     Keys come from ``keys`` and ``key_files``, else from ``$SHUTDOWN_RPC_KEYS`` (see ``load_key_ring``). The RPC
     method is registered as soon as the room is connected (now, if it already is) and then advertised in the
     agent's attributes (``shutdown_rpc.method`` / ``.versions`` / ``.key_ids``). ``session`` (default: the job's
-    primary AgentSession) is what a ``drain`` request drains.
+    primary AgentSession) is what a ``drain`` request drains. ``_testing`` is internal (tests' clock and replay
+    memory).
 
     Without any key (and no policy for unsigned callers) the job carries on with remote shutdown disabled: an
     ERROR log names ``SHUTDOWN_RPC_KEYS`` and its forms, and every request is refused with ``UNKNOWN_KEY``
@@ -56,8 +69,9 @@ async def enable_remote_shutdown(
     ring = load_key_ring(keys, files=key_files, env=env)
     if not ring and policy.unsigned is None:
         logger.error(NO_KEYS_LOG)
-    verifier = Verifier(ring, replay=replay, clock=clock)
-    remote = RemoteShutdown(ctx, verifier, policy, session=session, clock=clock)  # installs its job watch
+    seams = _testing or Seams()
+    verifier = Verifier(ring, replay=seams.replay, clock=seams.clock)
+    remote = RemoteShutdown(ctx, verifier, policy, session=session)  # installs its job watch
 
     async def delete_room_after_shutdown(reason: str) -> None:
         await remote.delete_room_if_asked(reason)
