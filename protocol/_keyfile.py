@@ -33,7 +33,7 @@ def parse_key(text: str) -> AnyKey:
         raise ValueError("key file too large")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise ValueError("key file is not JSON") from None
     if not isinstance(data, dict):
         raise ValueError("key file must be a JSON object")
