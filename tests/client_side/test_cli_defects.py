@@ -3,6 +3,7 @@ non-positive timeouts (#10), a secret given as a key path (#7)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from shutdown_rpc.client_side import _cli as cli
 from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key, encode_body, seal
 
+from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit
 from .test_cli import run
 
 KEY = HmacSha256Key("backend-1", b"k" * 32)
@@ -76,3 +78,34 @@ def test_deeply_nested_key_json_is_a_usage_error(tmp_path: Path) -> None:
         assert proc.returncode == cli.EXIT_USAGE, proc.stderr
         assert "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
         assert json.dumps(deep)[:50] not in proc.stderr
+
+
+def test_keygen_force_refuses_public_out_naming_out_through_another_path(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "k.json"
+    first = run("keygen", "--key-id", "ops-1", "--out", str(out))
+    assert first.returncode == cli.EXIT_OK, first.stderr
+    before = out.read_text()
+    (tmp_path / "hard.json").hardlink_to(out)
+    for other in (tmp_path / "sub" / ".." / "k.json", tmp_path / "hard.json"):
+        proc = run("keygen", "--key-id", "ops-2", "--out", str(out), "--public-out", str(other), "--force")
+        assert proc.returncode == cli.EXIT_USAGE, proc.stdout + proc.stderr
+        assert "must differ" in proc.stderr
+        assert out.read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--timeout", "0"), ("--timeout", "-1"), ("--timeout", "nan"), ("--timeout", "inf"), ("--wait", "-5")],
+)
+async def test_send_refuses_non_positive_durations(fake: tuple[FakeLiveKit, str], flag: str, value: str) -> None:
+    _, url = fake
+    env = {
+        "LIVEKIT_URL": url,
+        "LIVEKIT_API_KEY": API_KEY,
+        "LIVEKIT_API_SECRET": API_SECRET,
+        "SHUTDOWN_RPC_KEY": dump_key(KEY),
+    }
+    proc = await asyncio.to_thread(run, "send", "--room", "r1", "--agent", "agent-1", f"{flag}={value}", env=env)
+    assert proc.returncode == cli.EXIT_USAGE, proc.stdout + proc.stderr
+    assert "seconds" in proc.stderr and "Traceback" not in proc.stderr
