@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from typing import Any
 
 import pytest
 from livekit import api
 
-from shutdown_rpc.client_side import ShutdownClient
-from shutdown_rpc.protocol import advertisement_attributes
+from shutdown_rpc.client_side import Refused, RetryPolicy, ServerChannel, ShutdownClient, ShutdownResult, deliver
+from shutdown_rpc.protocol import ErrorCode, advertisement_attributes, build_request, sign_request
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
     E2EKeys,
@@ -21,10 +23,15 @@ from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     e2e_keys_fixture,
     example_agent_fixture,
     job_ended_once,
+    server_api_channel,
     start_job,
 )
 
 pytestmark = pytest.mark.e2e
+
+NO_RETRY = RetryPolicy(max_attempts=1, attempt_timeout_s=10.0)
+FLOOD_WAVE = 40  # concurrent refused calls per wave
+FLOOD_ROUNDS = 8  # 320 refused calls: past the agent's budget of 100 whatever the refill (20/s) meanwhile
 
 
 async def test_discovery_ignores_a_normal_participant_advertising_the_method(
@@ -48,4 +55,43 @@ async def test_discovery_ignores_a_normal_participant_advertising_the_method(
 
     assert result.status == "accepted"
     assert result.agent_identity == job.agent_identity
+    await job_ended_once(example_agent, job)
+
+
+async def _refusal_code(backend: ServerChannel, payload: str, room: str, agent: str) -> ErrorCode:
+    with pytest.raises(Refused) as refused:
+        await deliver(backend, payload, room=room, agent=agent, request_id="-", timeout_s=TIMEOUT, policy=NO_RETRY)
+    return refused.value.code
+
+
+async def test_flood_of_refused_perform_rpc_draws_rate_limited_and_a_valid_request_still_passes(
+    example_agent: ExampleAgent, e2e_keys: E2EKeys, lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str
+) -> None:
+    job = await start_job(example_agent, lkapi, participant_factory, room_name)
+    backend = server_api_channel(lkapi, room_name, job.agent_identity)
+    wrong_room = sign_request(
+        build_request(room="another-room", target=job.agent_identity, reason="", issuer="flood"), e2e_keys.ed25519
+    )
+    garbage = ["not base64!", wrong_room]
+    codes: Counter[ErrorCode] = Counter()
+
+    async def flood(rounds: int) -> None:
+        for _ in range(rounds):  # waves of concurrent calls: faster than the budget refills
+            wave = [_refusal_code(backend, garbage[i % 2], room_name, job.agent_identity) for i in range(FLOOD_WAVE)]
+            codes.update(await asyncio.gather(*wave))
+
+    await flood(FLOOD_ROUNDS)
+    assert codes[ErrorCode.RATE_LIMITED] > 0, codes
+    assert set(codes) <= {ErrorCode.MALFORMED, ErrorCode.WRONG_ROOM, ErrorCode.RATE_LIMITED}
+    assert example_agent.events.events(room=room_name, event="remote_shutdown_accepted") == []
+
+    # a valid signed request in the middle of a wave of refused ones (the budget is spent) is accepted
+    client = ShutdownClient(e2e_keys.ed25519, issuer="e2e", lkapi=lkapi)
+    half = [_refusal_code(backend, garbage[i % 2], room_name, job.agent_identity) for i in range(FLOOD_WAVE // 2)]
+    other_half = [_refusal_code(backend, garbage[i % 2], room_name, job.agent_identity) for i in range(FLOOD_WAVE // 2)]
+    valid = client.shutdown(room_name, agent=job.agent_identity, reason="mid-flood", timeout=TIMEOUT)
+    *before, result, _ = await asyncio.gather(*half, valid, asyncio.gather(*other_half, return_exceptions=True))
+    assert isinstance(result, ShutdownResult) and result.status == "accepted"
+    assert result.agent_identity == job.agent_identity
+    assert ErrorCode.RATE_LIMITED in before
     await job_ended_once(example_agent, job)
