@@ -8,8 +8,8 @@ from shutdown_rpc.client_side import AgentNotFound, ShutdownClient
 from shutdown_rpc.client_side._agent_discovery import Candidate, find_agents
 from shutdown_rpc.protocol import advertisement_attributes
 
+from .conftest import KEY
 from .fake_livekit import FakeLiveKit, agent
-from .test_server_api import KEY
 
 ADVERT = advertisement_attributes(["k"])
 
