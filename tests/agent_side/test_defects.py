@@ -4,12 +4,13 @@ escaped in log lines (#6)."""
 from __future__ import annotations
 
 import logging
+import warnings
 
 import pytest
 
-from shutdown_rpc.agent_side import RateLimit, ShutdownPolicy
+from shutdown_rpc.agent_side import RateLimit, SelfSetAttributesWarning, ShutdownPolicy, UnsignedCallers
 from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode, Verifier
-from tests.agent_side.fakes import OTHER_KEY, signed
+from tests.agent_side.fakes import OTHER_KEY, FakeParticipant, signed
 from tests.agent_side.test_handler import make, no_shutdown_scheduled
 
 FLOOD = RateLimit(all_callers_burst=5, all_callers_refill_per_s=1e-6)
@@ -73,3 +74,22 @@ async def test_a_caller_identity_cannot_forge_a_log_line(caplog: pytest.LogCaptu
         assert line.isprintable(), repr(line)
     assert any("\\u" in line for line in lines)
     assert all(str(r.__dict__.get("caller_identity", "")).isprintable() for r in caplog.records)
+
+
+def test_an_attributes_only_unsigned_rule_warns_loudly_when_configured(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.warns(SelfSetAttributesWarning, match="sets these attributes on itself") as warned:
+        UnsignedCallers(attributes={"role": "admin"})
+    assert warned[0].filename == __file__  # points at the configuring line
+    assert any("canUpdateOwnMetadata" in r.getMessage() for r in caplog.records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        UnsignedCallers(attributes={"role": "admin"}, identities=frozenset({"ops-*"}))
+        UnsignedCallers(attributes={"role": "admin"}, kinds=frozenset({4}))
+
+
+def test_unsigned_identities_match_literally_unless_star_asks_for_a_pattern() -> None:
+    rule = UnsignedCallers(identities=frozenset({"ops[1]", "cron-?", "svc-*"}))
+    assert rule.allows(FakeParticipant("ops[1]")) and not rule.allows(FakeParticipant("ops1"))
+    assert rule.allows(FakeParticipant("cron-?")) and not rule.allows(FakeParticipant("cron-a"))
+    assert rule.allows(FakeParticipant("svc-")) and rule.allows(FakeParticipant("svc-billing"))
+    assert not rule.allows(FakeParticipant("xsvc-1")) and not rule.allows(None)
