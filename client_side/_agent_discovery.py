@@ -2,8 +2,9 @@
 
 Only participants of kind AGENT (4) qualify (spec §10): the kind comes from the access token, while a participant
 may be able to write its own attributes. Among the agents, those that advertise the shutdown method (attributes
-``shutdown_rpc.*``) win; when none does, every agent is a candidate. Attributes narrow, never widen. Both the server-API path (ParticipantInfo)
-and the in-room path (rtc.RemoteParticipant) reduce participants to :class:`Candidate` first.
+``shutdown_rpc.*``) win; when none does, every agent is a candidate. Attributes narrow, never widen. Both the
+server-API path (ParticipantInfo) and the in-room path (rtc.RemoteParticipant) reduce participants to
+:class:`Candidate` first.
 """
 
 from __future__ import annotations

@@ -36,3 +36,19 @@ def test_deep_refusal_data_still_gives_the_typed_error() -> None:
     error = parse_refusal(int(ErrorCode.EXPIRED), "EXPIRED: request expired", '{"a": ' + DEEP * 3 + "}")
     assert isinstance(error, ShutdownRpcError) and error.code is ErrorCode.EXPIRED
     assert error.supported_versions == ()
+
+
+def test_key_files_refuse_non_canonical_base64() -> None:
+    import base64
+    import json
+
+    secret = base64.b64encode(b"s" * 32).decode()  # 44 chars, one padding '=': 2 unused bits in the last char
+    assert secret.endswith("=")
+    last = secret[-2]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    loose = secret[:-2] + alphabet[alphabet.index(last) | 1] + "="  # same bytes, a non-zero unused bit
+    assert loose != secret and base64.b64decode(loose) == base64.b64decode(secret)
+    parse_key(json.dumps({"key_id": "k", "algorithm": "hmac-sha256", "secret": secret}))
+    with pytest.raises(ValueError, match="canonical") as info:
+        parse_key(json.dumps({"key_id": "k", "algorithm": "hmac-sha256", "secret": loose}))
+    assert loose not in str(info.value)
