@@ -6,8 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from scripts.vectorgen.runner import key_ring, load_vectors, run_case
 from shutdown_rpc.agent_side import keys_from_env_value, read_key_file
-from shutdown_rpc.protocol import ErrorCode, ShutdownRpcError, parse_key, parse_refusal
+from shutdown_rpc.protocol import (
+    Binding,
+    ErrorCode,
+    FixedClock,
+    ShutdownRpcError,
+    Verifier,
+    parse_key,
+    parse_refusal,
+)
 
 DEEP = "[" * 2000 + "]" * 2000
 
@@ -52,3 +61,23 @@ def test_key_files_refuse_non_canonical_base64() -> None:
     with pytest.raises(ValueError, match="canonical") as info:
         parse_key(json.dumps({"key_id": "k", "algorithm": "hmac-sha256", "secret": loose}))
     assert loose not in str(info.value)
+
+
+def test_screening_never_refuses_what_the_verifier_accepts() -> None:
+    """Verifier.screen (spec §7 step 15, over budget) passes every accepted or duplicate vector, and a payload it
+    refuses is one the full order refuses too."""
+    vectors = load_vectors()
+    ring = key_ring(vectors["keys"])
+    screened_out = 0
+    for case in vectors["cases"]:
+        b = case["binding"]
+        binding = Binding(b["room"], b["agent_identity"], b["job_id"], b["allow_any_agent"])
+        verifier = Verifier(ring, clock=FixedClock(case["now_ms"]))
+        try:
+            verifier.screen(case["payload"], binding, allow_unsigned=b["allow_unsigned"])
+        except ShutdownRpcError:
+            screened_out += 1
+            assert case["expected"]["outcome"] == "refused", case["name"]
+        outcome = run_case(case, ring, skew_s=vectors["skew_s"], max_lifetime_s=vectors["max_lifetime_s"])
+        assert outcome == case["expected"], case["name"]
+    assert screened_out > 50  # most refusals need no signature check
