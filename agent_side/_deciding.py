@@ -43,7 +43,8 @@ class OverBudget(ShutdownRpcError):
 
 
 class Decider:
-    """Verifier + policy + per-caller limiter: which calls may end the job, and which are refused with what code."""
+    """Verifier + policy + refusal budgets (per caller, all callers): which calls may end the job, and which are
+    refused with what code."""
 
     def __init__(
         self,
