@@ -80,9 +80,14 @@ class Decider:
         caller = data.caller_identity
         now_ms = self._clock.now_ms()
         allow_unsigned = self._may_skip_signature(caller)
+        allow_any_agent = self.policy.allow_any_agent
         if screen_first:  # over budget: the checks that need no signature first (the code is RATE_LIMITED anyway)
-            self.verifier.screen(data.payload, binding, allow_unsigned=allow_unsigned, now_ms=now_ms)
-        result = self.verifier.verify(data.payload, binding, allow_unsigned=allow_unsigned, now_ms=now_ms)
+            self.verifier.screen(
+                data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
+            )
+        result = self.verifier.verify(
+            data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
+        )
         if isinstance(result, DuplicateRequest):
             return result
         self.policy.authorize(result.request, result.key_id)

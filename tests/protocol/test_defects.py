@@ -71,10 +71,12 @@ def test_screening_never_refuses_what_the_verifier_accepts() -> None:
     screened_out = 0
     for case in vectors["cases"]:
         b = case["binding"]
-        binding = Binding(b["room"], b["agent_identity"], b["job_id"], b["allow_any_agent"])
+        binding = Binding(b["room"], b["agent_identity"], b["job_id"])
         verifier = Verifier(ring, clock=FixedClock(case["now_ms"]))
         try:
-            verifier.screen(case["payload"], binding, allow_unsigned=b["allow_unsigned"])
+            verifier.screen(
+                case["payload"], binding, allow_unsigned=b["allow_unsigned"], allow_any_agent=b["allow_any_agent"]
+            )
         except ShutdownRpcError:
             screened_out += 1
             assert case["expected"]["outcome"] == "refused", case["name"]
