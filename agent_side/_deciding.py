@@ -19,6 +19,7 @@ from shutdown_rpc.protocol import (
     Verifier,
 )
 
+from ._keys import NO_KEYS_DETAIL
 from ._policy import CallerParticipant, ShutdownPolicy
 from ._rate_limit import FailureLimiter
 from ._request import RemoteRequest
@@ -85,9 +86,14 @@ class Decider:
             self.verifier.screen(
                 data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
             )
-        result = self.verifier.verify(
-            data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
-        )
+        try:
+            result = self.verifier.verify(
+                data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
+            )
+        except ShutdownRpcError as err:
+            if err.code is ErrorCode.UNKNOWN_KEY and not self.verifier.keys:
+                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, NO_KEYS_DETAIL) from None  # say why, not just "unknown"
+            raise
         if isinstance(result, DuplicateRequest):
             return result
         self.policy.authorize(result.request, result.key_id)

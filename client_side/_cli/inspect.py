@@ -19,6 +19,7 @@ from shutdown_rpc.protocol import (
     FixedClock,
     KeyRing,
     PayloadInspection,
+    ShutdownRequest,
     ShutdownRpcError,
     Verifier,
     inspect_payload,
@@ -98,8 +99,21 @@ def run(args: argparse.Namespace) -> int:
     except ShutdownRpcError as error:
         return verdict_refuse(error)
     assert not isinstance(decision, DuplicateRequest)  # a fresh verifier has no replay memory
+    note = _skew_note(decision.request, now_ms, args.skew)
+    if note:
+        print(f"note:           {note}")
     print("verdict:        ACCEPT (an agent with this key, room and identity would shut down)")
     return EXIT_OK
+
+
+def _skew_note(request: ShutdownRequest, now_ms: int, skew_s: int) -> str | None:
+    """Why an accepted request is valid only thanks to the clock skew allowance (spec §7), or None."""
+    allowance = f"accepted only within the {skew_s} s clock skew allowance"
+    if now_ms < request.issued_at * 1000:
+        return f"issued {-(-(request.issued_at * 1000 - now_ms) // 1000)} s in the future: {allowance}"
+    if now_ms >= request.expires_at * 1000:
+        return f"expired {(now_ms - request.expires_at * 1000) // 1000} s ago: {allowance}"
+    return None
 
 
 def _print_layers(seen: PayloadInspection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import warnings
 from typing import TypedDict
 
 from shutdown_rpc.client_side import DEFAULT_TIMEOUT_S, ShutdownClient, ShutdownFailed, ShutdownResult
@@ -42,11 +43,21 @@ def register(sub: SubParsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Send, print each outcome, and exit with the documented code."""
+    _quiet_pyjwt()
     if args.all and args.agent:
         raise UsageError("--agent and --all exclude each other")
     if args.unsigned and args.key_file:
         raise UsageError("--unsigned and --key-file exclude each other")
     return asyncio.run(_send(args))
+
+
+def _quiet_pyjwt() -> None:
+    """No InsecureKeyLengthWarning for each token livekit-api signs: livekit-server --dev's own secret is 6 bytes."""
+    try:
+        from jwt.warnings import InsecureKeyLengthWarning
+    except ImportError:  # PyJWT older than 2.10 does not warn
+        return
+    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 
 class _RequestFields(TypedDict):
