@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.bench_e2e --profile clean --profile mobile --rounds 200
 
 Per profile (harness/links.py: clean, lossy, mobile, blackout, busy) a fresh server, relay and worker
-(bench/bench_agent.py: the example agent, speaking a long tone utterance, + a bare ``bench.echo`` method) run
+(harness/link_agent.py: the example agent, speaking a long tone utterance, + a bare ``bench.echo`` method) run
 behind the profile's links; a Python participant "user" on its own link listens to the agent. Per round, with
 the agent in the middle of its utterance:
 
@@ -190,7 +190,7 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
     load_before = os.getloadavg()
     async with server, ImpairedLinks(server, profile, log_dir=workdir) as links:
         worker = LinkedAgentWorker(
-            "bench.bench_agent", links=links, agent_name="bench", env=env, log_path=workdir / "worker.log"
+            "harness.link_agent", links=links, agent_name="bench", env=env, log_path=workdir / "worker.log"
         )
         async with worker:
             bench = Bench(server, links, worker, key)

@@ -14,8 +14,8 @@ do not share an event loop (or a GIL) with the benchmark that measures through i
 * **TCP (signalling, HTTP).** One listening port per link forwards to the server's HTTP port, byte order kept:
   chunks are delayed, never reordered; during a blackout they are held until it ends (TCP would retransmit).
 * **Control.** A datagram ``blackout <link> <ms>`` to ``control_port`` blacks ``link`` out for ``ms``
-  milliseconds from its arrival: every UDP datagram of the link, both ways, is dropped. The relay prints one
-  JSON line per blackout on stdout.
+  milliseconds from its arrival: every UDP datagram of the link, both ways, is dropped. The relay appends one
+  JSON line per blackout (and its counters when it stops) to ``events_file``.
 
 One-way delay of a datagram = ``delay_ms`` + uniform(-``jitter_ms``, +``jitter_ms``), clipped at 0, drawn per
 datagram and per direction (datagrams may be reordered, as with netem).
@@ -32,6 +32,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 Address = tuple[str, int]
@@ -189,8 +190,8 @@ class TcpForward:
 class Control(asyncio.DatagramProtocol):
     """``blackout <link> <ms>`` datagrams."""
 
-    def __init__(self, links: dict[str, LinkState]) -> None:
-        self.links = links
+    def __init__(self, links: dict[str, LinkState], events: Path) -> None:
+        self.links, self.events = links, events
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         parts = data.decode(errors="replace").split()
@@ -198,11 +199,13 @@ class Control(asyncio.DatagramProtocol):
             link = self.links[parts[1]]
             now = time.monotonic()
             link.blackout_until = now + float(parts[2]) / 1000.0
-            _emit({"event": "blackout", "link": link.name, "ms": float(parts[2]), "mono_ms": now * 1000})
+            _emit(self.events, {"event": "blackout", "link": link.name, "ms": float(parts[2])})
 
 
-def _emit(line: dict[str, Any]) -> None:
-    print(json.dumps(line), flush=True)
+def _emit(path: Path, line: dict[str, Any]) -> None:
+    line["wall_ms"] = time.time() * 1000
+    with open(path, "a") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 async def serve(config: dict[str, Any]) -> None:
@@ -215,13 +218,14 @@ async def serve(config: dict[str, Any]) -> None:
         for name, spec in config["links"].items()
     }
     listen_ip = config["listen_ip"]
+    events = Path(config["events_file"])
     await loop.create_datagram_endpoint(
         lambda: UdpRelay((LOOPBACK, int(config["server_udp_port"])), links, config["default_link"]),
         local_addr=(listen_ip, int(config["udp_port"])),
         family=socket.AF_INET,
     )
     await loop.create_datagram_endpoint(
-        lambda: Control(links), local_addr=(listen_ip, int(config["control_port"])), family=socket.AF_INET
+        lambda: Control(links, events), local_addr=(listen_ip, int(config["control_port"])), family=socket.AF_INET
     )
     servers = []
     tcp_ports: dict[str, int] = {}
@@ -233,9 +237,12 @@ async def serve(config: dict[str, Any]) -> None:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
-    _emit({"event": "ready", "tcp_ports": tcp_ports})
+    print(json.dumps({"event": "ready", "tcp_ports": tcp_ports}), flush=True)
     await stop.wait()
-    _emit({"event": "stats", "links": {n: {"forwarded": s.forwarded, "dropped": s.dropped} for n, s in links.items()}})
+    _emit(
+        events,
+        {"event": "stats", "links": {n: {"forwarded": s.forwarded, "dropped": s.dropped} for n, s in links.items()}},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +91,11 @@ def server_rtc_options() -> dict[str, Any]:
     return {"node_ip": RELAY_IP, "tcp_port": 0}
 
 
+def _nft() -> str:
+    """The ``nft`` command (Debian installs it in /usr/sbin, which a non-login PATH may lack)."""
+    return shutil.which("nft") or "/usr/sbin/nft"
+
+
 def _run(cmd: list[str]) -> None:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=15, check=False)
@@ -133,7 +140,8 @@ class ImpairedLinks(StartStop):
 
     def __init__(self, server: LiveKitServer, profile: Profile, *, log_dir: Path | None = None) -> None:
         self.server, self.profile = server, profile
-        self.log_dir = log_dir
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="links-"))
+        self.relay_events_path = self.log_dir / "relay-events.jsonl"
         self.control_port = 0
         self.tcp_ports: dict[str, int] = {}
         self.agent_cpus = ""
@@ -162,6 +170,14 @@ class ImpairedLinks(StartStop):
         if self.profile.blackout_ms:
             env[BLACKOUT_ENV] = f"{RELAY_IP}:{self.control_port} agent {self.profile.blackout_ms:g}"
         return env
+
+    def relay_events(self) -> list[dict[str, Any]]:
+        """What the relay recorded so far (``blackout`` lines; ``stats`` once stopped)."""
+        try:
+            lines = self.relay_events_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
 
     def wrap(self, command: list[str]) -> list[str]:
         """``command`` run inside the agent's namespace (and on the burners' core for ``busy``)."""
@@ -204,7 +220,7 @@ class ImpairedLinks(StartStop):
     def _apply_nft(self) -> None:
         script = nft_ruleset(self.profile, self.server.ports.rtc_udp)
         try:
-            proc = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True, timeout=15)
+            proc = subprocess.run([_nft(), "-f", "-"], input=script, capture_output=True, text=True, timeout=15)
         except OSError as exc:
             raise LinkError(f"nft: {exc} (Debian package nftables; scripts/setup.sh installs it)") from exc
         if proc.returncode != 0:
@@ -219,14 +235,14 @@ class ImpairedLinks(StartStop):
             "server_udp_port": self.server.ports.rtc_udp,
             "server_http_port": self.server.ports.http,
             "control_port": self.control_port,
+            "events_file": str(self.relay_events_path),
             "default_link": "user",
             "links": {
                 "agent": {**self.profile.agent.relay_spec(), "src_ips": [AGENT_IP]},
                 "user": self.profile.user.relay_spec(),
             },
         }
-        log_path = self.log_dir / "relay.log" if self.log_dir else Path(os.devnull)
-        with open(log_path, "ab") as stderr:
+        with open(self.log_dir / "relay.log", "ab") as stderr:
             self._relay = subprocess.Popen(
                 [sys.executable, "-m", "harness.link_relay", json.dumps(config)],
                 stdout=subprocess.PIPE,
@@ -264,7 +280,7 @@ class ImpairedLinks(StartStop):
             stop_process_group(relay, 5.0)
         if self._nft:
             with contextlib.suppress(LinkError):
-                _run(["nft", "delete", "table", "inet", NFT_TABLE])
+                _run([_nft(), "delete", "table", "inet", NFT_TABLE])
             self._nft = False
         holder, self._holder = self._holder, None
         if holder is not None:

@@ -1,5 +1,6 @@
-"""Benchmark agent: the example agent's entrypoint (examples/agent.py) plus a bare RPC echo ``bench.echo``,
-in a worker that reports load 0 (see harness/steady_example_agent.py). Run by bench/bench_e2e.py.
+"""The agent behind impaired links: the example agent's entrypoint (examples/agent.py) plus a bare RPC echo
+``bench.echo``, in a worker that reports load 0 (see harness/steady_example_agent.py). Run by
+bench/bench_e2e.py and tests/e2e/test_impaired_links.py.
 
 On a ``blackout`` link profile (``$SHUTDOWN_RPC_LINK_BLACKOUT`` = ``HOST:PORT LINK MS``, set by
 harness/links.py) it asks the link relay for the blackout right after it has handed its reply to a shutdown
