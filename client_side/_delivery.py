@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shutdown_rpc.protocol import Ack, ErrorCode, parse_refusal
+from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode, parse_refusal
 
 from ._outcomes import (
     AgentLeftBeforeReply,
@@ -57,6 +58,8 @@ PRESENCE_CHECK_GRACE_S = 3.0
 # After a "recipient gone" failure, how long the agent may still be listed before we believe it is present.
 DEPARTURE_SETTLE_S = 3.0
 DEPARTURE_POLL_S = 0.1
+
+logger = logging.getLogger("shutdown_rpc.client_side")
 
 
 class FailureKind(enum.Enum):
@@ -115,6 +118,10 @@ class Channel(Protocol):
 
     async def presence(self, *, timeout_s: float) -> Presence:
         """Whether the agent is still in the room (never raises; UNKNOWN when it cannot tell)."""
+        ...
+
+    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+        """Tell the agent its acknowledgement of ``request_id`` arrived (spec §11); raises RpcFailure."""
         ...
 
 
@@ -230,7 +237,7 @@ async def deliver(
         except RpcFailure as failure:
             last = failure
         else:
-            ack = parse_ack(response, request_id, room, agent)
+            ack = acknowledged(channel, response, request_id, room, agent)
             return ShutdownResult(room, agent, request_id, ack, attempt, loop.time() - started)
 
         step = _classify(last, room, agent)
@@ -259,6 +266,43 @@ async def deliver(
             agent=agent,
         )
     raise _final_error(last, room, agent)
+
+
+def acknowledged(channel: Channel, response: str, request_id: str, room: str, agent: str) -> Ack:
+    """The acknowledgement in ``response``; when it says the job ends with our reason, the receipt goes out."""
+    ack = parse_ack(response, request_id, room, agent)
+    if ack.status in (AckStatus.ACCEPTED, AckStatus.DUPLICATE):
+        send_receipt_soon(channel, request_id)
+    return ack
+
+
+RECEIPT_TIMEOUT_S = 5.0
+_receipts: set[asyncio.Task[None]] = set()  # strong references until each is sent
+
+
+def send_receipt_soon(channel: Channel, request_id: str) -> None:
+    """Send the receipt in the background: the caller has its result now, the agent may leave at once.
+
+    Best effort: an agent that predates receipts answers UNSUPPORTED_METHOD, one that already left cannot
+    answer; either way it leaves within its own bound. Failures are logged at debug level only.
+    """
+
+    async def send() -> None:
+        try:
+            await channel.receipt(request_id, timeout_s=RECEIPT_TIMEOUT_S)
+        except (RpcFailure, asyncio.TimeoutError, OSError) as exc:
+            logger.debug("shutdown receipt not delivered: %s", exc)
+
+    task = asyncio.get_running_loop().create_task(send(), name="shutdown_rpc.receipt")
+    _receipts.add(task)
+    task.add_done_callback(_receipts.discard)
+
+
+async def flush_receipts(timeout_s: float = RECEIPT_TIMEOUT_S) -> None:
+    """Wait (bounded) for receipts still being sent, e.g. before closing the API client they use."""
+    pending = [t for t in _receipts if not t.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout_s)
 
 
 def _suggests_departure(failure: RpcFailure) -> bool:

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from livekit import rtc
 from livekit.agents import JobContext
+from livekit.protocol import agent
 
 from shutdown_rpc.protocol import (
     METHOD_NAME,
@@ -90,6 +91,23 @@ class FakeJobRoom:
 class FakeJob:
     id: str = JOB
     room: FakeJobRoom = field(default_factory=FakeJobRoom)
+    dispatch_id: str = "AD_fake"
+    type: int = agent.JobType.JT_ROOM
+
+
+class FakeDispatchService:
+    """Records delete_dispatch calls."""
+
+    def __init__(self) -> None:
+        self.deleted: list[tuple[str, str]] = []
+
+    async def delete_dispatch(self, dispatch_id: str, room_name: str) -> None:
+        self.deleted.append((dispatch_id, room_name))
+
+
+@dataclass
+class FakeApi:
+    agent_dispatch: FakeDispatchService = field(default_factory=FakeDispatchService)
 
 
 class FakeCtx:
@@ -98,6 +116,7 @@ class FakeCtx:
     def __init__(self, connected: bool = True) -> None:
         self.room = FakeRoom(connected)
         self.job = FakeJob()
+        self.api = FakeApi()
         self.shutdown_calls: list[str] = []
         self.replies_before_shutdown: list[int] = []
         self.replies = 0

@@ -17,8 +17,7 @@ from livekit import api
 from harness.links import BLACKOUT_ENV
 from harness.livekit_server import LiveKitServer
 from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownResult
-from shutdown_rpc.client_side.server_api import ShutdownClient
+from shutdown_rpc.client_side import AgentLeftBeforeReply, ShutdownClient, ShutdownResult
 from tests.e2e.links_fixtures import leave, linked_setup, lkapi_relay_fixture, relay_server_fixture  # noqa: F401
 from tests.e2e.remote_fixtures import TIMEOUT, E2EKeys, e2e_keys_fixture, job_ended_once  # noqa: F401
 

