@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from livekit import rtc
 from livekit.protocol import agent
 
 from shutdown_rpc.protocol import Ending, ending_attributes
@@ -78,6 +79,25 @@ def silence_session(session: AgentSession[Any]) -> None:
     session.shutdown(drain=False)
 
 
+END_DISPATCH_TIMEOUT_S = 2.0
+
+
+def hold_disconnect_until(room: rtc.Room, done: asyncio.Future[None]) -> None:
+    """Make the next ``room.disconnect()`` (the job's teardown) wait for ``done`` first; it never raises.
+
+    livekit-agents 1.8.9 disconnects the job's room in its teardown, with no hook before it; an instance
+    attribute shadows the method for that one call (the same technique as the job-ending watch's).
+    """
+    original = room.disconnect
+
+    async def disconnect() -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(done)
+        await original()
+
+    setattr(room, "disconnect", disconnect)  # noqa: B010 (mypy refuses assigning to a method)
+
+
 class JobEnder:
     """Ends the job for one accepted request. ``shutdown`` is the job's original ``ctx.shutdown``."""
 
@@ -118,7 +138,10 @@ class JobEnder:
         except Exception:
             logger.exception("remote shutdown: error before shutting down; shutting down anyway")
         finally:
-            self._end_dispatch()
+            try:
+                self._end_dispatch()
+            except Exception:  # the job ends anyway; the server then records it as "agent worker left the room"
+                logger.exception("remote shutdown: could not end the job's dispatch")
             cause = other_cause()
             if cause is not None:
                 # livekit-agents keeps the first reason: this one will not reach the shutdown callbacks.
@@ -155,19 +178,22 @@ class JobEnder:
 
         livekit-server records a job that ends because its agent left the room as failed ("agent worker left
         the room"); a job terminated through its dispatch first is recorded as a success. Sent right before
-        ``ctx.shutdown``: the termination it causes reaches the job after the caller's reason was set.
+        ``ctx.shutdown``, so the termination it causes reaches the job after the caller's reason was set; the
+        job's ``room.disconnect()`` waits for it (at most ``END_DISPATCH_TIMEOUT_S``), or the agent's leave
+        could reach the server first (observed: 11 ms apart on loopback, either order).
         """
         job = self._ctx.job
         if not (self._policy.end_dispatch and job.dispatch_id and job.type == agent.JobType.JT_ROOM):
             return
-        timeout = self._policy.delete_room_timeout_s
         dispatches = self._ctx.api.agent_dispatch  # livekit-agents builds it from LIVEKIT_URL/_API_KEY/_API_SECRET
-        self._background(
+        timeout = END_DISPATCH_TIMEOUT_S
+        done = self._background(
             lambda: asyncio.wait_for(dispatches.delete_dispatch(job.dispatch_id, job.room.name), timeout),
             "delete the job's dispatch",
         )
+        hold_disconnect_until(self._ctx.room, done)
 
-    def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> None:
+    def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> asyncio.Task[None]:
         async def run() -> None:
             try:
                 await work()
@@ -177,6 +203,7 @@ class JobEnder:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _session(self) -> AgentSession[Any] | None:
         if self._session_arg is not None:

@@ -56,6 +56,7 @@ class FakeRoom:
         self._connected = connected
         self._sid: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.listeners: dict[str, list[Any]] = {}
+        self.disconnects = 0
 
     def on(self, event: str, callback: Any) -> Any:
         self.listeners.setdefault(event, []).append(callback)
@@ -64,6 +65,9 @@ class FakeRoom:
     def emit(self, event: str, *args: Any) -> None:
         for callback in self.listeners.get(event, []):
             callback(*args)
+
+    async def disconnect(self) -> None:
+        self.disconnects += 1
 
     def disconnect_from_server(self) -> None:
         """What rtc.Room does when the server drops the agent (DeleteRoom, RemoveParticipant...)."""
@@ -101,7 +105,11 @@ class FakeDispatchService:
     def __init__(self) -> None:
         self.deleted: list[tuple[str, str]] = []
 
+        self.release = asyncio.Event()
+        self.release.set()
+
     async def delete_dispatch(self, dispatch_id: str, room_name: str) -> None:
+        await self.release.wait()
         self.deleted.append((dispatch_id, room_name))
 
 

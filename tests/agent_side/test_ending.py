@@ -97,6 +97,20 @@ async def test_dispatch_deleted_before_shutdown_unless_disabled() -> None:
         assert ctx.api.agent_dispatch.deleted == expected
 
 
+async def test_room_disconnect_waits_for_the_dispatch_deletion() -> None:
+    ctx = FakeCtx()
+    ctx.api.agent_dispatch.release.clear()  # the DeleteDispatch call is still in flight
+    remote = await enable(ctx, reply_flush_delay_s=0)
+    await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed()))
+    await remote.shutdown_done.wait()
+    teardown = asyncio.ensure_future(ctx.room.disconnect())  # what the job's teardown does next
+    await turns()
+    assert ctx.room.disconnects == 0 and not teardown.done()
+    ctx.api.agent_dispatch.release.set()
+    await teardown
+    assert ctx.room.disconnects == 1 and ctx.api.agent_dispatch.deleted == [("AD_fake", ROOM)]
+
+
 def test_receipt_and_attribute_helpers() -> None:
     rid = "AAAAAAAAAAAAAAAAAAAAAA"
     assert is_receipt_for(rid, rid)

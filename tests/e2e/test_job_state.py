@@ -40,7 +40,6 @@ def known(ending: JobEnding) -> bool:
     return (ending.status, ending.error) in KNOWN_ENDINGS
 
 
-@pytest.mark.xfail(strict=True, reason="before the agent-side change: the agent leaves first -> JS_FAILED")
 async def test_accepted_request_ends_the_job_as_a_success(
     livekit_server: LiveKitServer,
     example_agent: ExampleAgent,
