@@ -41,6 +41,7 @@ class AudioWatch:
     quiet_after_loud: int = 0  # frames below the threshold since the last loud one
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     _loud: asyncio.Event = field(default_factory=asyncio.Event)
+    _frame: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
 
     def attach(self) -> AudioWatch:
@@ -70,14 +71,24 @@ class AudioWatch:
                     self._loud.set()
                 elif self.last_loud is not None:
                     self.quiet_after_loud += 1
+                self._frame.set()
         finally:
             self.ended.set()
+            self._frame.set()
             with contextlib.suppress(Exception):
                 await stream.aclose()
 
     async def wait_loud(self, timeout: float = 30.0) -> None:
         """Wait until a loud frame has been heard."""
         await asyncio.wait_for(self._loud.wait(), timeout)
+
+    async def wait_quiet(self, frames: int = 5, timeout: float = 30.0) -> Heard:
+        """Wait until ``frames`` quiet frames in a row followed loud audio, or the track ended; returns when."""
+        deadline = time.monotonic() + timeout
+        while not (self.ended.is_set() or (self.last_loud is not None and self.quiet_after_loud >= frames)):
+            self._frame.clear()
+            await asyncio.wait_for(self._frame.wait(), max(0.0, deadline - time.monotonic()))
+        return Heard(time.perf_counter(), time.time())
 
     def silence_ms_after(self, t0: float) -> float:
         """Milliseconds from ``t0`` (perf_counter) to the last loud frame heard (0 if none came after ``t0``)."""
