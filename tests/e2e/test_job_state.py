@@ -59,7 +59,7 @@ async def test_accepted_request_ends_the_job_as_a_success(
     assert (ending.status, ending.error) == ("JS_SUCCESS", ""), ending
 
 
-@pytest.mark.parametrize("how", ["ctx_shutdown", "delete_room", "remove_participant"])
+@pytest.mark.parametrize("how", ["ctx_shutdown", "delete_room", "remove_participant", "delete_dispatch"])
 async def test_other_endings_are_recorded(
     livekit_server: LiveKitServer,
     recording_worker: AgentWorker,
@@ -78,8 +78,10 @@ async def test_other_endings_are_recorded(
             )
     elif how == "delete_room":
         await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
-    else:
+    elif how == "remove_participant":
         await lkapi.room.remove_participant(api.RoomParticipantIdentity(room=room_name, identity=job.agent_identity))
+    else:
+        await lkapi.agent_dispatch.delete_dispatch(job.dispatch.id, room_name)
 
     await job_ended(recording_worker, job)
     ending = await wait_job_ending(livekit_server.log_path, job.started["job_id"], timeout=TIMEOUT)
