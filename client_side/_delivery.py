@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +33,7 @@ from ._outcomes import (
     Timeout,
     TransportError,
 )
+from ._receipts import send_receipt_soon
 
 DEFAULT_TIMEOUT_S = 20.0
 """Overall deadline of one shutdown call, retries included (server API and in-room alike)."""
@@ -58,8 +58,6 @@ PRESENCE_CHECK_GRACE_S = 3.0
 # After a "recipient gone" failure, how long the agent may still be listed before we believe it is present.
 DEPARTURE_SETTLE_S = 3.0
 DEPARTURE_POLL_S = 0.1
-
-logger = logging.getLogger("shutdown_rpc.client_side")
 
 
 class FailureKind(enum.Enum):
@@ -274,35 +272,6 @@ def acknowledged(channel: Channel, response: str, request_id: str, room: str, ag
     if ack.status in (AckStatus.ACCEPTED, AckStatus.DUPLICATE):
         send_receipt_soon(channel, request_id)
     return ack
-
-
-RECEIPT_TIMEOUT_S = 5.0
-_receipts: set[asyncio.Task[None]] = set()  # strong references until each is sent
-
-
-def send_receipt_soon(channel: Channel, request_id: str) -> None:
-    """Send the receipt in the background: the caller has its result now, the agent may leave at once.
-
-    Best effort: an agent that predates receipts answers UNSUPPORTED_METHOD, one that already left cannot
-    answer; either way it leaves within its own bound. Failures are logged at debug level only.
-    """
-
-    async def send() -> None:
-        try:
-            await channel.receipt(request_id, timeout_s=RECEIPT_TIMEOUT_S)
-        except (RpcFailure, asyncio.TimeoutError, OSError) as exc:
-            logger.debug("shutdown receipt not delivered: %s", exc)
-
-    task = asyncio.get_running_loop().create_task(send(), name="shutdown_rpc.receipt")
-    _receipts.add(task)
-    task.add_done_callback(_receipts.discard)
-
-
-async def flush_receipts(timeout_s: float = RECEIPT_TIMEOUT_S) -> None:
-    """Wait (bounded) for receipts still being sent, e.g. before closing the API client they use."""
-    pending = [t for t in _receipts if not t.done()]
-    if pending:
-        await asyncio.wait(pending, timeout=timeout_s)
 
 
 def _suggests_departure(failure: RpcFailure) -> bool:

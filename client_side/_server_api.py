@@ -27,8 +27,9 @@ from shutdown_rpc.protocol import METHOD_NAME, RECEIPT_METHOD, ShutdownOptions, 
 
 from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
-from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure, flush_receipts
+from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure
 from ._outcomes import RoomNotFound, ShutdownFailed, ShutdownResult, TransportError
+from ._receipts import flush_receipts
 
 DEFAULT_EXIT_POLL_S = 0.25
 # The server needs a little longer than the response timeout to answer with 1502 itself (it measured ~2x).
