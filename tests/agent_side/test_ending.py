@@ -9,6 +9,7 @@ from typing import Any, cast
 from livekit.agents import AgentSession
 
 from shutdown_rpc.agent_side import RemoteShutdown, ShutdownPolicy, enable_remote_shutdown
+from shutdown_rpc.agent_side._enable import Seams
 from shutdown_rpc.protocol import (
     METHOD_NAME,
     RECEIPT_METHOD,
@@ -30,7 +31,7 @@ async def enable(ctx: FakeCtx, session: FakeSession | None = None, **policy: obj
         keys=[KEY],
         policy=ShutdownPolicy(**policy),  # type: ignore[arg-type]
         session=cast("AgentSession[Any]", session) if session is not None else None,
-        clock=FixedClock(NOW_MS),
+        _testing=Seams(clock=FixedClock(NOW_MS)),
     )
 
 
