@@ -56,7 +56,7 @@ def keys_from_env_value(value: str) -> list[VerifyingKey]:
     if text.startswith("["):
         try:
             items = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError(f"{KEYS_ENV} is not valid JSON") from None
         keys: list[VerifyingKey] = []
         for position, item in enumerate(items, 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ import time
 from shutdown_rpc.client_side import load_key
 from shutdown_rpc.protocol import (
     DEFAULT_SKEW_S,
+    LIMITS,
     MAX_LIFETIME_S,
     METHOD_NAME,
     Binding,
@@ -27,6 +29,8 @@ from .common import SubParsers, UsageError
 from .exit_codes import EXIT_OK
 from .render import show_field, verdict_refuse
 
+_MAX_TIME_S = LIMITS["uint32_max"]  # request times are uint32 seconds (spec §4)
+
 
 def register(sub: SubParsers) -> None:
     """Add the ``inspect`` command."""
@@ -38,7 +42,7 @@ def register(sub: SubParsers) -> None:
     inspect.add_argument("--job-id", help="the agent's job id (a target may name it)")
     inspect.add_argument("--allow-any-agent", action="store_true", help="the agent accepts target '*'")
     inspect.add_argument("--allow-unsigned", action="store_true", help="the agent accepts unsigned requests")
-    inspect.add_argument("--now", type=float, help="verify at this Unix time in seconds (default: now)")
+    inspect.add_argument("--now", type=_unix_time, help="verify at this Unix time in seconds (default: now)")
     inspect.add_argument(
         "--skew", type=int, default=DEFAULT_SKEW_S, help=f"allowed clock skew, s (default {DEFAULT_SKEW_S})"
     )
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if seen.error is not None:
         return verdict_refuse(seen.error)
     assert seen.envelope is not None
-    request = seen.request
+    request = seen.request  # None: the body is not a valid request, and the verifier below says why
 
     now_ms = int(args.now * 1000) if args.now is not None else time.time_ns() // 1_000_000
     if request is not None:
@@ -106,8 +110,21 @@ def _print_layers(seen: PayloadInspection) -> None:
     print(f"signature:      {len(envelope.signature)} bytes")
     if seen.error is not None:
         return
-    if isinstance(seen.body, dict):
-        for name, value in seen.body.items():
+    if seen.request is not None:
+        # Only a body that passed the schema is printed: a body that did not may hold any msgpack value
+        # (nesting, bin, 64-bit integers), and the verdict names its fault.
+        for name, value in seen.request.wire_dict().items():
             print(f"{name + ':':<15} {show_field(name, value)}")
     else:
-        print(f"body:           not a map ({type(seen.body).__name__})")
+        print("body:           not shown: not a valid v1 request body (see the verdict)")
+
+
+def _unix_time(text: str) -> float:
+    """``--now``: a finite Unix time within the range request times may take (spec §4: uint32 seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= _MAX_TIME_S:
+        raise argparse.ArgumentTypeError(f"must be a Unix time in seconds within 0..{_MAX_TIME_S}")
+    return value
