@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from shutdown_rpc.protocol import (
     METHOD_NAME,
+    RECEIPT_METHOD,
     AnyKey,
     Clock,
     KeyRing,
@@ -99,6 +100,7 @@ async def _register_when_connected(ctx: JobContext, remote: RemoteShutdown) -> N
 async def _register_and_advertise(ctx: JobContext, remote: RemoteShutdown) -> None:
     local = ctx.room.local_participant
     local.register_rpc_method(METHOD_NAME, remote.handle)
+    local.register_rpc_method(RECEIPT_METHOD, remote.handle_receipt)
     try:
         await asyncio.wait_for(local.set_attributes(advertisement_attributes(remote.key_ids)), ADVERTISE_TIMEOUT_S)
     except Exception:

@@ -1,6 +1,15 @@
-"""How an accepted request ends the job: the ``on_accepted`` hook, drain of the AgentSession (or nothing) while
-the reply is flushed, then ``ctx.shutdown`` once, then (from a shutdown callback, once the agent has left the
-room) the optional DeleteRoom. Deciding happens elsewhere (_deciding.py); this module only ends.
+"""How an accepted request ends the job. In order (spec §11):
+
+1. silence first: without ``drain`` the session stops speaking and listening at once (the current speech is
+   interrupted, audio input and output are switched off, the session closes so nothing new is generated);
+2. the room is told (``shutdown_rpc.state`` = ``ending`` attributes, spec §10), then the ``on_accepted`` hook;
+3. the reply is given time to reach the caller: until the caller's receipt (``shutdown_rpc.received``) arrives,
+   at most ``reply_flush_delay_s``; with ``drain`` also until the current speech has finished (``grace_ms``);
+4. the job's dispatch is deleted (the server then records the job as a success, not "agent worker left the
+   room") and ``ctx.shutdown`` is called once; from a shutdown callback, once the agent has left the room,
+   the optional DeleteRoom.
+
+Deciding happens elsewhere (_deciding.py); this module only ends.
 """
 
 from __future__ import annotations
@@ -9,8 +18,13 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+
+from livekit import rtc
+from livekit.protocol import agent
+
+from shutdown_rpc.protocol import Ending, ending_attributes
 
 from ._policy import ShutdownPolicy
 from ._request import RemoteRequest
@@ -50,6 +64,40 @@ async def drain_session(session: AgentSession[Any], grace_s: float) -> bool:
         session.off("close", _on_close)
 
 
+def silence_session(session: AgentSession[Any]) -> None:
+    """Stop speaking and listening now, and generate nothing new (the session closes without draining).
+
+    Synchronous: nothing here waits, so it runs before any wait for the reply. ``interrupt(force=True)`` also
+    stops speech said with ``allow_interruptions=False`` and clears the audio already queued for the room.
+    """
+    with contextlib.suppress(RuntimeError):  # not running (any more)
+        session.interrupt(force=True)
+    with contextlib.suppress(Exception):
+        session.input.set_audio_enabled(False)
+    with contextlib.suppress(Exception):
+        session.output.set_audio_enabled(False)
+    session.shutdown(drain=False)
+
+
+END_DISPATCH_TIMEOUT_S = 2.0
+
+
+def hold_disconnect_until(room: rtc.Room, done: asyncio.Future[None]) -> None:
+    """Make the next ``room.disconnect()`` (the job's teardown) wait for ``done`` first; it never raises.
+
+    livekit-agents 1.8.9 disconnects the job's room in its teardown, with no hook before it; an instance
+    attribute shadows the method for that one call (the same technique as the job-ending watch's).
+    """
+    original = room.disconnect
+
+    async def disconnect() -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(done)
+        await original()
+
+    setattr(room, "disconnect", disconnect)  # noqa: B010 (mypy refuses assigning to a method)
+
+
 class JobEnder:
     """Ends the job for one accepted request. ``shutdown`` is the job's original ``ctx.shutdown``."""
 
@@ -64,25 +112,36 @@ class JobEnder:
         self._ctx = ctx
         self._policy = policy
         self._shutdown = shutdown
-        self._session = session
+        self._session_arg = session
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def end(self, remote: RemoteRequest, *, other_cause: Callable[[], str | None]) -> None:
-        """Hook, drain and flush delay concurrently, then ``ctx.shutdown`` whatever happened.
+    async def end(
+        self, remote: RemoteRequest, *, other_cause: Callable[[], str | None], receipt: asyncio.Event
+    ) -> None:
+        """Silence, tell the room, hook; then wait for the receipt (bounded) and the drain; then ``ctx.shutdown``.
 
-        ``other_cause`` tells, right before ``ctx.shutdown``, whether the job already began ending for another
-        cause (then the caller's reason will not reach the shutdown callbacks: logged as a warning).
+        ``receipt`` is set when the caller confirms it holds the acknowledgement. ``other_cause`` tells, right
+        before ``ctx.shutdown``, whether the job already began ending for another cause (then the caller's
+        reason will not reach the shutdown callbacks: logged as a warning).
         """
         try:
+            session = self._session()
+            if session is not None and not remote.options.drain:
+                silence_session(session)
+            self._announce(remote)
             await self._run_on_accepted(remote)
-            session = self._session_to_drain(remote)
-            grace_s = self._policy.drain_grace_s(remote.request)
-            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(asyncio.sleep(self._policy.reply_flush_delay_s))]
-            if session is not None:
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._reply_safe(receipt))]
+            if session is not None and remote.options.drain:
+                grace_s = self._policy.drain_grace_s(remote.request)
                 waits.append(asyncio.ensure_future(drain_session(session, grace_s)))
             await asyncio.gather(*waits)
         except Exception:
             logger.exception("remote shutdown: error before shutting down; shutting down anyway")
         finally:
+            try:
+                self._end_dispatch()
+            except Exception:  # the job ends anyway; the server then records it as "agent worker left the room"
+                logger.exception("remote shutdown: could not end the job's dispatch")
             cause = other_cause()
             if cause is not None:
                 # livekit-agents keeps the first reason: this one will not reach the shutdown callbacks.
@@ -102,11 +161,53 @@ class JobEnder:
         except Exception:  # a raising shutdown callback would abort the others (asyncio.gather)
             logger.exception("remote shutdown: delete_room failed", extra={"request_id": remote.request_id})
 
-    def _session_to_drain(self, remote: RemoteRequest) -> AgentSession[Any] | None:
-        if not remote.options.drain:
-            return None
-        if self._session is not None:
-            return self._session
+    async def _reply_safe(self, receipt: asyncio.Event) -> None:
+        """Until the caller's receipt arrives, at most ``reply_flush_delay_s`` (spec §11)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(receipt.wait(), self._policy.reply_flush_delay_s)
+
+    def _announce(self, remote: RemoteRequest) -> None:
+        """Set the ``ending`` attributes in the background (the reply and the silence do not wait for them)."""
+        reason = remote.reason if self._policy.show_reason else None
+        attributes = ending_attributes(Ending(remote.request_id, remote.issuer, reason))
+        local = self._ctx.room.local_participant
+        self._background(lambda: local.set_attributes(attributes), "announce the ending")
+
+    def _end_dispatch(self) -> None:
+        """DeleteDispatch of this job's dispatch (room jobs only: a dispatch of per-participant jobs has others).
+
+        livekit-server records a job that ends because its agent left the room as failed ("agent worker left
+        the room"); a job terminated through its dispatch first is recorded as a success. Sent right before
+        ``ctx.shutdown``, so the termination it causes reaches the job after the caller's reason was set; the
+        job's ``room.disconnect()`` waits for it (at most ``END_DISPATCH_TIMEOUT_S``), or the agent's leave
+        could reach the server first (observed: 11 ms apart on loopback, either order).
+        """
+        job = self._ctx.job
+        if not (self._policy.end_dispatch and job.dispatch_id and job.type == agent.JobType.JT_ROOM):
+            return
+        dispatches = self._ctx.api.agent_dispatch  # livekit-agents builds it from LIVEKIT_URL/_API_KEY/_API_SECRET
+        timeout = END_DISPATCH_TIMEOUT_S
+        done = self._background(
+            lambda: asyncio.wait_for(dispatches.delete_dispatch(job.dispatch_id, job.room.name), timeout),
+            "delete the job's dispatch",
+        )
+        hold_disconnect_until(self._ctx.room, done)
+
+    def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> asyncio.Task[None]:
+        async def run() -> None:
+            try:
+                await work()
+            except Exception:
+                logger.warning("remote shutdown: could not %s", what, exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _session(self) -> AgentSession[Any] | None:
+        if self._session_arg is not None:
+            return self._session_arg
         with contextlib.suppress(RuntimeError):
             return self._ctx.primary_session
         return None

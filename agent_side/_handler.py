@@ -23,6 +23,7 @@ from shutdown_rpc.protocol import (
     ErrorCode,
     ShutdownRpcError,
     Verifier,
+    is_receipt_for,
     refusal_data,
     refusal_message,
 )
@@ -80,6 +81,7 @@ class RemoteShutdown:
         self._accepted: RemoteRequest | None = None
         self._answers: dict[str, asyncio.Future[Ack]] = {}  # request id being decided -> its answer, for copies
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._receipt = asyncio.Event()
         self.counters = OutcomeCounters()
         self._over_budget = False
         self.registered = asyncio.Event()
@@ -142,6 +144,15 @@ class RemoteShutdown:
             issuer=remote.issuer if remote else None,
         )
         return ack.to_json()
+
+    async def handle_receipt(self, data: rtc.RpcInvocationData) -> str:
+        """The receipt method (spec §11): the caller holds the acknowledgement of the accepted request, so the
+        agent need not wait any longer for its reply to get through. Any other payload changes nothing; the
+        answer is always empty (it tells a caller nothing about what was accepted)."""
+        accepted = self._accepted
+        if accepted is not None and is_receipt_for(data.payload, accepted.request_id):
+            self._receipt.set()
+        return ""
 
     def _refused(self, err: ShutdownRpcError, data: rtc.RpcInvocationData) -> None:
         self._decider.refused(err, data.caller_identity)
@@ -224,7 +235,7 @@ class RemoteShutdown:
 
     async def _end_job(self, remote: RemoteRequest) -> None:
         try:
-            await self._ender.end(remote, other_cause=self._overtaken_by)
+            await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt)
         finally:
             self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)
             self.shutdown_done.set()

@@ -153,9 +153,13 @@ class ShutdownPolicy:
     - ``unsigned``: who may send unsigned requests; None (default) refuses them all.
     - ``veto`` / ``on_accepted``: application hooks, sync or async.
     - ``allow_delete_room``: master switch for the ``delete_room`` option (NOT_AUTHORIZED when off).
-    - ``reply_flush_delay_s``: time between the handler returning the acknowledgement and ``ctx.shutdown``.
-      LiveKit hands the reply to its native layer after the handler returns and ``Room.disconnect()`` does not
-      flush it, so the shutdown waits this long for the reply to leave.
+    - ``reply_flush_delay_s``: the most the agent waits, after returning the acknowledgement, for the caller's
+      receipt before ``ctx.shutdown`` (spec §11). LiveKit hands the reply to its native layer after the
+      handler returns and ``Room.disconnect()`` does not flush it; a caller that got the reply says so, and the
+      agent leaves at once. Callers that send no receipt wait the whole bound.
+    - ``show_reason``: put the caller's reason in the ``shutdown_rpc.reason`` attribute the room sees (spec §10).
+    - ``end_dispatch``: delete the job's dispatch right before ``ctx.shutdown`` (room jobs only), so the server
+      records the job as a success rather than "agent worker left the room".
     - ``default_drain_grace_ms`` / ``max_drain_grace_ms``: bound of a drain when the request's ``grace_ms`` is
       0, and the cap applied to any request's ``grace_ms``.
     - ``delete_room_timeout_s``: bound of the DeleteRoom call made after the agent has left.
@@ -169,6 +173,8 @@ class ShutdownPolicy:
     on_accepted: OnAccepted | None = None
     allow_delete_room: bool = True
     reply_flush_delay_s: float = DEFAULT_REPLY_FLUSH_DELAY_S
+    show_reason: bool = False
+    end_dispatch: bool = True
     default_drain_grace_ms: int = DEFAULT_DRAIN_GRACE_MS
     max_drain_grace_ms: int = MAX_GRACE_MS
     delete_room_timeout_s: float = DEFAULT_DELETE_ROOM_TIMEOUT_S

@@ -1,20 +1,22 @@
-"""End-to-end benchmark on a real livekit-server: measured, not asserted.
+"""End-to-end benchmark on a real livekit-server, per link profile: measured, not asserted.
 
-    .venv/bin/python -m bench.bench_e2e [--rounds 200] [--compare-every 4]
+    .venv/bin/python -m bench.bench_e2e --profile clean --profile mobile --rounds 200
 
-One worker (bench/bench_agent.py: the example agent + a bare ``bench.echo`` RPC method, no greeting) serves a
-new room per round; a Python participant "user" sits in each room and observes the agent leave. Per round:
+Per profile (harness/links.py: clean, lossy, mobile, blackout, busy) a fresh server, relay and worker
+(harness/link_agent.py: the example agent, speaking a long tone utterance, + a bare ``bench.echo`` method) run
+behind the profile's links; a Python participant "user" on its own link listens to the agent. Per round, with
+the agent in the middle of its utterance:
 
-* ``--echoes`` bare RPC echoes through RoomService.PerformRpc (same path, same payload size as a request),
-  then one HMAC-signed shutdown request through PerformRpc: its latency to the ack, whether the ack arrived
-  before the agent left (delivery; a miss must surface as AgentLeftBeforeReply, never a silent Timeout),
-  and request -> agent participant gone (as "user" sees it);
-* every ``--compare-every`` rounds, two more jobs: DeleteRoom -> gone (user's own disconnect: everyone leaves)
-  and RemoveParticipant(agent) -> gone.
+* one echo through RoomService.PerformRpc that is discarded (the first RPC after the join is cold), then
+  ``--echoes`` warm echoes (same agent, same path, same payload size as the request);
+* one HMAC-signed shutdown request through PerformRpc with a backend's retry policy: time to the ack,
+  whether the ack was in the caller's hands before the user saw the agent leave (``delivery_pct``), the
+  typed outcome otherwise (every miss must be AgentLeftBeforeReply, never Timeout, never a hang);
+  request -> silence (the last loud audio frame the user receives from the agent) and request -> agent gone;
+* every ``--compare-every`` rounds, one more job ended by DeleteRoom: DeleteRoom -> gone (and -> silence).
 
-Prints delivery %, p50/p99 and ratios (targets: delivery >= 99.9 %, ack <= 1.05x echo, gone <= 1.2x
-DeleteRoom). Runtime: each job costs a job-process start (~1.5-3 s on 2 busy cores), so 200 rounds with
-``--compare-every 4`` (300 jobs) take roughly 12-20 minutes; use ``--rounds`` for a shorter run.
+Prints one JSON summary per profile and a table of all. The figures are the machine's, on that run: compare
+ratios within a run, never absolute figures across runs.
 """
 
 from __future__ import annotations
@@ -23,18 +25,20 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from livekit import api
 
+from bench.e2e_report import Samples, report, table
 from harness import netns
-from harness.agent_worker import AgentWorker, RecordFile
+from harness.audio_watch import AudioWatch
+from harness.links import PROFILES, ImpairedLinks, LinkedAgentWorker, Profile, server_rtc_options
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
 from shutdown_rpc.client_side import (
@@ -51,43 +55,60 @@ from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key, sign_r
 
 ECHO_METHOD = "bench.echo"
 WAIT_S = 60.0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+DEADLINE_S = 20.0  # the caller's deadline for one request (deliver's timeout)
+UTTERANCE = "x" * 500  # 20 s of tone at 40 ms per character (ToneTTS caps at 20 s)
 
 
 class Bench:
-    def __init__(self, server: LiveKitServer, worker: AgentWorker, events: RecordFile, key: HmacSha256Key) -> None:
-        self.server, self.worker, self.events, self.key = server, worker, events, key
+    """Rounds for one profile."""
+
+    def __init__(self, server: LiveKitServer, links: ImpairedLinks, worker: LinkedAgentWorker, key: HmacSha256Key):
+        self.server, self.links, self.worker, self.key = server, links, worker, key
         self.lkapi = api.LiveKitAPI(server.url, server.api_key, server.api_secret)
         self.client = ShutdownClient(None, issuer="bench", lkapi=self.lkapi)  # only its Channel is used
-        self.echo_ms: list[float] = []
-        self.ack_ms: list[float] = []
-        self.gone_ms: dict[str, list[float]] = {"request": [], "delete_room": [], "remove_participant": []}
+        self.samples = Samples()
         self.outcomes: Counter[str] = Counter()
         self.failures: list[str] = []
 
-    async def job(self) -> tuple[str, RoomParticipant, str]:
+    async def job(self) -> tuple[str, RoomParticipant, str, AudioWatch]:
+        """A room with the user and a speaking agent: returns once the user hears the utterance."""
         room = f"bench-{uuid.uuid4().hex[:10]}"
         user = await connect_participant(
-            self.server.url, self.server.api_key, self.server.api_secret, room=room, identity="user"
+            self.links.user_url, self.server.api_key, self.server.api_secret, room=room, identity="user"
         )
         await self.worker.dispatch(self.lkapi, room)
         agent = await user.wait_for_agent(agent_name=self.worker.agent_name, timeout=WAIT_S)
+        watch = AudioWatch(user.room, agent.identity).attach()
         await user.wait_until(lambda: bool(agent.attributes.get("shutdown_rpc.method")), timeout=WAIT_S)
-        return room, user, agent.identity
+        await watch.wait_loud(timeout=WAIT_S)
+        return room, user, agent.identity, watch
 
-    async def gone_after(self, user: RoomParticipant, agent: str, t0: float, *, whole_room: bool) -> float:
-        if whole_room:
-            await user.wait_disconnected(timeout=WAIT_S)
-        else:
-            await user.wait_participant_left(agent, timeout=WAIT_S)
-        return (time.perf_counter() - t0) * 1000
+    async def echo(self, room: str, agent: str, payload: str) -> float | None:
+        t = time.perf_counter()
+        try:
+            await perform_rpc(
+                self.lkapi,
+                room=room,
+                destination_identity=agent,
+                method=ECHO_METHOD,
+                payload=payload,
+                response_timeout_s=10.0,
+                timeout_s=25.0,
+            )
+        except RpcFailure as exc:
+            self.outcomes[f"echo_failed:{exc.message[:50]}"] += 1
+            return None
+        return (time.perf_counter() - t) * 1000
+
+    async def warm_up(self, room: str, agent: str, payload: str) -> None:
+        """Discarded echoes until one succeeds (the agent's data channel can lag its join on lossy links)."""
+        for _ in range(10):
+            if await self.echo(room, agent, payload) is not None:
+                return
+            await asyncio.sleep(0.5)  # retry interval of a warm-up, not a measurement
 
     async def request_round(self, echoes: int) -> None:
-        room, user, agent = await self.job()
+        room, user, agent, watch = await self.job()
         gone_at: list[float] = []
         user.room.on(
             "participant_disconnected",
@@ -96,61 +117,56 @@ class Bench:
         try:
             request = build_request(room=room, target=agent, reason="bench", issuer="bench")
             payload = sign_request(request, self.key)
+            await self.warm_up(room, agent, payload)
             for _ in range(echoes):
-                t = time.perf_counter()
-                try:
-                    await perform_rpc(
-                        self.lkapi,
-                        room=room,
-                        destination_identity=agent,
-                        method=ECHO_METHOD,
-                        payload=payload,
-                        response_timeout_s=10.0,
-                        timeout_s=25.0,
-                    )
-                except RpcFailure as exc:  # e.g. "data channel is not available" just after the agent joined
-                    self.outcomes[f"echo_failed:{exc.message[:60]}"] += 1
-                    continue
-                self.echo_ms.append((time.perf_counter() - t) * 1000)
+                ms = await self.echo(room, agent, payload)
+                if ms is not None:
+                    self.samples.echo.append(ms)
             t0 = time.perf_counter()
             try:
-                result = await deliver(
-                    ServerChannel(self.client, room, agent),
-                    payload,
-                    room=room,
-                    agent=agent,
-                    request_id=request.request_id,
-                    timeout_s=20.0,
-                    policy=RetryPolicy(),  # what a backend uses: same-id retries within the deadline
+                result = await asyncio.wait_for(
+                    deliver(
+                        ServerChannel(self.client, room, agent),
+                        payload,
+                        room=room,
+                        agent=agent,
+                        request_id=request.request_id,
+                        timeout_s=DEADLINE_S,
+                        policy=RetryPolicy(),  # what a backend uses: same-id retries within the deadline
+                    ),
+                    DEADLINE_S + 10,
                 )
                 acked_at = time.perf_counter()
-                self.ack_ms.append((acked_at - t0) * 1000)
+                self.samples.ack.append((acked_at - t0) * 1000)
                 # delivered = the ack was in the caller's hands before the agent was seen leaving
                 self.outcomes["ack_before_leave" if not gone_at or acked_at <= gone_at[0] else "ack_after_leave"] += 1
                 if result.attempts > 1:
                     self.outcomes["acked_after_retry"] += 1
-            except ShutdownFailed as exc:
-                self.outcomes[type(exc).__name__] += 1
+            except (ShutdownFailed, asyncio.TimeoutError) as exc:
+                name = "Hang" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+                self.outcomes[name] += 1
+                self.samples.outcome_ms.append((time.perf_counter() - t0) * 1000)
                 if not isinstance(exc, AgentLeftBeforeReply):
-                    # The request never took effect: nothing will leave; end the job and go on.
-                    self.failures.append(f"{type(exc).__name__}: {exc}")
+                    self.failures.append(f"{name}: {exc}")
                     await self.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
                     return
             await user.wait_participant_left(agent, timeout=WAIT_S)
-            self.gone_ms["request"].append(((gone_at[0] if gone_at else time.perf_counter()) - t0) * 1000)
+            self.samples.gone["request"].append(((gone_at[0] if gone_at else time.perf_counter()) - t0) * 1000)
+            self.samples.silence["request"].append(watch.silence_ms_after(t0))
         finally:
+            await watch.close()
             await user.disconnect()
 
-    async def admin_round(self, kind: str) -> None:
-        room, user, agent = await self.job()
+    async def delete_room_round(self) -> None:
+        room, user, _agent, watch = await self.job()
         try:
             t0 = time.perf_counter()
-            if kind == "delete_room":
-                await self.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
-            else:
-                await self.lkapi.room.remove_participant(api.RoomParticipantIdentity(room=room, identity=agent))
-            self.gone_ms[kind].append(await self.gone_after(user, agent, t0, whole_room=kind == "delete_room"))
+            await self.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+            await user.wait_disconnected(timeout=WAIT_S)
+            self.samples.gone["delete_room"].append((time.perf_counter() - t0) * 1000)
+            self.samples.silence["delete_room"].append(watch.silence_ms_after(t0))
         finally:
+            await watch.close()
             await user.disconnect()
 
     async def run(self, rounds: int, compare_every: int, echoes: int) -> None:
@@ -158,79 +174,77 @@ class Bench:
         for i in range(rounds):
             await self.request_round(echoes)
             if compare_every and i % compare_every == 0:
-                await self.admin_round("delete_room")
-                await self.admin_round("remove_participant")
+                await self.delete_room_round()
             if (i + 1) % 10 == 0:
                 print(f"  {i + 1}/{rounds} rounds, {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
         await self.lkapi.aclose()
 
-    def report(self, rounds: int, elapsed_s: float) -> dict[str, object]:
-        delivered = self.outcomes["ack_before_leave"]
-        echo50, echo99 = pct(self.echo_ms, 0.5), pct(self.echo_ms, 0.99)
-        ack50, ack99 = pct(self.ack_ms, 0.5), pct(self.ack_ms, 0.99)
-        g = {k: (pct(v, 0.5), pct(v, 0.99), len(v)) for k, v in self.gone_ms.items()}
-        return {
-            "rounds": rounds,
-            "elapsed_s": round(elapsed_s, 1),
-            "delivery_pct": round(100.0 * delivered / rounds, 3),
-            "outcomes": dict(self.outcomes),
-            # every round without an ack must surface as AgentLeftBeforeReply (the request took effect)
-            "misses_reported_as_left_before_reply": f"{self.outcomes['AgentLeftBeforeReply']}/{rounds - delivered}",
-            "failures": self.failures[:10],
-            "echo_ms_p50_p99": (round(echo50, 1), round(echo99, 1), len(self.echo_ms)),
-            "ack_ms_p50_p99": (round(ack50, 1), round(ack99, 1), len(self.ack_ms)),
-            "ack_over_echo_p50_p99": (round(ack50 / echo50, 3), round(ack99 / echo99, 3)),
-            "gone_ms_p50_p99_n": {k: tuple(round(x, 1) for x in v) for k, v in g.items()},
-            "gone_request_over_delete_room_p50": round(g["request"][0] / g["delete_room"][0], 2),
-            "gone_request_over_remove_participant_p50": round(g["request"][0] / g["remove_participant"][0], 2),
-            "gone_ms_mean_request": round(statistics.fmean(self.gone_ms["request"]), 1),
-        }
 
-
-async def amain(args: argparse.Namespace) -> dict[str, object]:
-    workdir = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-e2e-{profile.name}-"))
     key = HmacSha256Key("bench-hmac", os.urandom(32))
-    events = RecordFile(workdir / "events.jsonl")
     server = LiveKitServer(
-        api_key="benchkey", api_secret=uuid.uuid4().hex * 2, log_path=workdir / "server.log", log_level="warn"
+        api_key="benchkey",
+        api_secret=uuid.uuid4().hex * 2,
+        log_path=workdir / "server.log",
+        log_level="info",
+        rtc_overrides=server_rtc_options(),
     )
-    await asyncio.to_thread(server.start)
-    env = {
-        "SHUTDOWN_RPC_KEYS": dump_key(key),
-        "SHUTDOWN_RPC_EVENTS_FILE": str(events.path),
-        "SHUTDOWN_RPC_GREETING": "",
-    }
+    env = {"SHUTDOWN_RPC_KEYS": dump_key(key), "SHUTDOWN_RPC_GREETING": UTTERANCE}
     if args.flush_delay is not None:
         env["SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"] = str(args.flush_delay)
-    worker = AgentWorker(
-        "bench.bench_agent", server=server, agent_name="bench", env=env, log_path=workdir / "worker.log"
+    load_before = os.getloadavg()
+    async with server, ImpairedLinks(server, profile, log_dir=workdir) as links:
+        worker = LinkedAgentWorker(
+            "harness.link_agent", links=links, agent_name="bench", env=env, log_path=workdir / "worker.log"
+        )
+        async with worker:
+            bench = Bench(server, links, worker, key)
+            t = time.monotonic()
+            await bench.run(args.rounds, args.compare_every, args.echoes)
+            elapsed = time.monotonic() - t
+    return report(
+        profile,
+        bench.samples,
+        bench.outcomes,
+        bench.failures,
+        rounds=args.rounds,
+        elapsed_s=elapsed,
+        deadline_s=DEADLINE_S,
+        load=(load_before, os.getloadavg()),
+        workdir=workdir,
     )
-    try:
-        await asyncio.to_thread(worker.start)
-        bench = Bench(server, worker, events, key)
-        t = time.monotonic()
-        await bench.run(args.rounds, args.compare_every, args.echoes)
-        return bench.report(args.rounds, time.monotonic() - t)
-    finally:
-        await asyncio.to_thread(worker.stop)
-        await asyncio.to_thread(server.stop)
+
+
+async def run_all(names: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Profiles one after the other, in one event loop (the rtc SDK keeps one per process)."""
+    summaries = []
+    for name in names:
+        summary = await run_profile(PROFILES[name], args)
+        print(json.dumps(summary, indent=2), flush=True)
+        summaries.append(summary)
+        if args.json_out is not None:
+            args.json_out.write_text(json.dumps(summaries, indent=2))
+    return summaries
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_e2e", description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", action="append", choices=[*PROFILES, "all"], help="repeatable; default clean")
     parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--compare-every", type=int, default=4, help="DeleteRoom/RemoveParticipant jobs every N rounds")
-    parser.add_argument("--echoes", type=int, default=3, help="bare RPC echoes per round")
-    parser.add_argument(
-        "--flush-delay", type=float, default=None, help="agent's reply flush delay (s); default: its own"
-    )
+    parser.add_argument("--compare-every", type=int, default=4, help="a DeleteRoom job every N rounds")
+    parser.add_argument("--echoes", type=int, default=2, help="warm echoes per round (after one discarded)")
+    parser.add_argument("--flush-delay", type=float, default=None, help="agent's reply flush delay (s)")
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the summaries to this file")
     args = parser.parse_args(argv)
+    names = args.profile or ["clean"]
+    names = list(PROFILES) if "all" in names else names
     isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
     if isolation_error is not None:
         print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
         return 1
-    report = asyncio.run(amain(args))
-    print(json.dumps(report, indent=2))
+    summaries = asyncio.run(run_all(names, args))
+    print(table(summaries))
     return 0
 
 

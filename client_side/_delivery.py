@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shutdown_rpc.protocol import Ack, ErrorCode, parse_refusal
+from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode, parse_refusal
 
 from ._outcomes import (
     AgentLeftBeforeReply,
@@ -33,6 +33,7 @@ from ._outcomes import (
     Timeout,
     TransportError,
 )
+from ._receipts import send_receipt_soon
 
 DEFAULT_TIMEOUT_S = 20.0
 """Overall deadline of one shutdown call, retries included (server API and in-room alike)."""
@@ -115,6 +116,10 @@ class Channel(Protocol):
 
     async def presence(self, *, timeout_s: float) -> Presence:
         """Whether the agent is still in the room (never raises; UNKNOWN when it cannot tell)."""
+        ...
+
+    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+        """Tell the agent its acknowledgement of ``request_id`` arrived (spec §11); raises RpcFailure."""
         ...
 
 
@@ -230,7 +235,7 @@ async def deliver(
         except RpcFailure as failure:
             last = failure
         else:
-            ack = parse_ack(response, request_id, room, agent)
+            ack = acknowledged(channel, response, request_id, room, agent)
             return ShutdownResult(room, agent, request_id, ack, attempt, loop.time() - started)
 
         step = _classify(last, room, agent)
@@ -259,6 +264,14 @@ async def deliver(
             agent=agent,
         )
     raise _final_error(last, room, agent)
+
+
+def acknowledged(channel: Channel, response: str, request_id: str, room: str, agent: str) -> Ack:
+    """The acknowledgement in ``response``; when it says the job ends with our reason, the receipt goes out."""
+    ack = parse_ack(response, request_id, room, agent)
+    if ack.status in (AckStatus.ACCEPTED, AckStatus.DUPLICATE):
+        send_receipt_soon(channel, request_id)
+    return ack
 
 
 def _suggests_departure(failure: RpcFailure) -> bool:

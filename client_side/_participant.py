@@ -11,7 +11,7 @@ import asyncio
 
 from livekit import rtc
 
-from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
+from shutdown_rpc.protocol import METHOD_NAME, RECEIPT_METHOD, ShutdownOptions, SigningKey
 
 from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
@@ -33,6 +33,14 @@ class RoomChannel:
                 method=METHOD_NAME,
                 payload=payload,
                 response_timeout=response_timeout_s,
+            )
+        except rtc.RpcError as error:
+            raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None
+
+    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+        try:
+            await self._room.local_participant.perform_rpc(
+                destination_identity=self._agent, method=RECEIPT_METHOD, payload=request_id, response_timeout=timeout_s
             )
         except rtc.RpcError as error:
             raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None

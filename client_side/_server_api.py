@@ -24,12 +24,13 @@ from typing import TypeVar
 import aiohttp
 from livekit import api
 
-from shutdown_rpc.protocol import METHOD_NAME, ShutdownOptions, SigningKey
+from shutdown_rpc.protocol import METHOD_NAME, RECEIPT_METHOD, ShutdownOptions, SigningKey
 
 from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure
 from ._outcomes import RoomNotFound, ShutdownFailed, ShutdownResult, TransportError
+from ._receipts import flush_receipts
 from ._server_errors import check_server_url, explain_http_status, explain_unreachable
 
 DEFAULT_EXIT_POLL_S = 0.25
@@ -144,6 +145,17 @@ class ServerChannel:
             timeout_s=http_timeout,
         )
 
+    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+        await perform_rpc(
+            self._client.api,
+            room=self._room,
+            destination_identity=self._agent,
+            method=RECEIPT_METHOD,
+            payload=request_id,
+            response_timeout_s=timeout_s,
+            timeout_s=timeout_s + _HTTP_MARGIN_S,
+        )
+
     async def presence(self, *, timeout_s: float) -> Presence:
         try:
             return await asyncio.wait_for(self._client.presence(self._room, self._agent), timeout_s)
@@ -189,8 +201,9 @@ class ShutdownClient(ShutdownCaller):
         self.url = server_url(lkapi)
 
     async def aclose(self) -> None:
-        """Close the livekit-api client if this object created it."""
+        """Close the livekit-api client if this object created it (after the receipts still being sent)."""
         if self._owns_api:
+            await flush_receipts()
             await self.api.aclose()
 
     async def __aenter__(self) -> ShutdownClient:

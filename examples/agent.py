@@ -13,7 +13,8 @@ Environment:
   room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``session_closed``, ``shutdown_callback``.
 - ``SHUTDOWN_RPC_GREETING``: text said when the session starts (tone of 40 ms per character), so a ``drain``
   request has speech to wait for. Default: a short greeting; empty: say nothing.
-- ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: seconds between the acknowledgement and ``ctx.shutdown`` (default 0.5).
+- ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: the most the agent waits, after its acknowledgement, for the caller's receipt
+  before ``ctx.shutdown`` (default 0.5; spec §11).
 - ``SHUTDOWN_RPC_ALLOW_ANY_AGENT=1``: accept the any-agent target ``"*"``.
 - ``SHUTDOWN_RPC_UNSIGNED_IDENTITIES``: comma-separated identity globs allowed to send unsigned requests.
 """

@@ -33,8 +33,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from livekit import api
 
@@ -166,8 +168,13 @@ class ServerPorts:
     rtc_udp: int
 
 
-def server_config(ports: ServerPorts, api_key: str, api_secret: str, log_level: str) -> str:
-    """The YAML config (JSON is valid YAML) for a loopback-only dev server."""
+def server_config(
+    ports: ServerPorts, api_key: str, api_secret: str, log_level: str, rtc_overrides: Mapping[str, Any] | None = None
+) -> str:
+    """The YAML config (JSON is valid YAML) for a loopback-only dev server.
+
+    ``rtc_overrides`` replace keys of the ``rtc`` section (harness/links.py: advertise a relay, no ICE over TCP).
+    """
     config = {
         "port": ports.http,
         "bind_addresses": [LOOPBACK],
@@ -189,6 +196,8 @@ def server_config(ports: ServerPorts, api_key: str, api_secret: str, log_level: 
         "keys": {api_key: api_secret},
         "logging": {"level": log_level},
     }
+    if rtc_overrides:
+        config["rtc"] = {**cast("dict[str, Any]", config["rtc"]), **rtc_overrides}
     return json.dumps(config)
 
 
@@ -208,6 +217,7 @@ class LiveKitServer(StartStop):
         log_path: Path | None = None,
         log_level: str = "info",
         startup_timeout: float = 30.0,
+        rtc_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.api_key = api_key
         self.api_secret = api_secret
@@ -217,6 +227,7 @@ class LiveKitServer(StartStop):
         self._startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._ports: ServerPorts | None = None
+        self._rtc_overrides = dict(rtc_overrides or {})
 
     @property
     def ports(self) -> ServerPorts:
@@ -267,7 +278,7 @@ class LiveKitServer(StartStop):
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between picking and binding it
             self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=free_port(), rtc_udp=_free_port_both())
-            config = server_config(self._ports, self.api_key, self.api_secret, self._log_level)
+            config = server_config(self._ports, self.api_key, self.api_secret, self._log_level, self._rtc_overrides)
             with open(self._log_path, "ab") as log:
                 self._proc = subprocess.Popen(
                     [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],

@@ -17,6 +17,18 @@ from ._discovery import (
     advertisement_attributes,
     parse_advertisement,
 )
+from ._ending import (
+    ATTR_ISSUER,
+    ATTR_REASON,
+    ATTR_REQUEST_ID,
+    ATTR_STATE,
+    RECEIPT_METHOD,
+    STATE_ENDING,
+    Ending,
+    ending_attributes,
+    is_receipt_for,
+    parse_ending,
+)
 from ._envelope import METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, signed_message, unpack_envelope
 from ._errors import CODE_INFO, ErrorCode, ShutdownRpcError, code_table
 from ._inspect import PayloadInspection, inspect_payload
@@ -46,8 +58,12 @@ from ._verification import Binding, DuplicateRequest, VerifiedRequest, Verifier
 __all__ = [
     "ANY_AGENT",
     "ATTRIBUTE_PREFIX",
+    "ATTR_ISSUER",
     "ATTR_KEY_IDS",
     "ATTR_METHOD",
+    "ATTR_REASON",
+    "ATTR_REQUEST_ID",
+    "ATTR_STATE",
     "ATTR_VERSIONS",
     "CODE_INFO",
     "DEFAULT_LIFETIME_S",
@@ -59,6 +75,8 @@ __all__ = [
     "MAX_LIFETIME_S",
     "MAX_PAYLOAD_BYTES",
     "METHOD_NAME",
+    "RECEIPT_METHOD",
+    "STATE_ENDING",
     "SUPPORTED_VERSIONS",
     "VERSION",
     "Ack",
@@ -70,6 +88,7 @@ __all__ = [
     "DuplicateRequest",
     "Ed25519SigningKey",
     "Ed25519VerifyingKey",
+    "Ending",
     "Envelope",
     "ErrorCode",
     "FixedClock",
@@ -91,9 +110,12 @@ __all__ = [
     "code_table",
     "dump_key",
     "encode_body",
+    "ending_attributes",
     "inspect_payload",
+    "is_receipt_for",
     "new_request_id",
     "parse_advertisement",
+    "parse_ending",
     "parse_key",
     "parse_refusal",
     "refusal_data",

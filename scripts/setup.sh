@@ -43,3 +43,11 @@ if [ "${SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
 fi
+
+# Impaired-link tests and bench (harness/links.py): nftables for packet loss, util-linux for nsenter/taskset.
+if ! command -v nft >/dev/null 2>&1 && [ ! -x /usr/sbin/nft ]; then
+  say "installing Debian's nftables for the impaired-link test bed"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nftables >/dev/null
+fi

@@ -7,6 +7,7 @@
  */
 import { AckParseError, parseAck, parseRefusal, type Acknowledgement, type Refusal } from './ack.js';
 import { DEFAULT_RESPONSE_TIMEOUT_MS, liveKitRpcName, METHOD, type LiveKitRpcName } from './codes.js';
+import { RECEIPT_METHOD } from './ending.js';
 import { buildPayload, inspectPayload } from './envelope.js';
 import type { SigningKey } from './keys.js';
 import type { ShutdownRequest } from './request.js';
@@ -111,8 +112,23 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
   } catch (e) {
     return resultFromRpcError(e);
   }
-  return resultFromResponse(response, info.request.requestId);
+  const result = resultFromResponse(response, info.request.requestId);
+  if (result.ok && result.reasonDelivered) sendReceipt(participant, destinationIdentity, info.request.requestId);
+  return result;
 }
+
+/**
+ * Tell the agent its acknowledgement arrived (spec §11), so it leaves at once instead of waiting out its bound.
+ * Fire and forget: an agent that predates receipts answers UNSUPPORTED_METHOD, one that already left cannot
+ * answer; the result is the caller's either way.
+ */
+export function sendReceipt(participant: RpcCaller, destinationIdentity: string, requestId: string): void {
+  participant
+    .performRpc({ destinationIdentity, method: RECEIPT_METHOD, payload: requestId, responseTimeout: RECEIPT_TIMEOUT_MS })
+    .catch(() => undefined);
+}
+
+const RECEIPT_TIMEOUT_MS = 5000;
 
 /** Sign `request` with `key` (null: unsigned) and send it. Throws RequestValidationError for a bad request. */
 export async function sendShutdown(

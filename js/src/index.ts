@@ -93,8 +93,23 @@ export {
   type ShutdownPolicy,
 } from './handler.js';
 export {
+  ATTR_ISSUER,
+  ATTR_REASON,
+  ATTR_REQUEST_ID,
+  ATTR_STATE,
+  endingAttributes,
+  isReceiptFor,
+  onAgentEnding,
+  parseEnding,
+  RECEIPT_METHOD,
+  STATE_ENDING,
+  type AgentEnding,
+  type AttributeEvents,
+} from './ending.js';
+export {
   describeResult,
   relayShutdown,
+  sendReceipt,
   resultFromResponse,
   resultFromRpcError,
   sendShutdown,

@@ -36,6 +36,7 @@ import {
   VerifiedRequest,
   Verifier,
   type RpcCaller,
+  RECEIPT_METHOD,
 } from '../src/index.js';
 
 const NOW = 1_800_000_005_000;
@@ -148,9 +149,13 @@ test('resultFromRpcError maps §9 codes, LiveKit codes, and other throws', () =>
 
 // ---- sending and relaying with a fake participant (an in-process agent) ----
 
-function fakeAgent(handler: ShutdownHandler, calls: Array<Record<string, unknown>> = []): RpcCaller {
+function fakeAgent(handler: ShutdownHandler, calls: Array<Record<string, unknown>> = [], receipts: string[] = []): RpcCaller {
   return {
     async performRpc(params) {
+      if (params.method === RECEIPT_METHOD) {
+        receipts.push(params.payload);
+        return '';
+      }
       calls.push(params);
       assert.equal(params.method, METHOD);
       if (params.destinationIdentity !== binding.agentIdentity) throw new FakeRpcError(1401, 'Recipient not found');
@@ -182,6 +187,17 @@ test('sendShutdown signs, sends with the right method and timeout, and reads the
 
   const other = await sendShutdown(agent, req(), key);
   assert.ok(other.ok && other.ack.status === 'already_shutting_down' && !other.reasonDelivered);
+});
+
+test('a receipt follows an ack that delivers the reason (accepted, duplicate), never another', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const receipts: string[] = [];
+  const agent = fakeAgent(new ShutdownHandler({ keys: [key], binding }), [], receipts);
+  const first = req();
+  await sendShutdown(agent, first, key);
+  await sendShutdown(agent, req(), key); // already_shutting_down: its reason is not the one delivered
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(receipts, [first.requestId]);
 });
 
 test('relayShutdown sends the payload unchanged and maps refusals', async () => {

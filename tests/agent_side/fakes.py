@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from livekit import rtc
 from livekit.agents import JobContext
+from livekit.protocol import agent
 
 from shutdown_rpc.protocol import (
     METHOD_NAME,
@@ -55,6 +56,7 @@ class FakeRoom:
         self._connected = connected
         self._sid: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.listeners: dict[str, list[Any]] = {}
+        self.disconnects = 0
 
     def on(self, event: str, callback: Any) -> Any:
         self.listeners.setdefault(event, []).append(callback)
@@ -63,6 +65,9 @@ class FakeRoom:
     def emit(self, event: str, *args: Any) -> None:
         for callback in self.listeners.get(event, []):
             callback(*args)
+
+    async def disconnect(self) -> None:
+        self.disconnects += 1
 
     def disconnect_from_server(self) -> None:
         """What rtc.Room does when the server drops the agent (DeleteRoom, RemoveParticipant...)."""
@@ -90,6 +95,27 @@ class FakeJobRoom:
 class FakeJob:
     id: str = JOB
     room: FakeJobRoom = field(default_factory=FakeJobRoom)
+    dispatch_id: str = "AD_fake"
+    type: int = agent.JobType.JT_ROOM
+
+
+class FakeDispatchService:
+    """Records delete_dispatch calls."""
+
+    def __init__(self) -> None:
+        self.deleted: list[tuple[str, str]] = []
+
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def delete_dispatch(self, dispatch_id: str, room_name: str) -> None:
+        await self.release.wait()
+        self.deleted.append((dispatch_id, room_name))
+
+
+@dataclass
+class FakeApi:
+    agent_dispatch: FakeDispatchService = field(default_factory=FakeDispatchService)
 
 
 class FakeCtx:
@@ -98,6 +124,7 @@ class FakeCtx:
     def __init__(self, connected: bool = True) -> None:
         self.room = FakeRoom(connected)
         self.job = FakeJob()
+        self.api = FakeApi()
         self.shutdown_calls: list[str] = []
         self.replies_before_shutdown: list[int] = []
         self.replies = 0

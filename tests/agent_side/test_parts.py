@@ -106,10 +106,21 @@ def _write(tmp_path: Path, key: Any) -> Path:
     return p
 
 
+class FakeAudioSwitch:
+    """``input`` / ``output`` of a session: records set_audio_enabled."""
+
+    def __init__(self) -> None:
+        self.audio_enabled = True
+
+    def set_audio_enabled(self, enabled: bool) -> None:
+        self.audio_enabled = enabled
+
+
 class FakeSession:
-    """current_speech / on / off / shutdown(drain) / interrupt(force): what drain_session uses."""
+    """current_speech / on / off / shutdown(drain) / interrupt(force) / input / output: what ending uses."""
 
     def __init__(self, speaking: bool) -> None:
+        self.input, self.output = FakeAudioSwitch(), FakeAudioSwitch()
         self.current_speech: object | None = object() if speaking else None
         self.handlers: list[Any] = []
         self.shutdown_requested = asyncio.Event()
@@ -171,13 +182,14 @@ async def test_drain_grace_over_interrupts_then_shuts_down() -> None:
 
 
 async def test_no_drain_when_not_asked_or_not_speaking() -> None:
-    for speaking, drain in ((True, False), (False, True)):
+    for speaking, drain, closed_with in ((True, False, [False]), (False, True, [])):
         ctx = FakeCtx()
         session = FakeSession(speaking=speaking)
         remote = await enable_with_session(ctx, session)
         await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed(options=opts(drain=drain))))
         await remote.shutdown_done.wait()
-        assert session.drain_args == [] and len(ctx.shutdown_calls) == 1
+        # without drain the session is silenced and closed at once (drain=False); nothing is drained
+        assert session.drain_args == closed_with and len(ctx.shutdown_calls) == 1
 
 
 async def test_drain_session_returns_at_once_when_silent() -> None:

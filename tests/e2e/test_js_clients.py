@@ -89,7 +89,9 @@ async def run_js(script: Path, env: dict[str, str], timeout: float = 120.0) -> d
         raise AssertionError(f"{script.name} did not finish within {timeout} s") from None
     stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
     assert proc.returncode == 0, f"{script.name} exited {proc.returncode}:\n{stderr[-4000:]}"
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    # the script's own line; the rtc-node SDK can print JSON log lines too (e.g. about the receipt still in
+    # flight when the script disconnects)
+    lines = [line for line in stdout.splitlines() if line.startswith('{"mode"')]
     assert lines, f"{script.name} printed no JSON:\n{stdout[-2000:]}\n{stderr[-2000:]}"
     result: dict[str, Any] = json.loads(lines[-1])
     return result

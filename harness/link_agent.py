@@ -1,0 +1,66 @@
+"""The agent behind impaired links: the example agent's entrypoint (examples/agent.py) plus a bare RPC echo
+``bench.echo``, in a worker that reports load 0 (see harness/steady_example_agent.py). Run by
+bench/bench_e2e.py and tests/e2e/test_impaired_links.py.
+
+On a ``blackout`` link profile (``$SHUTDOWN_RPC_LINK_BLACKOUT`` = ``HOST:PORT LINK MS``, set by
+harness/links.py) it asks the link relay for the blackout right after it has handed its reply to a shutdown
+request to LiveKit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import AgentServer, JobContext, cli
+
+from harness.links import BLACKOUT_ENV
+from shutdown_rpc.protocol import METHOD_NAME
+
+ECHO_METHOD = "bench.echo"
+example: Any = importlib.import_module("examples.agent")
+server = AgentServer(load_fnc=lambda: 0.0)
+
+
+class BlackoutAfterReply(rtc.RpcInterceptor):
+    """Sends ``blackout LINK MS`` to the relay once the shutdown reply has been handed to LiveKit."""
+
+    def __init__(self, spec: str) -> None:
+        address, self.link, self.ms = spec.split()
+        host, port = address.rsplit(":", 1)
+        self.address = (host, int(port))
+
+    async def intercept_incoming(
+        self, invocation: rtc.RpcInvocationData, next: Callable[[rtc.RpcInvocationData], Awaitable[str | None]]
+    ) -> str | None:
+        result = await next(invocation)
+        if invocation.method == METHOD_NAME:
+            # The SDK hands the reply to its native layer two loop turns after the chain returns.
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, loop.call_soon, self._send)
+        return result
+
+    def _send(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(f"blackout {self.link} {self.ms}".encode(), self.address)
+
+
+@server.rtc_session(agent_name=os.environ.get("LIVEKIT_AGENT_NAME", "shutdown-rpc-bench"))
+async def entrypoint(ctx: JobContext) -> None:
+    async def echo(data: rtc.RpcInvocationData) -> str:
+        return data.payload
+
+    await ctx.connect()
+    ctx.room.local_participant.register_rpc_method(ECHO_METHOD, echo)
+    if os.environ.get(BLACKOUT_ENV):
+        ctx.room.local_participant.add_rpc_interceptor(BlackoutAfterReply(os.environ[BLACKOUT_ENV]))
+    await example.entrypoint(ctx)
+
+
+if __name__ == "__main__":
+    cli.run_app(server)

@@ -1,0 +1,123 @@
+"""After acceptance (spec §10, §11): silence first, the ``ending`` attributes, the caller's receipt ending the
+reply-flush wait, and the job's dispatch deleted before ``ctx.shutdown``. Fakes only; orders, never timings."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from livekit.agents import AgentSession
+
+from shutdown_rpc.agent_side import RemoteShutdown, ShutdownPolicy, enable_remote_shutdown
+from shutdown_rpc.agent_side._enable import Seams
+from shutdown_rpc.protocol import (
+    METHOD_NAME,
+    RECEIPT_METHOD,
+    FixedClock,
+    ending_attributes,
+    is_receipt_for,
+    parse_ending,
+)
+from shutdown_rpc.protocol import Ending as EndingAttrs
+from tests.agent_side.fakes import KEY, NOW_MS, ROOM, FakeCtx, invocation, opts, request, signed
+from tests.agent_side.test_parts import FakeSession
+
+LONG = 10.0  # a flush bound no test waits out: the receipt (or nothing) decides
+
+
+async def enable(ctx: FakeCtx, session: FakeSession | None = None, **policy: object) -> RemoteShutdown:
+    return await enable_remote_shutdown(
+        ctx.as_job_context(),
+        keys=[KEY],
+        policy=ShutdownPolicy(**policy),  # type: ignore[arg-type]
+        session=cast("AgentSession[Any]", session) if session is not None else None,
+        _testing=Seams(clock=FixedClock(NOW_MS)),
+    )
+
+
+async def turns(n: int = 20) -> None:
+    """Let the loop run ``n`` times (whatever was ready has run)."""
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+async def test_without_drain_the_agent_falls_silent_before_any_wait() -> None:
+    ctx = FakeCtx()
+    session = FakeSession(speaking=True)
+    await enable(ctx, session, reply_flush_delay_s=LONG)
+    await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed(options=opts(drain=False))))
+    await turns()
+    # silent and deaf while the reply is still being given time (no shutdown yet)
+    assert session.interrupted == [True]
+    assert (session.input.audio_enabled, session.output.audio_enabled) == (False, False)
+    assert session.drain_args == [False]
+    assert ctx.shutdown_calls == []
+
+
+async def test_receipt_ends_the_flush_wait_only_for_the_accepted_request() -> None:
+    ctx = FakeCtx()
+    remote = await enable(ctx, reply_flush_delay_s=LONG)
+    methods = ctx.room.local_participant.methods
+    req = request()
+    await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
+    assert await methods[RECEIPT_METHOD](invocation("A" * 22)) == ""  # another id: answered, ignored
+    await turns()
+    assert ctx.shutdown_calls == []
+    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""
+    await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1
+
+
+async def test_receipt_before_any_acceptance_changes_nothing() -> None:
+    ctx = FakeCtx()
+    remote = await enable(ctx, reply_flush_delay_s=0)
+    assert await ctx.room.local_participant.methods[RECEIPT_METHOD](invocation("B" * 22)) == ""
+    assert remote.accepted is None and ctx.shutdown_calls == []
+
+
+async def test_ending_attributes_set_at_acceptance_reason_only_when_shown() -> None:
+    for show, expected_reason in ((False, None), (True, "bye")):
+        ctx = FakeCtx()
+        remote = await enable(ctx, reply_flush_delay_s=0, show_reason=show)
+        await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed(reason="bye")))
+        await remote.shutdown_done.wait()
+        await turns()
+        accepted = remote.accepted
+        assert accepted is not None
+        ending = parse_ending(ctx.room.local_participant.attributes)
+        assert ending == EndingAttrs(accepted.request_id, accepted.issuer, expected_reason)
+
+
+async def test_dispatch_deleted_before_shutdown_unless_disabled() -> None:
+    for end_dispatch, expected in ((True, [("AD_fake", ROOM)]), (False, [])):
+        ctx = FakeCtx()
+        remote = await enable(ctx, reply_flush_delay_s=0, end_dispatch=end_dispatch)
+        await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed()))
+        await remote.shutdown_done.wait()
+        await turns()
+        assert ctx.api.agent_dispatch.deleted == expected
+
+
+async def test_room_disconnect_waits_for_the_dispatch_deletion() -> None:
+    ctx = FakeCtx()
+    ctx.api.agent_dispatch.release.clear()  # the DeleteDispatch call is still in flight
+    remote = await enable(ctx, reply_flush_delay_s=0)
+    await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed()))
+    await remote.shutdown_done.wait()
+    teardown = asyncio.ensure_future(ctx.room.disconnect())  # what the job's teardown does next
+    await turns()
+    assert ctx.room.disconnects == 0 and not teardown.done()
+    ctx.api.agent_dispatch.release.set()
+    await teardown
+    assert ctx.room.disconnects == 1 and ctx.api.agent_dispatch.deleted == [("AD_fake", ROOM)]
+
+
+def test_receipt_and_attribute_helpers() -> None:
+    rid = "AAAAAAAAAAAAAAAAAAAAAA"
+    assert is_receipt_for(rid, rid)
+    assert not is_receipt_for(rid + "x", rid)
+    assert not is_receipt_for("A" * 65, "A" * 65)  # bounded before comparing
+    assert not is_receipt_for("not an id!", "not an id!")
+    attrs = ending_attributes(EndingAttrs(rid, "billing"))
+    assert attrs == {"shutdown_rpc.state": "ending", "shutdown_rpc.request_id": rid, "shutdown_rpc.issuer": "billing"}
+    assert parse_ending({}) is None and parse_ending({"shutdown_rpc.state": "listening"}) is None
