@@ -7,7 +7,10 @@ Everything it opens is bound to 127.0.0.1 and everything it advertises is 127.0.
 * ``rtc.stun_servers`` points at a closed loopback port -> the join response no longer hands the clients
   LiveKit's default public STUN servers (no DNS lookup, no packet leaves the machine);
 * ``rtc.ips.includes: 127.0.0.1/32`` + ``enable_loopback_candidate`` -> the UDP mux only uses loopback;
-* ``agents.target_load: 100`` -> dispatches are not dropped when the machine is busy (see server_config).
+* ``agents.target_load: 100`` -> dispatches are not dropped when the machine is busy (see server_config);
+* ``rtc.tcp_port: 0`` -> no ICE/TCP listener: livekit-server 1.13.5 binds it on ALL addresses whatever
+  ``bind_addresses`` says (mediatransportutil ``rtcconfig/webrtc_config.go``: ``net.ListenTCP("tcp",
+  &net.TCPAddr{Port: ...})``), and every harness client reaches the server over UDP.
 
 Usage::
 
@@ -38,7 +41,7 @@ from pathlib import Path
 
 from livekit import api
 
-from harness.lifecycle import StartStop, stop_process_group
+from harness.lifecycle import StartStop, stop_process_group, track, untrack
 
 SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
 SERVER_VERSION = "v1.13.5"
@@ -160,7 +163,7 @@ def _free_port_both() -> int:
 
 @dataclass(frozen=True)
 class ServerPorts:
-    """Ports of one server: signalling/HTTP (TCP), ICE over TCP, ICE over UDP (single mux port)."""
+    """Ports of one server: signalling/HTTP (TCP), ICE over TCP (0 = off), ICE over UDP (single mux port)."""
 
     http: int
     rtc_tcp: int
@@ -267,7 +270,7 @@ class LiveKitServer(StartStop):
             self._log_path = Path(name)
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between picking and binding it
-            self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=free_port(), rtc_udp=_free_port_both())
+            self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=0, rtc_udp=_free_port_both())  # 0: see module doc
             config = server_config(self._ports, self.api_key, self.api_secret, self._log_level)
             with open(self._log_path, "ab") as log:
                 self._proc = subprocess.Popen(
@@ -277,6 +280,7 @@ class LiveKitServer(StartStop):
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group: stop() kills everything it started
                 )
+            track(self)  # stopped on SIGTERM/SIGINT too (harness/lifecycle.py)
             try:
                 self._wait_ready()
                 return
@@ -328,6 +332,7 @@ class LiveKitServer(StartStop):
         if proc is None:
             return
         stop_process_group(proc, timeout)
+        untrack(self)
 
 
 def main(argv: list[str] | None = None) -> int:
