@@ -32,6 +32,13 @@ if [ -f js/package-lock.json ]; then
   (cd js && npm run --silent build)
 fi
 
+if ! command -v nft >/dev/null 2>&1; then
+  say "installing Debian's nftables (nft) for the network-namespace tests"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nftables >/dev/null
+fi
+
 if [ "${SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Debian's chromium for the browser test"
   export DEBIAN_FRONTEND=noninteractive
