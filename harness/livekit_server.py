@@ -271,16 +271,7 @@ class LiveKitServer(StartStop):
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between picking and binding it
             self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=0, rtc_udp=_free_port_both())  # 0: see module doc
-            config = server_config(self._ports, self.api_key, self.api_secret, self._log_level)
-            with open(self._log_path, "ab") as log:
-                self._proc = subprocess.Popen(
-                    [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own process group: stop() kills everything it started
-                )
-            track(self)  # stopped on SIGTERM/SIGINT too (harness/lifecycle.py)
+            self._spawn(binary, self._ports)
             try:
                 self._wait_ready()
                 return
@@ -325,6 +316,33 @@ class LiveKitServer(StartStop):
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def restart(self, timeout: float = 10.0) -> None:
+        """Stop the server and start it again on the same ports and config, as a node restart does (clients
+        reconnect to the same URL; rooms, participants and pending calls are lost: dev mode keeps no state)."""
+        ports = self.ports
+        self.stop(timeout)
+        self._spawn(self._binary or ensure_server_binary(), ports)
+        try:
+            self._wait_ready()
+        except ServerStartError as exc:
+            self.stop()
+            raise ServerStartError(
+                f"livekit-server did not restart: {exc}\n--- log tail ---\n{self.log_tail()}"
+            ) from None
+
+    def _spawn(self, binary: Path, ports: ServerPorts) -> None:
+        assert self._log_path is not None
+        config = server_config(ports, self.api_key, self.api_secret, self._log_level)
+        with open(self._log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: stop() kills everything it started
+            )
+        track(self)  # stopped on SIGTERM/SIGINT too (harness/lifecycle.py)
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the server's process group, SIGKILL it after ``timeout``; idempotent."""
