@@ -38,7 +38,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,7 @@ class Flooder:
     """``concurrency`` loops calling ``send(payload)`` until stopped; counts calls and outcomes."""
 
     name: str
-    send: Callable[[str], asyncio.Future[object] | object]
+    send: Callable[[str], Awaitable[object]]
     garbage: Garbage
     concurrency: int
     sent: int = 0
@@ -127,13 +127,13 @@ class Flooder:
         while not self._stop.is_set():
             self.sent += 1
             try:
-                await self.send(self.garbage.next())  # type: ignore[misc]
+                await asyncio.wait_for(self.send(self.garbage.next()), 15)
                 self.outcomes["answered"] += 1
             except rtc.RpcError as err:
                 self.outcomes[str(err.code)] += 1
             except RpcFailure as err:
                 self.outcomes[str(err.rpc_code or err.kind.value)] += 1
-            except Exception as exc:  # keep flooding whatever happens; count it
+            except Exception as exc:  # keep flooding whatever happens (a timeout included); count it
                 self.outcomes[type(exc).__name__] += 1
 
     def start(self) -> None:
@@ -182,8 +182,12 @@ class Hostile:
         """Stop the flood (SIGINT); the counts per hostile caller."""
         self.proc.send_signal(signal.SIGINT)
         assert self.proc.stdout is not None
-        out = await asyncio.wait_for(self.proc.stdout.read(), WAIT_S)
-        await self.proc.wait()
+        out = await asyncio.wait_for(self.proc.stdout.readline(), WAIT_S)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except asyncio.TimeoutError:  # e.g. stuck leaving the room: the counts are in already
+            self.proc.kill()
+            await self.proc.wait()
         counts: dict[str, dict[str, Any]] = json.loads(out)
         return counts
 
