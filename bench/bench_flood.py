@@ -443,6 +443,10 @@ class Bench:
                 "never_reached_handler": hostile_total - processed - agent_seen.get("rate_limited", 0),
             },
             "agent_loop_lag_ms": {k: [w.lag for w in by[k]] for k in by},
+            "windows": [
+                {"kind": w.kind, "probe_s": round(w.seconds, 1), "hostile_s": w.hostile_seconds, "sent": w.hostile_sent}
+                for w in self.windows
+            ],
             "agent_cpu_cores": {
                 "quiet": mean("quiet", lambda w: w.cpu_cores),
                 "flood": mean("flood", lambda w: w.cpu_cores),
