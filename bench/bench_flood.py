@@ -49,8 +49,7 @@ from harness import netns
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side.delivery import RpcFailure
-from shutdown_rpc.client_side.server_api import perform_rpc
+from shutdown_rpc.client_side import RpcFailure, perform_rpc
 from shutdown_rpc.protocol import (
     METHOD_NAME,
     ErrorCode,
@@ -294,7 +293,7 @@ class Bench:
         self.final_wrong: list[str] = []
 
     async def rpc(self, room: str, agent: str, method: str, payload: str, timeout: float = 10.0) -> str:
-        return await perform_rpc(
+        answer: str = await perform_rpc(
             self.lkapi,
             room=room,
             destination_identity=agent,
@@ -303,6 +302,7 @@ class Bench:
             response_timeout_s=timeout,
             timeout_s=timeout + 5,
         )
+        return answer
 
     async def stats(self, room: str, agent: str, *, reset: bool = False) -> dict[str, Any]:
         answer = await self.rpc(room, agent, STATS_METHOD, "reset" if reset else "read", timeout=15.0)

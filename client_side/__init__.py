@@ -2,12 +2,15 @@
 
 Main entry points: :class:`ShutdownClient` (RoomService.PerformRpc, the backend never joins),
 :class:`RoomShutdownCaller` (a connected ``rtc.Room``), :func:`mint_request` (payloads for frontends to relay),
-the outcomes in :mod:`.outcomes`, and the ``shutdown-rpc`` CLI (:mod:`.cli`).
+the typed outcomes (:class:`ShutdownResult`, :class:`ShutdownFailed` and its subclasses), key loading
+(:func:`load_signing_key`), and the ``shutdown-rpc`` CLI (``shutdown_rpc.client_side._cli``). A custom transport
+implements :class:`Channel` and reports :class:`RpcFailure`.
 """
 
-from .delivery import Channel, RetryPolicy, deliver
-from .minting import MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
-from .outcomes import (
+from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure, deliver
+from ._key_files import load_key, load_signing_key, write_key_file
+from ._minting import DEFAULT_MINT_LIFETIME_S, MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
+from ._outcomes import (
     AgentLeftBeforeReply,
     AgentNotFound,
     CallerHidden,
@@ -20,21 +23,26 @@ from .outcomes import (
     Timeout,
     TransportError,
 )
-from .participant import RoomChannel, RoomShutdownCaller
-from .server_api import ServerChannel, ShutdownClient
+from ._participant import RoomChannel, RoomShutdownCaller
+from ._server_api import ServerChannel, ShutdownClient, perform_rpc
 
 __all__ = [
+    "DEFAULT_MINT_LIFETIME_S",
+    "DEFAULT_TIMEOUT_S",
     "MAX_MINT_LIFETIME_S",
     "AgentLeftBeforeReply",
     "AgentNotFound",
     "CallerHidden",
     "Channel",
+    "FailureKind",
     "NotSupported",
+    "Presence",
     "Refused",
     "RetryPolicy",
     "RoomChannel",
     "RoomNotFound",
     "RoomShutdownCaller",
+    "RpcFailure",
     "ServerChannel",
     "SeveralAgents",
     "ShutdownClient",
@@ -44,6 +52,10 @@ __all__ = [
     "Timeout",
     "TransportError",
     "deliver",
+    "load_key",
+    "load_signing_key",
     "make_payload",
     "mint_request",
+    "perform_rpc",
+    "write_key_file",
 ]

@@ -116,7 +116,7 @@ def check(data: bytes) -> str:
         job_id=JOB,
         agent_time_ms=NOW_MS,
     )
-    verifier.record(result, ack, now_ms=NOW_MS)
+    result.accept(ack, now_ms=NOW_MS)
     again = verifier.verify(payload, binding, allow_unsigned=allow_unsigned, now_ms=NOW_MS)
     if not isinstance(again, DuplicateRequest) or again.ack != ack.as_duplicate():
         raise InvariantBroken(f"a recorded request came back as {again!r}")
@@ -136,16 +136,8 @@ def _utf8_len(s: str) -> int:
     return len(s.encode("utf-8"))
 
 
-def _body_problem(body: Any) -> str | None:
-    """None when ``body`` (decoded plainly) meets spec §4."""
-    if type(body) is not dict or sorted(body) != sorted(_BODY_KEYS):
-        return "not a map with exactly the 8 keys"
-    rid, iat, exp = body["request_id"], body["issued_at"], body["expires_at"]
-    room, target, reason, issuer, options = (body[k] for k in ("room", "target", "reason", "issuer", "options"))
-    if type(rid) is not str or not _REQUEST_ID.fullmatch(rid):
-        return "request_id"
-    if any(type(t) is not int or not 0 <= t <= 2**32 - 1 for t in (iat, exp)) or exp <= iat:
-        return "issued_at/expires_at"
+def _strings_problem(body: dict[str, Any]) -> str | None:
+    room, target, reason, issuer = (body[k] for k in ("room", "target", "reason", "issuer"))
     if any(type(s) is not str for s in (room, target, reason, issuer)):
         return "a string field is not a str"
     if not 1 <= _utf8_len(room) <= 256 or not 1 <= _utf8_len(target) <= 256:
@@ -154,6 +146,10 @@ def _body_problem(body: Any) -> str | None:
         return "reason"
     if not 1 <= _utf8_len(issuer) <= 128 or _FORBIDDEN.search(issuer) or "[" in issuer or "]" in issuer:
         return "issuer"
+    return None
+
+
+def _options_problem(options: Any) -> str | None:
     if type(options) is not dict or sorted(options) != sorted(_OPTION_KEYS):
         return "options keys"
     if type(options["drain"]) is not bool or type(options["delete_room"]) is not bool:
@@ -163,10 +159,20 @@ def _body_problem(body: Any) -> str | None:
     return None
 
 
-def spec_accepts(
-    payload: str, binding: Binding, allow_unsigned: bool, accepted: dict[str, Any], key_id: str | None
-) -> str | None:
-    """None when spec.md accepts ``payload`` here (and the verifier reported what it carries); else what fails."""
+def _body_problem(body: Any) -> str | None:
+    """None when ``body`` (decoded plainly) meets spec §4."""
+    if type(body) is not dict or sorted(body) != sorted(_BODY_KEYS):
+        return "not a map with exactly the 8 keys"
+    rid, iat, exp = body["request_id"], body["issued_at"], body["expires_at"]
+    if type(rid) is not str or not _REQUEST_ID.fullmatch(rid):
+        return "request_id"
+    if any(type(t) is not int or not 0 <= t <= 2**32 - 1 for t in (iat, exp)) or exp <= iat:
+        return "issued_at/expires_at"
+    return _strings_problem(body) or _options_problem(body["options"])
+
+
+def _envelope_of(payload: str) -> tuple[str, bytes, bytes] | str:
+    """(key id, signature, body) of a v1 envelope that spec §2-3 accepts, else what fails."""
     if len(payload.encode("utf-8", "surrogatepass")) > 4096:
         return "payload over 4096 bytes"
     try:
@@ -184,35 +190,32 @@ def spec_accepts(
     _, kid, signature, body = envelope
     if type(kid) is not str or type(signature) is not bytes or type(body) is not bytes:
         return "envelope types"
-    message = DOMAIN + bytes((1, len(kid.encode("ascii", "replace")))) + kid.encode("ascii", "replace") + body
+    return kid, signature, body
+
+
+def _signature_problem(kid: str, signature: bytes, body: bytes, allow_unsigned: bool, key_id: str | None) -> str | None:
+    """None when spec §5 accepts the signature (or the unsigned request) and the verifier named the right key."""
     if kid == "":
-        if signature or not allow_unsigned:
-            return "unsigned where not allowed"
-        if key_id is not None:
-            return "unsigned reported with a key id"
-    else:
-        if not _KEY_ID.fullmatch(kid) or key_id != kid:
-            return "key id"
-        if kid in _HMAC:
-            if not hmac.compare_digest(hmac.new(_HMAC[kid], message, hashlib.sha256).digest(), signature):
-                return "bad HMAC"
-        elif kid in _ED:
-            public: Ed25519PublicKey = Ed25519PrivateKey.from_private_bytes(_ED[kid]).public_key()
-            try:
-                public.verify(signature, message)
-            except InvalidSignature:
-                return "bad Ed25519 signature"
-        else:
-            return "unknown key"
+        ok = not signature and allow_unsigned and key_id is None
+        return None if ok else "unsigned where not allowed"
+    if not _KEY_ID.fullmatch(kid) or key_id != kid:
+        return "key id"
+    message = DOMAIN + bytes((1, len(kid))) + kid.encode("ascii") + body
+    if kid in _HMAC:
+        good = hmac.compare_digest(hmac.new(_HMAC[kid], message, hashlib.sha256).digest(), signature)
+        return None if good else "bad HMAC"
+    if kid not in _ED:
+        return "unknown key"
+    public: Ed25519PublicKey = Ed25519PrivateKey.from_private_bytes(_ED[kid]).public_key()
     try:
-        decoded = msgpack.unpackb(body, raw=False, strict_map_key=False)
-    except Exception:
-        return "body not msgpack"
-    problem = _body_problem(decoded)
-    if problem:
-        return problem
-    if decoded != accepted:
-        return "the verifier reported other content than the body carries"
+        public.verify(signature, message)
+    except InvalidSignature:
+        return "bad Ed25519 signature"
+    return None
+
+
+def _place_problem(decoded: dict[str, Any], binding: Binding) -> str | None:
+    """None when the request is in its time window (§6) and bound to this room and agent (§7 steps 13-14)."""
     iat, exp = decoded["issued_at"], decoded["expires_at"]
     if exp - iat > MAX_LIFETIME_S or NOW_MS < (iat - SKEW_S) * 1000 or NOW_MS >= (exp + SKEW_S) * 1000:
         return "out of its time window"
@@ -222,3 +225,26 @@ def spec_accepts(
     if not ((target == "*" and binding.allow_any_agent) or target in (binding.agent_identity, binding.job_id)):
         return "another target"
     return None
+
+
+def spec_accepts(
+    payload: str, binding: Binding, allow_unsigned: bool, accepted: dict[str, Any], key_id: str | None
+) -> str | None:
+    """None when spec.md accepts ``payload`` here (and the verifier reported what it carries); else what fails."""
+    envelope = _envelope_of(payload)
+    if isinstance(envelope, str):
+        return envelope
+    kid, signature, body = envelope
+    problem = _signature_problem(kid, signature, body, allow_unsigned, key_id)
+    if problem:
+        return problem
+    try:
+        decoded = msgpack.unpackb(body, raw=False, strict_map_key=False)
+    except Exception:
+        return "body not msgpack"
+    problem = _body_problem(decoded)
+    if problem:
+        return problem
+    if decoded != accepted:
+        return "the verifier reported other content than the body carries"
+    return _place_problem(decoded, binding)

@@ -11,10 +11,10 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pytest
 import pytest_asyncio
@@ -23,9 +23,14 @@ from livekit import api
 from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side import ShutdownClient
-from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownFailed, ShutdownResult, Timeout
-from shutdown_rpc.client_side.participant import RoomShutdownCaller
+from shutdown_rpc.client_side import (
+    AgentLeftBeforeReply,
+    RoomShutdownCaller,
+    ShutdownClient,
+    ShutdownFailed,
+    ShutdownResult,
+    Timeout,
+)
 from shutdown_rpc.protocol import AckStatus
 from tests.e2e.conftest import AGENTS_DIR, E2E_API_KEY, E2E_API_SECRET, WorkerFactory
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
@@ -42,7 +47,7 @@ pytestmark = pytest.mark.e2e
 FAULT_AGENT = AGENTS_DIR / "fault_agent.py"
 DEADLINE_S = 20.0  # the caller's deadline
 ISSUER = "fault-tests"
-Outcome = ShutdownResult | ShutdownFailed
+Outcome: TypeAlias = "ShutdownResult | ShutdownFailed"
 
 
 @dataclass
@@ -67,10 +72,10 @@ def fault_env(keys: E2EKeys, workdir: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def fault_agent(
     agent_worker_factory: WorkerFactory, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FaultAgent]:
+) -> FaultAgent:
     workdir = tmp_path_factory.mktemp("fault-agent")
     worker = agent_worker_factory(FAULT_AGENT, env=fault_env(e2e_keys, workdir))
-    yield FaultAgent(worker, RecordFile(workdir / "events.jsonl"), workdir / "release")
+    return FaultAgent(worker, RecordFile(workdir / "events.jsonl"), workdir / "release")
 
 
 async def typed_outcome(call: Awaitable[ShutdownResult]) -> tuple[Outcome, float]:

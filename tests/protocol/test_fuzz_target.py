@@ -10,7 +10,7 @@ import pytest
 
 from fuzz import verifier_target
 from fuzz.verifier_target import InvariantBroken, check
-from shutdown_rpc.protocol import HmacSha256Key
+from shutdown_rpc.protocol import HmacSha256Key, Verifier
 
 CORPUS = Path(verifier_target.ROOT) / "fuzz" / "corpus" / "verifier"
 SEEDS = sorted(CORPUS.iterdir())
@@ -57,6 +57,6 @@ def test_an_escaping_exception_is_caught(monkeypatch: pytest.MonkeyPatch) -> Non
     def broken(*args: object, **kwargs: object) -> object:
         raise ValueError("not a typed refusal")
 
-    monkeypatch.setattr(verifier_target.Verifier, "verify", broken)
+    monkeypatch.setattr(Verifier, "verify", broken)
     with pytest.raises(InvariantBroken, match="ValueError escaped"):
         check(SEEDS[0].read_bytes())
