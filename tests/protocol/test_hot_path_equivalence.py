@@ -49,3 +49,30 @@ near_base64 = st.one_of(
 @given(near_base64)
 def test_decode_base64_is_canonical_strict_base64(payload: str) -> None:
     assert decoded(payload) == canonical_base64(payload)
+
+
+def test_verified_request_is_still_frozen() -> None:
+    """VerifiedRequest is built by one dict update (a hot-path shortcut) and must stay immutable."""
+    import dataclasses
+
+    import pytest
+
+    from shutdown_rpc.protocol import (
+        Binding,
+        FixedClock,
+        HmacSha256Key,
+        KeyRing,
+        VerifiedRequest,
+        Verifier,
+        build_request,
+        sign_request,
+    )
+
+    key, clock = HmacSha256Key("hmac-1", bytes(range(32))), FixedClock(1_800_000_000_000)
+    binding = Binding("room-1", "agent-1", "AJ_1")
+    request = build_request(room="room-1", target="agent-1", reason="r", issuer="i", clock=clock)
+    verified = Verifier(KeyRing([key]), clock=clock).verify(sign_request(request, key), binding)
+    assert isinstance(verified, VerifiedRequest)
+    assert (verified.request, verified.key_id) == (request, "hmac-1")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verified.key_id = "other"  # type: ignore[misc]
