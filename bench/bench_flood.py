@@ -32,7 +32,6 @@ import base64
 import contextlib
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -169,6 +168,7 @@ class Hostile:
             "bench.bench_flood",
             "--hostile",
             json.dumps(spec),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
         assert proc.stdout is not None
@@ -178,21 +178,27 @@ class Hostile:
         return cls(proc)
 
     async def stop(self) -> dict[str, dict[str, Any]]:
-        """Stop the flood (SIGINT); the counts per hostile caller."""
-        self.proc.send_signal(signal.SIGINT)
-        assert self.proc.stdout is not None
-        out = await asyncio.wait_for(self.proc.stdout.readline(), WAIT_S)
+        """Stop the flood (closing the child's stdin); the counts per hostile caller ({} if it never answered)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        try:
+            out = await asyncio.wait_for(self.proc.stdout.readline(), WAIT_S)
+        except asyncio.TimeoutError:
+            out = b""
         try:
             await asyncio.wait_for(self.proc.wait(), 10)
         except asyncio.TimeoutError:  # e.g. stuck leaving the room: the counts are in already
             self.proc.kill()
             await self.proc.wait()
+        if not out:
+            print("  hostile process gave no counts (killed)", file=sys.stderr, flush=True)
+            return {}
         counts: dict[str, dict[str, Any]] = json.loads(out)
         return counts
 
 
 async def hostile_main(spec: dict[str, Any]) -> None:
-    """Child process: connect "attacker", flood until SIGINT (or ``seconds``), print the counts as JSON."""
+    """Child process: connect "attacker", flood until stdin closes (or ``seconds``), print the counts as JSON."""
     key = parse_key(spec["key"])
     assert isinstance(key, HmacSha256Key)
     room, agent, n = spec["room"], spec["agent"], spec["concurrency"]
@@ -219,14 +225,14 @@ async def hostile_main(spec: dict[str, Any]) -> None:
         )
 
     flooders = [Flooder("participant", as_participant, garbage, n), Flooder("server_api", as_server_api, garbage, n)]
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+    # The parent stops the flood by closing our stdin (a thread waits for EOF: nothing the busy loop can starve).
+    stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for f in flooders:
         f.start()
     print("flooding", flush=True)
     t0 = time.monotonic()
     with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop.wait(), spec["seconds"])
+        await asyncio.wait_for(stop, spec["seconds"])
     seconds = time.monotonic() - t0
     for f in flooders:
         await f.stop()  # calls in flight still finish (and count their outcomes); no new ones start
