@@ -78,7 +78,7 @@ def stage_functions(verifier: Verifier, payload: str, binding: Binding, now_ms: 
         "10 time": lambda: verifier._check_time(body["issued_at"], body["expires_at"], now_ms),
         "11 replay lookup": lambda: verifier.replay.check(body["request_id"], message, now_ms),
         "12 schema (pydantic)": lambda: _validate_body(body),
-        "13-14 binding": lambda: _check_binding(request, binding),
+        "13-14 binding": lambda: _check_binding(request, binding, False),
         "verify() as a whole": lambda: verifier.verify(payload, binding, now_ms=now_ms),
     }
 

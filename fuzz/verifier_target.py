@@ -26,7 +26,7 @@ import hmac
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 from cryptography.exceptions import InvalidSignature
@@ -75,12 +75,21 @@ class InvariantBroken(AssertionError):
     """The verifier did something the invariant forbids (the fuzzer reports it as a crash)."""
 
 
-def payload_of(data: bytes) -> tuple[str, Binding, bool]:
-    """The payload string, the binding and allow_unsigned that one fuzz input stands for."""
+class Setting(NamedTuple):
+    """What one fuzz input stands for: the payload, and the verify() options the agent's policy sets."""
+
+    payload: str
+    allow_unsigned: bool
+    allow_any_agent: bool
+
+
+BINDING = Binding(ROOM, AGENT, JOB)
+
+
+def payload_of(data: bytes) -> Setting:
+    """The payload string and the policy switches that one fuzz input stands for."""
     head, rest = (data[0], data[1:]) if data else (0, b"")
     mode = head & 3
-    binding = Binding(ROOM, AGENT, JOB, allow_any_agent=bool(head & 4))
-    allow_unsigned = bool(head & 8)
     if mode == 0:
         payload = rest.decode("utf-8", "replace")
     elif mode == 1:
@@ -89,15 +98,17 @@ def payload_of(data: bytes) -> tuple[str, Binding, bool]:
         payload = base64.b64encode(rest).decode("ascii")
     else:
         payload = seal(rest, None)
-    return payload, binding, allow_unsigned
+    return Setting(payload, allow_unsigned=bool(head & 8), allow_any_agent=bool(head & 4))
 
 
 def check(data: bytes) -> str:
     """Run one input through a fresh verifier and check the invariant; the outcome's name. Raises InvariantBroken."""
-    payload, binding, allow_unsigned = payload_of(data)
+    setting = payload_of(data)
+    payload = setting.payload
     verifier = Verifier(RING, clock=FixedClock(NOW_MS), skew_s=SKEW_S, max_lifetime_s=MAX_LIFETIME_S)
+    options = {"allow_unsigned": setting.allow_unsigned, "allow_any_agent": setting.allow_any_agent}
     try:
-        result = verifier.verify(payload, binding, allow_unsigned=allow_unsigned, now_ms=NOW_MS)
+        result = verifier.verify(payload, BINDING, now_ms=NOW_MS, **options)
     except ShutdownRpcError as err:
         if not isinstance(err.code, ErrorCode):
             raise InvariantBroken(f"refusal without an ErrorCode: {err.code!r}") from None
@@ -106,7 +117,7 @@ def check(data: bytes) -> str:
         raise InvariantBroken(f"{type(exc).__name__} escaped the verifier: {exc}") from exc
     if isinstance(result, DuplicateRequest):
         raise InvariantBroken("duplicate from an empty replay memory")
-    problem = spec_accepts(payload, binding, allow_unsigned, result.request.wire_dict(), result.key_id)
+    problem = spec_accepts(setting, result.request.wire_dict(), result.key_id)
     if problem:
         raise InvariantBroken(f"accepted a request the spec refuses: {problem}")
     ack = Ack(
@@ -117,7 +128,7 @@ def check(data: bytes) -> str:
         agent_time_ms=NOW_MS,
     )
     result.accept(ack, now_ms=NOW_MS)
-    again = verifier.verify(payload, binding, allow_unsigned=allow_unsigned, now_ms=NOW_MS)
+    again = verifier.verify(payload, BINDING, now_ms=NOW_MS, **options)
     if not isinstance(again, DuplicateRequest) or again.ack != ack.as_duplicate():
         raise InvariantBroken(f"a recorded request came back as {again!r}")
     return "ACCEPTED"
@@ -214,28 +225,26 @@ def _signature_problem(kid: str, signature: bytes, body: bytes, allow_unsigned: 
     return None
 
 
-def _place_problem(decoded: dict[str, Any], binding: Binding) -> str | None:
+def _place_problem(decoded: dict[str, Any], allow_any_agent: bool) -> str | None:
     """None when the request is in its time window (§6) and bound to this room and agent (§7 steps 13-14)."""
     iat, exp = decoded["issued_at"], decoded["expires_at"]
     if exp - iat > MAX_LIFETIME_S or NOW_MS < (iat - SKEW_S) * 1000 or NOW_MS >= (exp + SKEW_S) * 1000:
         return "out of its time window"
-    if decoded["room"] != binding.room:
+    if decoded["room"] != ROOM:
         return "another room"
     target = decoded["target"]
-    if not ((target == "*" and binding.allow_any_agent) or target in (binding.agent_identity, binding.job_id)):
+    if not ((target == "*" and allow_any_agent) or target in (AGENT, JOB)):
         return "another target"
     return None
 
 
-def spec_accepts(
-    payload: str, binding: Binding, allow_unsigned: bool, accepted: dict[str, Any], key_id: str | None
-) -> str | None:
-    """None when spec.md accepts ``payload`` here (and the verifier reported what it carries); else what fails."""
-    envelope = _envelope_of(payload)
+def spec_accepts(setting: Setting, accepted: dict[str, Any], key_id: str | None) -> str | None:
+    """None when spec.md accepts the payload here (and the verifier reported what it carries); else what fails."""
+    envelope = _envelope_of(setting.payload)
     if isinstance(envelope, str):
         return envelope
     kid, signature, body = envelope
-    problem = _signature_problem(kid, signature, body, allow_unsigned, key_id)
+    problem = _signature_problem(kid, signature, body, setting.allow_unsigned, key_id)
     if problem:
         return problem
     try:
@@ -247,4 +256,4 @@ def spec_accepts(
         return problem
     if decoded != accepted:
         return "the verifier reported other content than the body carries"
-    return _place_problem(decoded, binding)
+    return _place_problem(decoded, setting.allow_any_agent)

@@ -39,7 +39,7 @@ def _resigned_body_seed() -> bytes:
 
 def tampered_envelope(data: bytes) -> bytes:
     """Mode-2 input: the mode-1 input's sealed envelope with one bit of its body flipped after signing."""
-    payload, _, _ = verifier_target.payload_of(data)
+    payload = verifier_target.payload_of(data).payload
     version, kid, signature, body = msgpack.unpackb(base64.b64decode(payload))
     body = body[:-1] + bytes([body[-1] ^ 1])  # the last byte is options.delete_room: false <-> true
     return bytes([2]) + msgpack.packb([version, kid, signature, body], use_bin_type=True)
