@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import contextlib
+import importlib
 import json
 import os
 import sys
@@ -37,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,14 +51,14 @@ from shutdown_rpc.client_side import RpcFailure, perform_rpc
 from shutdown_rpc.protocol import (
     METHOD_NAME,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     build_request,
     dump_key,
-    parse_key,
     sign_request,
 )
 
+# imported by name, as bench_agent does: mypy checks bench/ as top-level modules, python -m runs it as a package
+Hostile: Any = importlib.import_module("bench.flood_hostile").Hostile
 STATS_METHOD = "bench.stats"
 PROBE_ISSUER = "bench-probe"
 WAIT_S = 60.0
@@ -82,164 +81,6 @@ def ratio(a: float, b: float) -> float:
 
 def uptime() -> str:
     return Path("/proc/loadavg").read_text().strip()
-
-
-class Garbage:
-    """Invalid payloads for one room and agent, one of each kind in turn."""
-
-    KINDS = ("garbage", "wrong_signature", "expired", "replay_other_room", "oversize", "unknown_key")
-
-    def __init__(self, key: HmacSha256Key, room: str, agent: str) -> None:
-        forged = HmacSha256Key(key.key_id, os.urandom(32))  # right key id, wrong secret
-        stranger = HmacSha256Key("not-a-key-of-this-agent", os.urandom(32))
-        old = FixedClock(1_700_000_000_000)
-        self.payloads = [
-            base64.b64encode(os.urandom(180)).decode(),
-            sign_request(build_request(room=room, target=agent, reason="x", issuer="attacker"), forged),
-            sign_request(build_request(room=room, target=agent, reason="x", issuer="attacker", clock=old), key),
-            sign_request(build_request(room="another-room", target=agent, reason="x", issuer="backend"), key),
-            "A" * 5000,
-            sign_request(build_request(room=room, target=agent, reason="x", issuer="attacker"), stranger),
-        ]
-        self.i = 0
-
-    def next(self) -> str:
-        self.i += 1
-        return self.payloads[self.i % len(self.payloads)]
-
-
-@dataclass
-class Flooder:
-    """``concurrency`` loops calling ``send(payload)`` until stopped; counts calls and outcomes."""
-
-    name: str
-    send: Callable[[str], Awaitable[object]]
-    garbage: Garbage
-    concurrency: int
-    sent: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.sent += 1
-            try:
-                await asyncio.wait_for(self.send(self.garbage.next()), 15)
-                self.outcomes["answered"] += 1
-            except rtc.RpcError as err:
-                self.outcomes[str(err.code)] += 1
-            except RpcFailure as err:
-                self.outcomes[str(err.rpc_code or err.kind.value)] += 1
-            except Exception as exc:  # keep flooding whatever happens (a timeout included); count it
-                self.outcomes[type(exc).__name__] += 1
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.concurrency)]
-
-    async def stop(self) -> None:
-        self._stop.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-class Hostile:
-    """The hostile callers, in a child process of their own (``--hostile``): the measuring process's event loop
-    stays free for the probes, and the flood's cost shows up where it would in production (agent, server)."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-
-    @classmethod
-    async def start(cls, bench: Bench, room: str, agent: str, *, seconds: float) -> Hostile:
-        spec = {
-            "url": bench.server.url,
-            "api_key": bench.server.api_key,
-            "api_secret": bench.server.api_secret,
-            "key": dump_key(bench.key),
-            "room": room,
-            "agent": agent,
-            "seconds": seconds,
-            "concurrency": bench.args.concurrency,
-        }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.bench_flood",
-            "--hostile",
-            json.dumps(spec),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert proc.stdout is not None
-        ready = await asyncio.wait_for(proc.stdout.readline(), WAIT_S)
-        if ready.strip() != b"flooding":
-            raise RuntimeError(f"hostile process did not start: {ready!r}")
-        return cls(proc)
-
-    async def stop(self) -> dict[str, dict[str, Any]]:
-        """Stop the flood (closing the child's stdin); the counts per hostile caller ({} if it never answered)."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.close()
-        try:
-            out = await asyncio.wait_for(self.proc.stdout.readline(), WAIT_S)
-        except asyncio.TimeoutError:
-            out = b""
-        try:
-            await asyncio.wait_for(self.proc.wait(), 10)
-        except asyncio.TimeoutError:  # e.g. stuck leaving the room: the counts are in already
-            self.proc.kill()
-            await self.proc.wait()
-        if not out:
-            print("  hostile process gave no counts (killed)", file=sys.stderr, flush=True)
-            return {}
-        counts: dict[str, dict[str, Any]] = json.loads(out)
-        return counts
-
-
-async def hostile_main(spec: dict[str, Any]) -> None:
-    """Child process: connect "attacker", flood until stdin closes (or ``seconds``), print the counts as JSON."""
-    key = parse_key(spec["key"])
-    assert isinstance(key, HmacSha256Key)
-    room, agent, n = spec["room"], spec["agent"], spec["concurrency"]
-    garbage = Garbage(key, room, agent)
-    attacker = await connect_participant(
-        spec["url"], spec["api_key"], spec["api_secret"], room=room, identity="attacker"
-    )
-    lkapi = api.LiveKitAPI(spec["url"], spec["api_key"], spec["api_secret"])
-
-    async def as_participant(payload: str) -> object:
-        return await attacker.local.perform_rpc(
-            destination_identity=agent, method=METHOD_NAME, payload=payload, response_timeout=5.0
-        )
-
-    async def as_server_api(payload: str) -> object:
-        return await perform_rpc(
-            lkapi,
-            room=room,
-            destination_identity=agent,
-            method=METHOD_NAME,
-            payload=payload,
-            response_timeout_s=5.0,
-            timeout_s=10.0,
-        )
-
-    flooders = [Flooder("participant", as_participant, garbage, n), Flooder("server_api", as_server_api, garbage, n)]
-    # The parent stops the flood by closing our stdin (a thread waits for EOF: nothing the busy loop can starve).
-    stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    for f in flooders:
-        f.start()
-    print("flooding", flush=True)
-    t0 = time.monotonic()
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(stop, spec["seconds"])
-    seconds = time.monotonic() - t0
-    for f in flooders:
-        await f.stop()  # calls in flight still finish (and count their outcomes); no new ones start
-    counts = {f.name: {"sent": f.sent, "seconds": seconds, "outcomes": dict(f.outcomes)} for f in flooders}
-    print(json.dumps(counts), flush=True)
-    await lkapi.aclose()
-    await attacker.disconnect()
 
 
 class AudioMeter:
@@ -340,7 +181,11 @@ class Bench:
     async def window(self, kind: str, room: str, agent: str, audio: AudioMeter) -> None:
         w = Window(kind)
         before = await self.stats(room, agent, reset=True)
-        hostile = await Hostile.start(self, room, agent, seconds=WAIT_S) if kind == "flood" else None
+        hostile = (
+            await Hostile.start(self.server, self.key, room, agent, seconds=WAIT_S, concurrency=self.args.concurrency)
+            if kind == "flood"
+            else None
+        )
         t0 = time.monotonic()
         await self.probes(room, agent, t0 + self.args.window, w)
         t1 = time.monotonic()
@@ -380,7 +225,11 @@ class Bench:
 
     async def final(self, room: str, agent: str, *, under_flood: bool) -> None:
         """One valid request that ends the job; under flood, the flood has run for a second already."""
-        hostile = await Hostile.start(self, room, agent, seconds=WAIT_S) if under_flood else None
+        hostile = (
+            await Hostile.start(self.server, self.key, room, agent, seconds=WAIT_S, concurrency=self.args.concurrency)
+            if under_flood
+            else None
+        )
         if hostile is not None:
             await asyncio.sleep(1.0)  # let the flood reach its rate before the measured request
         payload = sign_request(build_request(room=room, target=agent, reason="bench", issuer="bench"), self.key)
@@ -509,11 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=float, default=3.0, help="seconds per quiet/flood window")
     parser.add_argument("--concurrency", type=int, default=48, help="calls in flight per hostile caller")
     parser.add_argument("--agent-log-level", default="", help="e.g. ERROR: the agent's shutdown_rpc log level")
-    parser.add_argument("--hostile", metavar="JSON", help=argparse.SUPPRESS)  # the child process's own mode
     args = parser.parse_args(argv)
-    if args.hostile:
-        asyncio.run(hostile_main(json.loads(args.hostile)))
-        return 0
     isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
     if isolation_error is not None:
         print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
