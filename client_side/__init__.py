@@ -7,6 +7,11 @@ the typed outcomes (:class:`ShutdownResult`, :class:`ShutdownFailed` and its sub
 implements :class:`Channel` and reports :class:`RpcFailure`.
 """
 
+# ruff: noqa: E402 - the extra check runs before any import that needs the extra
+from shutdown_rpc._extras import require_extra
+
+require_extra("shutdown_rpc.client_side", "client", ("livekit.api", "livekit.rtc", "aiohttp"))
+
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure, deliver
 from ._key_files import load_key, load_signing_key, write_key_file
 from ._minting import DEFAULT_MINT_LIFETIME_S, MAX_MINT_LIFETIME_S, SignedPayload, make_payload, mint_request
