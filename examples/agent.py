@@ -27,7 +27,7 @@ import os
 import time
 from typing import Any
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli
+from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference
 
 from shutdown_rpc.agent_side import (
     DEFAULT_REPLY_FLUSH_DELAY_S,
@@ -107,7 +107,10 @@ async def entrypoint(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(on_shutdown)
 
-    session: AgentSession[None] = AgentSession(tts=ToneTTS())
+    # The local end-of-turn model: in dev mode livekit-agents 1.8.9 defaults to its cloud detector (a DNS lookup
+    # and an outbound connection per job, falling back to this model when they fail). Nothing here leaves the host.
+    local_turns = inference.TurnDetector(version="v1-mini")
+    session: AgentSession[None] = AgentSession(tts=ToneTTS(), turn_handling={"turn_detection": local_turns})
     session.on("close", lambda ev: record_event(ctx, "session_closed", close_reason=str(ev.reason)))
     remote = await enable_remote_shutdown(ctx, policy=policy_from_env(ctx), session=session)
 

@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ from typing import Any, Literal
 
 from livekit import api
 
-from harness.lifecycle import StartStop, stop_process_group
+from harness.lifecycle import StartStop, stop_process_group, track, untrack
 from harness.livekit_server import LiveKitServer
 
 RECORD_ENV = "HARNESS_RECORD_FILE"
@@ -150,11 +151,18 @@ class AgentWorker(StartStop):
         self._extra_env = dict(env or {})
         self._ready_timeout = ready_timeout
         self._python = python
-        tmp = Path(tempfile.mkdtemp(prefix=f"agent-worker-{agent_name}-"))
-        self.record = RecordFile(record_file or tmp / "record.jsonl")
-        self.log_path = log_path or tmp / "worker.log"
+        # A temporary directory only for what the caller did not place; stop() removes it.
+        own = not (record_file and log_path)
+        self._tmpdir = Path(tempfile.mkdtemp(prefix=f"agent-worker-{agent_name}-")) if own else None
+        self.record = RecordFile(record_file or self._own_dir() / "record.jsonl")
+        self.log_path = log_path or self._own_dir() / "worker.log"
         self.worker_id: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    def _own_dir(self) -> Path:
+        assert self._tmpdir is not None
+        return self._tmpdir
 
     def command(self) -> list[str]:
         target = str(self.entrypoint)
@@ -178,6 +186,15 @@ class AgentWorker(StartStop):
         except OSError:
             return ""
 
+    def _log_of_this_run(self) -> str:
+        """The log written since this start (a reused log file still holds earlier runs' lines)."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                return log.read().decode(errors="replace")
+        except OSError:
+            return ""
+
     @property
     def pid(self) -> int:
         if self._proc is None:
@@ -192,6 +209,7 @@ class AgentWorker(StartStop):
         if self._proc is not None:
             raise RuntimeError("worker already started")
         with open(self.log_path, "ab") as log:
+            self._log_offset = log.tell()
             self._proc = subprocess.Popen(
                 self.command(),
                 env=self.environment(),
@@ -201,25 +219,31 @@ class AgentWorker(StartStop):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # own process group, including forkserver and job processes
             )
+        track(self)  # stopped on SIGTERM/SIGINT too (harness/lifecycle.py)
         deadline = time.monotonic() + self._ready_timeout
         while True:
-            match = _REGISTERED.search(_ANSI.sub("", self.log_tail(max_chars=1 << 20)))
+            match = _REGISTERED.search(_ANSI.sub("", self._log_of_this_run()))
             if match:
                 self.worker_id = match.group("id")
                 return
             code = self._proc.poll()
             if code is not None or time.monotonic() > deadline:
-                self.stop()
                 why = f"exited with code {code}" if code is not None else f"not registered after {self._ready_timeout}s"
-                raise WorkerStartError(f"agent worker {self.command()} {why}\n--- log tail ---\n{self.log_tail()}")
+                tail = self.log_tail()  # read before stop() removes a temporary log
+                self.stop()
+                raise WorkerStartError(f"agent worker {self.command()} {why}\n--- log tail ---\n{tail}")
             time.sleep(0.05)  # poll interval of the readiness probe
 
     def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM the worker's process group (worker, forkserver, jobs), SIGKILL after ``timeout``."""
+        """SIGTERM the worker's process group (worker, forkserver, jobs), SIGKILL after ``timeout``; then remove
+        the temporary directory this worker created (its record and log, unless the caller placed them)."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        stop_process_group(proc, timeout)
+        if proc is not None:
+            stop_process_group(proc, timeout)
+            untrack(self)
+        tmpdir, self._tmpdir = self._tmpdir, None
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
     async def dispatch(self, lkapi: api.LiveKitAPI, room: str, *, metadata: str = "") -> api.AgentDispatch:
         """CreateDispatch of this worker's agent into ``room`` (the server creates the room if needed)."""

@@ -7,7 +7,10 @@ Everything it opens is bound to 127.0.0.1 and everything it advertises is 127.0.
 * ``rtc.stun_servers`` points at a closed loopback port -> the join response no longer hands the clients
   LiveKit's default public STUN servers (no DNS lookup, no packet leaves the machine);
 * ``rtc.ips.includes: 127.0.0.1/32`` + ``enable_loopback_candidate`` -> the UDP mux only uses loopback;
-* ``agents.target_load: 100`` -> dispatches are not dropped when the machine is busy (see server_config).
+* ``agents.target_load: 100`` -> dispatches are not dropped when the machine is busy (see server_config);
+* ``rtc.tcp_port: 0`` -> no ICE/TCP listener: livekit-server 1.13.5 binds it on ALL addresses whatever
+  ``bind_addresses`` says (mediatransportutil ``rtcconfig/webrtc_config.go``: ``net.ListenTCP("tcp",
+  &net.TCPAddr{Port: ...})``), and every harness client reaches the server over UDP.
 
 Usage::
 
@@ -41,7 +44,7 @@ from typing import Any, cast
 from livekit import api
 
 from harness.go_build import GoBuildError, go_install_with_progress
-from harness.lifecycle import StartStop, stop_process_group
+from harness.lifecycle import StartStop, stop_process_group, track, untrack
 
 SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
 SERVER_VERSION = "v1.13.5"
@@ -161,7 +164,7 @@ def _free_port_both() -> int:
 
 @dataclass(frozen=True)
 class ServerPorts:
-    """Ports of one server: signalling/HTTP (TCP), ICE over TCP, ICE over UDP (single mux port)."""
+    """Ports of one server: signalling/HTTP (TCP), ICE over TCP (0 = off), ICE over UDP (single mux port)."""
 
     http: int
     rtc_tcp: int
@@ -277,16 +280,8 @@ class LiveKitServer(StartStop):
             self._log_path = Path(name)
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between picking and binding it
-            self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=free_port(), rtc_udp=_free_port_both())
-            config = server_config(self._ports, self.api_key, self.api_secret, self._log_level, self._rtc_overrides)
-            with open(self._log_path, "ab") as log:
-                self._proc = subprocess.Popen(
-                    [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # own process group: stop() kills everything it started
-                )
+            self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=0, rtc_udp=_free_port_both())  # 0: see module doc
+            self._spawn(binary, self._ports)
             try:
                 self._wait_ready()
                 return
@@ -332,12 +327,40 @@ class LiveKitServer(StartStop):
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def restart(self, timeout: float = 10.0) -> None:
+        """Stop the server and start it again on the same ports and config, as a node restart does (clients
+        reconnect to the same URL; rooms, participants and pending calls are lost: dev mode keeps no state)."""
+        ports = self.ports
+        self.stop(timeout)
+        self._spawn(self._binary or ensure_server_binary(), ports)
+        try:
+            self._wait_ready()
+        except ServerStartError as exc:
+            self.stop()
+            raise ServerStartError(
+                f"livekit-server did not restart: {exc}\n--- log tail ---\n{self.log_tail()}"
+            ) from None
+
+    def _spawn(self, binary: Path, ports: ServerPorts) -> None:
+        assert self._log_path is not None
+        config = server_config(ports, self.api_key, self.api_secret, self._log_level, self._rtc_overrides)
+        with open(self._log_path, "ab") as log:
+            self._proc = subprocess.Popen(
+                [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: stop() kills everything it started
+            )
+        track(self)  # stopped on SIGTERM/SIGINT too (harness/lifecycle.py)
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM the server's process group, SIGKILL it after ``timeout``; idempotent."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         stop_process_group(proc, timeout)
+        untrack(self)
 
 
 def main(argv: list[str] | None = None) -> int:

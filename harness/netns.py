@@ -97,7 +97,7 @@ def isolate_process() -> str | None:
     """Enter the private namespace for this whole process unless disabled; the reason it could not, or None.
 
     Call it first thing, before anything creates an rtc.Room or starts livekit-server: the rtc SDK's native
-    threads keep the namespace they were started in.
+    threads keep the namespace they were started in. Also installs the egress guard (``harness/egress.py``).
     """
     if not netns_wanted():
         return None
@@ -110,6 +110,9 @@ def isolate_process() -> str | None:
         )
     try:
         enter_private_netns()
+        from harness.egress import install_egress_guard  # imports this module
+
+        install_egress_guard()
     except NetnsError as exc:
         return str(exc)
     return None

@@ -67,6 +67,7 @@ def check_payload_size(payload: str) -> None:
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 # Bits of the last data character that padding leaves unused: 4 before "==", 2 before "=".
 _UNUSED_BITS_MASK = {2: 0b1111, 1: 0b11}
+_B64_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
 
 if sys.version_info >= (3, 11):
 
@@ -85,14 +86,17 @@ def decode_base64(payload: str) -> bytes:
         raw = _a2b_strict(payload.encode("ascii"))
     except (UnicodeEncodeError, binascii.Error):
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not base64") from None
-    data = payload.rstrip("=")
-    padding = len(payload) - len(data)
     # strict_mode still lets "AAAA====" (or "AAAA=") through: padding must close a 2- or 3-character quantum.
-    if len(payload) % 4 or padding > 2 or (padding and len(data) % 4 != 4 - padding):
+    # strict_mode refuses "=" anywhere but at the end, so the last 3 characters tell everything (no second pass).
+    if len(payload) % 4:
         raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not padded base64")
-    # Non-zero unused bits would let one envelope travel as several strings; only the canonical form is valid.
-    if padding and _ALPHABET.index(data[-1]) & _UNUSED_BITS_MASK[padding]:
-        raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not canonical base64")
+    if payload[-1:] == "=":
+        padding = 2 if payload[-2] == "=" else 1
+        if padding == 2 and payload[-3] == "=":
+            raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not padded base64")
+        # Non-zero unused bits would let one envelope travel as several strings; only the canonical form is valid.
+        if _B64_VALUE[payload[-1 - padding]] & _UNUSED_BITS_MASK[padding]:
+            raise ShutdownRpcError(ErrorCode.MALFORMED, "payload is not canonical base64")
     return raw
 
 

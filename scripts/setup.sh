@@ -37,17 +37,18 @@ if [ -f js/package-lock.json ]; then
   (cd js && npm run --silent build)
 fi
 
+# nftables: the e2e egress guard (harness/egress.py) and packet loss on impaired links (harness/links.py);
+# util-linux (nsenter, taskset, unshare) is part of every Debian base system.
+if ! command -v nft >/dev/null 2>&1 && [ ! -x /usr/sbin/nft ]; then
+  say "installing Debian's nftables (nft) for the egress guard and the impaired-link test bed"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq nftables >/dev/null
+fi
+
 if [ "${SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Debian's chromium for the browser test"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium >/dev/null
-fi
-
-# Impaired-link tests and bench (harness/links.py): nftables for packet loss, util-linux for nsenter/taskset.
-if ! command -v nft >/dev/null 2>&1 && [ ! -x /usr/sbin/nft ]; then
-  say "installing Debian's nftables for the impaired-link test bed"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq nftables >/dev/null
 fi

@@ -14,7 +14,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy --strict"
 .venv/bin/mypy --strict -p shutdown_rpc
-.venv/bin/mypy --strict harness bench
+.venv/bin/mypy --strict harness bench fuzz
 .venv/bin/mypy --strict --explicit-package-bases tests scripts examples
 echo "==> vectors are current"
 $py scripts/gen_vectors.py --check
@@ -24,6 +24,12 @@ echo "==> API docs (pdoc)"
 bash scripts/docs.sh
 echo "==> protocol benchmark smoke run (informational: figures only, never a verdict)"
 $py bench/bench_protocol.py --quick
+
+echo "==> fuzzing the verifier (atheris, time-boxed; fuzz/README.md has the release-length run)"
+fuzz_scratch=$(mktemp -d)
+$py -m fuzz.fuzz_verifier -max_total_time="${FUZZ_SECONDS:-60}" -dict=fuzz/msgpack.dict -print_final_stats=1 \
+  "$fuzz_scratch" fuzz/corpus/verifier
+rm -rf "$fuzz_scratch"
 
 if [ -f js/package.json ]; then
   echo "==> JS client (node --test, ESLint)"

@@ -85,6 +85,14 @@ async function main(): Promise<void> {
       '--disable-sync',
       '--allow-loopback-in-peer-connection',
       '--disable-features=WebRtcHideLocalIpsWithMdns',
+      // Nothing leaves the host (the e2e egress guard fails the test otherwise): every name but the loopback
+      // address resolves to "not found" without a DNS query, and no background service is contacted.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+      '--dns-prefetch-disable',
+      '--disable-domain-reliability',
+      '--disable-client-side-phishing-detection',
+      '--disable-default-apps',
+      '--no-pings',
     ],
   });
   const logs: string[] = [];

@@ -19,7 +19,7 @@ import pytest
 import pytest_asyncio
 from livekit import api
 
-from harness import netns
+from harness import egress, netns
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer, ServerStartError
 from harness.participant import RoomParticipant, mint_token
@@ -31,6 +31,54 @@ NETNS_ERROR: str | None = netns.isolate_process()
 E2E_DIR = Path(__file__).resolve().parent
 AGENTS_DIR = E2E_DIR / "agents"
 RECORDING_AGENT = AGENTS_DIR / "recording_agent.py"
+
+# -- egress guard: a test fails if anything it (or a session process) started tried to leave loopback -------------
+
+
+_expected_egress_packets: list[int] = []  # what the egress_expected tests sent on purpose
+
+
+def _egress_packets() -> egress.EgressReport | None:
+    """The guard's counters; None only when the namespace was explicitly opted out of (SHUTDOWN_RPC_E2E_NETNS=0)."""
+    if not netns.netns_wanted():
+        return None
+    if NETNS_ERROR is not None:
+        pytest.fail(f"cannot set up the private network namespace for e2e tests: {NETNS_ERROR}", pytrace=False)
+    return egress.egress_report()
+
+
+@pytest.fixture(autouse=True)
+def no_egress(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the test when a packet addressed outside loopback was refused while it ran (harness/egress.py).
+
+    Processes shared by the session (server, workers) are charged to the test during which they tried.
+    ``@pytest.mark.egress_expected`` marks the guard's own test, which makes such an attempt on purpose.
+    """
+    before = _egress_packets()
+    yield
+    after = _egress_packets()
+    if before is None or after is None:
+        return
+    if request.node.get_closest_marker("egress_expected"):
+        _expected_egress_packets.append(after.packets - before.packets)
+    elif after.packets != before.packets:
+        pytest.fail(
+            f"a process started by the tests tried to reach a non-loopback address: "
+            f"{after.packets - before.packets} new; all so far: {after.describe()}",
+            pytrace=False,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The same check over the whole session (attempts between tests and in session teardown count too):
+    the run fails (exit status 1) if the guard refused more than the egress_expected tests sent."""
+    if NETNS_ERROR is not None or not netns.netns_wanted():
+        return  # the e2e tests fail on their own then
+    report = egress.egress_report()
+    if report.packets > sum(_expected_egress_packets):
+        print(f"\nFAILED egress guard: processes started by the tests tried to leave loopback: {report.describe()}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 # a secret of >= 32 bytes keeps PyJWT quiet (livekit-server's dev default "secret" is 6 bytes)
 E2E_API_KEY = "e2ekey"

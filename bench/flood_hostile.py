@@ -1,0 +1,197 @@
+"""The hostile side of bench_flood: invalid payloads of every kind, concurrent callers that send them, and the
+child process they run in (``python -m bench.flood_hostile SPEC_JSON``, started by :class:`Hostile`)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from livekit import api, rtc
+
+from harness.livekit_server import LiveKitServer
+from harness.participant import connect_participant
+from shutdown_rpc.client_side import RpcFailure, perform_rpc
+from shutdown_rpc.protocol import (
+    METHOD_NAME,
+    FixedClock,
+    HmacSha256Key,
+    build_request,
+    dump_key,
+    parse_key,
+    sign_request,
+)
+
+WAIT_S = 60.0
+
+
+class Garbage:
+    """Invalid payloads for one room and agent, one of each kind in turn."""
+
+    KINDS = ("garbage", "wrong_signature", "expired", "replay_other_room", "oversize", "unknown_key")
+
+    def __init__(self, key: HmacSha256Key, room: str, agent: str) -> None:
+        forged = HmacSha256Key(key.key_id, os.urandom(32))  # right key id, wrong secret
+        stranger = HmacSha256Key("not-a-key-of-this-agent", os.urandom(32))
+        old = FixedClock(1_700_000_000_000)
+        self.payloads = [
+            base64.b64encode(os.urandom(180)).decode(),
+            sign_request(build_request(room=room, target=agent, reason="x", issuer="attacker"), forged),
+            sign_request(build_request(room=room, target=agent, reason="x", issuer="attacker", clock=old), key),
+            sign_request(build_request(room="another-room", target=agent, reason="x", issuer="backend"), key),
+            "A" * 5000,
+            sign_request(build_request(room=room, target=agent, reason="x", issuer="attacker"), stranger),
+        ]
+        self.i = 0
+
+    def next(self) -> str:
+        self.i += 1
+        return self.payloads[self.i % len(self.payloads)]
+
+
+@dataclass
+class Flooder:
+    """``concurrency`` loops calling ``send(payload)`` until stopped; counts calls and outcomes."""
+
+    name: str
+    send: Callable[[str], Awaitable[object]]
+    garbage: Garbage
+    concurrency: int
+    sent: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sent += 1
+            try:
+                await asyncio.wait_for(self.send(self.garbage.next()), 15)
+                self.outcomes["answered"] += 1
+            except rtc.RpcError as err:
+                self.outcomes[str(err.code)] += 1
+            except RpcFailure as err:
+                self.outcomes[str(err.rpc_code or err.kind.value)] += 1
+            except Exception as exc:  # keep flooding whatever happens (a timeout included); count it
+                self.outcomes[type(exc).__name__] += 1
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.concurrency)]
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class Hostile:
+    """The hostile callers, in a child process of their own (this module run with ``-m``): the measuring
+    process's event loop stays free for the probes, and the flood's cost shows up where it would in production
+    (agent, server)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(
+        cls, server: LiveKitServer, key: HmacSha256Key, room: str, agent: str, *, seconds: float, concurrency: int
+    ) -> Hostile:
+        spec = {
+            "url": server.url,
+            "api_key": server.api_key,
+            "api_secret": server.api_secret,
+            "key": dump_key(key),
+            "room": room,
+            "agent": agent,
+            "seconds": seconds,
+            "concurrency": concurrency,
+        }
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.flood_hostile",
+            json.dumps(spec),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        ready = await asyncio.wait_for(proc.stdout.readline(), WAIT_S)
+        if ready.strip() != b"flooding":
+            raise RuntimeError(f"hostile process did not start: {ready!r}")
+        return cls(proc)
+
+    async def stop(self) -> dict[str, dict[str, Any]]:
+        """Stop the flood (closing the child's stdin); the counts per hostile caller ({} if it never answered)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        try:
+            out = await asyncio.wait_for(self.proc.stdout.readline(), WAIT_S)
+        except asyncio.TimeoutError:
+            out = b""
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except asyncio.TimeoutError:  # e.g. stuck leaving the room: the counts are in already
+            self.proc.kill()
+            await self.proc.wait()
+        if not out:
+            print("  hostile process gave no counts (killed)", file=sys.stderr, flush=True)
+            return {}
+        counts: dict[str, dict[str, Any]] = json.loads(out)
+        return counts
+
+
+async def hostile_main(spec: dict[str, Any]) -> None:
+    """Child process: connect "attacker", flood until stdin closes (or ``seconds``), print the counts as JSON."""
+    key = parse_key(spec["key"])
+    assert isinstance(key, HmacSha256Key)
+    room, agent, n = spec["room"], spec["agent"], spec["concurrency"]
+    garbage = Garbage(key, room, agent)
+    attacker = await connect_participant(
+        spec["url"], spec["api_key"], spec["api_secret"], room=room, identity="attacker"
+    )
+    lkapi = api.LiveKitAPI(spec["url"], spec["api_key"], spec["api_secret"])
+
+    async def as_participant(payload: str) -> object:
+        return await attacker.local.perform_rpc(
+            destination_identity=agent, method=METHOD_NAME, payload=payload, response_timeout=5.0
+        )
+
+    async def as_server_api(payload: str) -> object:
+        return await perform_rpc(
+            lkapi,
+            room=room,
+            destination_identity=agent,
+            method=METHOD_NAME,
+            payload=payload,
+            response_timeout_s=5.0,
+            timeout_s=10.0,
+        )
+
+    flooders = [Flooder("participant", as_participant, garbage, n), Flooder("server_api", as_server_api, garbage, n)]
+    # The parent stops the flood by closing our stdin (a thread waits for EOF: nothing the busy loop can starve).
+    stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    for f in flooders:
+        f.start()
+    print("flooding", flush=True)
+    t0 = time.monotonic()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop, spec["seconds"])
+    seconds = time.monotonic() - t0
+    for f in flooders:
+        await f.stop()  # calls in flight still finish (and count their outcomes); no new ones start
+    counts = {f.name: {"sent": f.sent, "seconds": seconds, "outcomes": dict(f.outcomes)} for f in flooders}
+    print(json.dumps(counts), flush=True)
+    await lkapi.aclose()
+    await attacker.disconnect()
+
+
+if __name__ == "__main__":
+    asyncio.run(hostile_main(json.loads(sys.argv[1])))
