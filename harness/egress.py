@@ -5,7 +5,8 @@ Inside the namespace of ``harness/netns.py`` nothing had a route out, so an outb
 into the namespace's veth (IPv4 via an address nobody holds, IPv6 on-link) so such packets are routed, and an
 nftables ``output`` chain lets ``lo`` through and counts, records (destination address and port) and rejects
 everything else: the sender gets a fast error, nothing waits on ARP, and a test can read what was attempted.
-Traffic between the harness's own processes is on ``lo`` (the veth address is local, so it routes over ``lo``).
+Traffic between the harness's own processes is on ``lo`` (the veth address is local, so it routes over ``lo``),
+or on the veth into the agent's namespace that harness/links.py creates (another namespace of the harness's own).
 Link-local multicast (the kernel's IPv6 neighbour discovery and MLD on the veth) is let through: it never
 leaves the namespace's own link.
 
@@ -24,7 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.netns import VETH_A, NetnsError
+from harness.netns import LINK_VETH_HOST, VETH_A, NetnsError
 
 TABLE = "harness_egress"
 _GATEWAY4 = "10.213.7.254"  # inside the veth's /24, held by nobody: packets are rejected before ARP matters
@@ -38,6 +39,7 @@ table inet {TABLE} {{
     chain output {{
         type filter hook output priority 0; policy accept;
         oifname "lo" accept
+        oifname "{LINK_VETH_HOST}" accept
         ip6 daddr ff02::/16 accept
         ip daddr 224.0.0.0/24 accept
         meta nfproto ipv4 add @dst4 {{ ip daddr }}

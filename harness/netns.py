@@ -24,6 +24,8 @@ from dataclasses import dataclass
 CLONE_NEWNET = 0x40000000
 DEFAULT_ADDRESS = "10.213.7.1/24"
 VETH_A, VETH_B = "lkh0", "lkh1"
+# The veth pair harness/links.py makes into the agent's own namespace (also a namespace the harness created).
+LINK_VETH_HOST, LINK_VETH_AGENT = "lka0", "lka1"
 ENV_DISABLE = "SHUTDOWN_RPC_E2E_NETNS"  # "0" = stay in the current namespace
 
 
