@@ -33,8 +33,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from livekit import api
 
@@ -167,8 +169,11 @@ class ServerPorts:
     rtc_udp: int
 
 
-def server_config(ports: ServerPorts, api_key: str, api_secret: str, log_level: str) -> str:
-    """The YAML config (JSON is valid YAML) for a loopback-only dev server."""
+def server_config(
+    ports: ServerPorts, api_key: str, api_secret: str, log_level: str, extra: Mapping[str, Any] | None = None
+) -> str:
+    """The YAML config (JSON is valid YAML) for a loopback-only dev server; ``extra`` adds top-level sections
+    (e.g. ``redis``, ``webhook`` for a cluster node, see harness/cluster.py)."""
     config = {
         "port": ports.http,
         "bind_addresses": [LOOPBACK],
@@ -190,6 +195,7 @@ def server_config(ports: ServerPorts, api_key: str, api_secret: str, log_level: 
         "keys": {api_key: api_secret},
         "logging": {"level": log_level},
     }
+    config.update(extra or {})
     return json.dumps(config)
 
 
@@ -209,7 +215,10 @@ class LiveKitServer(StartStop):
         log_path: Path | None = None,
         log_level: str = "info",
         startup_timeout: float = 30.0,
+        extra_config: Mapping[str, Any] | None = None,
     ) -> None:
+        """``extra_config``: top-level config sections added to the dev config (``redis``, ``webhook``, ...)."""
+        self._extra_config = dict(extra_config or {})
         self.api_key = api_key
         self.api_secret = api_secret
         self._binary = binary
@@ -268,7 +277,7 @@ class LiveKitServer(StartStop):
         last_error = ""
         for _attempt in range(3):  # a free port can be taken between picking and binding it
             self._ports = ServerPorts(http=_free_port_both(), rtc_tcp=free_port(), rtc_udp=_free_port_both())
-            config = server_config(self._ports, self.api_key, self.api_secret, self._log_level)
+            config = server_config(self._ports, self.api_key, self.api_secret, self._log_level, self._extra_config)
             with open(self._log_path, "ab") as log:
                 self._proc = subprocess.Popen(
                     [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],
