@@ -15,7 +15,10 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,9 +108,17 @@ class LiveKitCluster(StartStop):
         node.start()
         return node
 
-    def stop_node(self, index: int) -> None:
-        """Stop one node (SIGTERM, then SIGKILL); the others and Redis keep running."""
-        self.nodes[index].stop()
+    def stop_node(self, index: int, *, graceful: bool = True) -> None:
+        """Stop one node; the others and Redis keep running.
+
+        ``graceful``: SIGTERM (livekit-server drains: it keeps serving its rooms while participants remain),
+        SIGKILL after 10 s; else SIGKILL at once (a crash).
+        """
+        node = self.nodes[index]
+        if not graceful and node.is_running():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(node.pid, signal.SIGKILL)
+        node.stop()
 
     def node_id(self, index: int) -> str:
         """The livekit node id (``ND_...``) of node ``index``, as its log announced it on its last start."""
