@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +31,6 @@ from harness.redis_server import RedisServer, RedisStartError
 
 ROOM_NODE_KEY = "room_node_map"
 NODES_KEY = "nodes"
-_NODE_ID = re.compile(r'starting LiveKit server.*?"nodeID": "(ND_[A-Za-z0-9]+)"')
 
 
 class ClusterStartError(RuntimeError):
@@ -61,9 +60,11 @@ class LiveKitCluster(StartStop):
         self.webhook_urls = tuple(webhook_urls)
         self._count = nodes
         self._log_dir = log_dir or Path(tempfile.mkdtemp(prefix="livekit-cluster-"))
+        self._log_dir.mkdir(parents=True, exist_ok=True)
         self._log_level = log_level
         self.redis = RedisServer()
         self.nodes: list[LiveKitServer] = []
+        self._node_ids: list[str] = []
 
     def _node_config(self) -> dict[str, object]:
         extra: dict[str, object] = {"redis": {"address": self.redis.address}}
@@ -87,7 +88,7 @@ class LiveKitCluster(StartStop):
                     extra_config=self._node_config(),
                 )
                 self.nodes.append(node)
-                node.start()
+                self._node_ids.append(self._start_and_identify(node))
         except ServerStartError as exc:
             self.stop()
             raise ClusterStartError(f"node {len(self.nodes) - 1}: {exc}") from None
@@ -100,13 +101,27 @@ class LiveKitCluster(StartStop):
         for node in reversed(self.nodes):
             node.stop()
         self.nodes.clear()
+        self._node_ids.clear()
         self.redis.stop()
 
     def restart_node(self, index: int) -> LiveKitServer:
         """Start node ``index`` again after :meth:`stop_node` (new ports, new node id)."""
         node = self.nodes[index]
-        node.start()
+        self._node_ids[index] = self._start_and_identify(node)
         return node
+
+    def _start_and_identify(self, node: LiveKitServer) -> str:
+        """Start ``node`` and return its node id: the one id that appeared in Redis's ``nodes`` hash meanwhile."""
+        before = set(self.registered_node_ids())
+        node.start()
+        deadline = time.monotonic() + 10.0
+        while True:
+            new = set(self.registered_node_ids()) - before
+            if len(new) == 1:
+                return new.pop()
+            if time.monotonic() > deadline:
+                raise ServerStartError(f"node did not register exactly one id in Redis (new ids: {sorted(new)})")
+            time.sleep(0.05)  # polling interval of a readiness probe
 
     def stop_node(self, index: int, *, graceful: bool = True) -> None:
         """Stop one node; the others and Redis keep running.
@@ -121,11 +136,8 @@ class LiveKitCluster(StartStop):
         node.stop()
 
     def node_id(self, index: int) -> str:
-        """The livekit node id (``ND_...``) of node ``index``, as its log announced it on its last start."""
-        found = _NODE_ID.findall(self.nodes[index].log_path.read_text(errors="replace"))
-        if not found:
-            raise RuntimeError(f"node {index} has not logged its node id ({self.nodes[index].log_path})")
-        return str(found[-1])
+        """The livekit node id (``ND_...``) of node ``index`` (since its last start)."""
+        return self._node_ids[index]
 
     def registered_node_ids(self) -> list[str]:
         """Node ids currently registered in Redis."""

@@ -1,0 +1,342 @@
+"""Scale benchmark: ending N agent jobs at once (fleet) against DeleteRoom of the same N rooms, on one node and
+on a 2-node Redis cluster; and PerformRpc request -> ack when the API node hosts the room vs when it does not.
+
+    .venv/bin/python -m bench.bench_scale [--sizes 1,5,20] [--reps 3] [--concurrency 8] [--ack-rounds 10]
+    .venv/bin/python -m bench.bench_scale --quick      # CI smoke run: figures only, never a verdict
+
+Measured, never asserted. Per topology (``single``: one livekit-server; ``cluster``: two nodes sharing a real
+redis-server, rooms alternating between the nodes, every API call sent to node 0) and per N, each rep starts N
+light-agent jobs (harness/light_agent.py, untimed), then times one of two ways to end them, alternating which
+goes first from rep to rep:
+
+* ``fleet``: ``end_fleet`` (list the room's agents, one signed request each, bounded concurrency): the caller's
+  reason reaches every job and the rooms stay;
+* ``delete``: RoomService.DeleteRoom of the same N rooms with the same concurrency: jobs end with
+  "room disconnected", rooms gone, reason lost.
+
+Times from the first call: ``api`` (every call returned: acks, or DeleteRoom answers), ``left`` (the node's
+``participant_left`` webhook for every agent has arrived), ``callbacks`` (every job's shutdown callback ran, from
+the agents' own wall-clock records). The ``ack`` phase dispatches one job at a time into a room on node 1 and
+sends one request to node 1 (same node) or node 0 (cross node), alternating.
+
+The machine is shared (2 cores, several developers' test runs): absolute figures are noisy; compare the ratios,
+which come from the same run, interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from livekit import api
+
+from harness import netns
+from harness.agent_worker import AgentWorker
+from harness.cluster import LiveKitCluster
+from harness.livekit_server import LiveKitServer, free_port
+from shutdown_rpc.client_side import RetryPolicy, ServerChannel, ShutdownClient, deliver, make_payload
+from shutdown_rpc.client_side.fleet import FleetRequest, RoomStatus, end_fleet
+from shutdown_rpc.client_side.webhooks import LEFT_EVENTS, WebhookListener
+from shutdown_rpc.protocol import HmacSha256Key, dump_key
+
+WAIT_S = 120.0
+API_KEY = "benchkey"
+REASON = "scale bench"
+
+
+class TimedHooks(WebhookListener):
+    """A webhook listener that also notes when each agent's ``participant_left`` arrived (wall clock)."""
+
+    def __init__(self, api_key: str, api_secret: str, port: int) -> None:
+        super().__init__(api_key, api_secret, port=port)
+        self.left_at: dict[tuple[str, str], float] = {}
+
+    async def record(self, event: str, room: str, identity: str) -> None:
+        if event in LEFT_EVENTS:
+            self.left_at.setdefault((room, identity), time.time())
+        await super().record(event, room, identity)
+
+
+@dataclass(frozen=True)
+class Job:
+    room: str
+    host: int
+    agent: str
+
+
+class Topology:
+    """One setup under test: its nodes, a worker registered with node 0, the webhook listener, API clients."""
+
+    def __init__(self, name: str, nodes: list[LiveKitServer], worker: AgentWorker, hooks: TimedHooks) -> None:
+        self.name, self.nodes, self.worker, self.hooks = name, nodes, worker, hooks
+        secret = nodes[0].api_secret
+        self.apis = [api.LiveKitAPI(n.url, API_KEY, secret) for n in nodes]
+        self.node_ids: list[str] = []
+
+    async def start_jobs(self, n: int, *, host: int | None = None) -> list[Job]:
+        """N jobs, rooms on node ``host`` or alternating between the nodes; returns once every agent is up."""
+        tag = uuid.uuid4().hex[:8]
+        jobs = [Job(f"scale-{tag}-{i}", i % len(self.nodes) if host is None else host, "") for i in range(n)]
+
+        async def one(job: Job) -> Job:
+            create = api.CreateRoomRequest(name=job.room, empty_timeout=600, departure_timeout=600)
+            if self.node_ids:
+                create.node_id = self.node_ids[job.host]
+            await self.apis[job.host].room.create_room(create)
+            await self.apis[job.host].agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(agent_name=self.worker.agent_name, room=job.room)
+            )
+            started = await self.worker.record.wait_for(room=job.room, event="entrypoint_started", timeout=WAIT_S)
+            return Job(job.room, job.host, started["identity"])
+
+        return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+    async def wait_ended(self, jobs: list[Job], t0: float) -> tuple[float, float]:
+        """(left, callbacks) in ms after ``t0``, once every agent's webhook and callback are in."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            left = [self.hooks.left_at.get((j.room, j.agent)) for j in jobs]
+            callbacks = [self.worker.record.events(room=j.room, event="shutdown_callback") for j in jobs]
+            if all(t is not None for t in left) and all(callbacks):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name}: jobs did not end within {WAIT_S}s")
+            await asyncio.sleep(0.02)  # poll interval of the wait: arrival times are recorded, not polled
+        left_ms = max(t for t in left if t is not None) * 1000 - t0 * 1000
+        cb_ms = max(c[0]["wall_ms"] for c in callbacks) - t0 * 1000
+        return left_ms, cb_ms
+
+    async def aclose(self) -> None:
+        for client in self.apis:
+            await client.aclose()
+
+
+async def end_by_fleet(topo: Topology, client: ShutdownClient, jobs: list[Job], concurrency: int) -> dict[str, float]:
+    t0 = time.time()
+    outcomes = [
+        o async for o in end_fleet(client, [j.room for j in jobs], FleetRequest(REASON), concurrency=concurrency)
+    ]
+    api_ms = (time.time() - t0) * 1000
+    bad = [o for o in outcomes if o.status is not RoomStatus.ACKNOWLEDGED]
+    if bad:
+        raise RuntimeError(f"fleet: not acknowledged: {bad[:3]}")
+    left_ms, cb_ms = await topo.wait_ended(jobs, t0)
+    for job in jobs:
+        callback = topo.worker.record.events(room=job.room, event="shutdown_callback")[0]
+        if callback["caller_reason"] != REASON:
+            raise RuntimeError(f"fleet: reason not delivered to {job.room}: {callback['reason']!r}")
+    return {"api": api_ms, "left": left_ms, "callbacks": cb_ms}
+
+
+async def end_by_delete(topo: Topology, jobs: list[Job], concurrency: int) -> dict[str, float]:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def delete(job: Job) -> None:
+        async with gate:
+            await topo.apis[0].room.delete_room(api.DeleteRoomRequest(room=job.room))
+
+    t0 = time.time()
+    await asyncio.gather(*(delete(j) for j in jobs))
+    api_ms = (time.time() - t0) * 1000
+    left_ms, cb_ms = await topo.wait_ended(jobs, t0)
+    return {"api": api_ms, "left": left_ms, "callbacks": cb_ms}
+
+
+async def ack_latency(topo: Topology, key: HmacSha256Key, rounds: int) -> dict[str, list[float]]:
+    """Request -> ack (ms) with the API call on the hosting node vs the other node, one job at a time."""
+    samples: dict[str, list[float]] = {"same_node": [], "cross_node": []}
+    host = len(topo.nodes) - 1
+    for i in range(2 * rounds):
+        kind = "same_node" if i % 2 == 0 else "cross_node"
+        api_node = host if kind == "same_node" else 0
+        (job,) = await topo.start_jobs(1, host=host)
+        signed = make_payload(key, room=job.room, agent=job.agent, reason=REASON, issuer="bench")
+        relay = ShutdownClient(None, issuer="bench", lkapi=topo.apis[api_node])
+        t0 = time.perf_counter()
+        await deliver(
+            ServerChannel(relay, job.room, job.agent),
+            signed.payload,
+            room=job.room,
+            agent=job.agent,
+            request_id=signed.request_id,
+            timeout_s=30,
+            policy=RetryPolicy(max_attempts=1, attempt_timeout_s=10),
+        )
+        samples[kind].append((time.perf_counter() - t0) * 1000)
+        await topo.wait_ended([job], time.time())
+    return samples
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+async def run_topology(
+    topo: Topology, key: HmacSha256Key, sizes: list[int], reps: int, concurrency: int, ack_rounds: int
+) -> dict[str, object]:
+    client = ShutdownClient(key, issuer="bench", lkapi=topo.apis[0])
+    rows: dict[str, object] = {}
+    for n in sizes:
+        runs: dict[str, list[dict[str, float]]] = {"fleet": [], "delete": []}
+        for rep in range(reps):
+            order = ("fleet", "delete") if rep % 2 == 0 else ("delete", "fleet")
+            for way in order:
+                jobs = await topo.start_jobs(n)
+                if way == "fleet":
+                    runs[way].append(await end_by_fleet(topo, client, jobs, concurrency))
+                    for job in jobs:  # cleanup, untimed: the fleet kept the rooms
+                        await topo.apis[0].room.delete_room(api.DeleteRoomRequest(room=job.room))
+                else:
+                    runs[way].append(await end_by_delete(topo, jobs, concurrency))
+            print(f"  {topo.name} N={n} rep {rep + 1}/{reps} done", file=sys.stderr, flush=True)
+        row: dict[str, object] = {}
+        for metric in ("api", "left", "callbacks"):
+            fleet = median([r[metric] for r in runs["fleet"]])
+            delete = median([r[metric] for r in runs["delete"]])
+            row[metric] = {
+                "fleet_ms": round(fleet, 1),
+                "delete_ms": round(delete, 1),
+                "ratio": round(fleet / delete, 2),
+            }
+        rows[str(n)] = row
+    result: dict[str, object] = {"sizes": rows}
+    if ack_rounds and len(topo.nodes) > 1:
+        samples = await ack_latency(topo, key, ack_rounds)
+        same, cross = median(samples["same_node"]), median(samples["cross_node"])
+        result["ack_ms_p50"] = {
+            "same_node": round(same, 1),
+            "cross_node": round(cross, 1),
+            "cross_over_same": round(cross / same, 2),
+            "n": len(samples["same_node"]),
+        }
+    return result
+
+
+async def with_topology(name: str, nodes: int, workdir: Path, key: HmacSha256Key, run: object) -> dict[str, object]:
+    """Start the setup (one server, or a cluster), a worker on node 0 and the webhook listener; run; stop all."""
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
+    secret = uuid.uuid4().hex * 2
+    port = free_port()
+    hook_url = f"http://127.0.0.1:{port}/livekit/webhook"
+    cluster: LiveKitCluster | None = None
+    single: LiveKitServer | None = None
+    if nodes > 1:
+        cluster = LiveKitCluster(
+            nodes=nodes, api_key=API_KEY, api_secret=secret, webhook_urls=[hook_url], log_dir=workdir, log_level="warn"
+        )
+        await asyncio.to_thread(cluster.start)
+        servers = list(cluster.nodes)
+    else:
+        single = LiveKitServer(
+            api_key=API_KEY,
+            api_secret=secret,
+            log_path=workdir / "single.log",
+            log_level="warn",
+            extra_config={"webhook": {"api_key": API_KEY, "urls": [hook_url]}},
+        )
+        await asyncio.to_thread(single.start)
+        servers = [single]
+    worker = AgentWorker(
+        "harness.light_agent",
+        server=servers[0],
+        agent_name=f"scale-{name}",
+        env={"SHUTDOWN_RPC_KEYS": dump_key(key)},
+        record_file=workdir / f"{name}-record.jsonl",
+        log_path=workdir / f"{name}-worker.log",
+    )
+    try:
+        await asyncio.to_thread(worker.start)
+        hooks = TimedHooks(API_KEY, secret, port)
+        await hooks.start()
+        topo = Topology(name, servers, worker, hooks)
+        if cluster is not None:
+            topo.node_ids = [cluster.node_id(i) for i in range(nodes)]
+        try:
+            return await run(topo)  # type: ignore[operator, no-any-return]
+        finally:
+            await topo.aclose()
+            await hooks.aclose()
+    finally:
+        await asyncio.to_thread(worker.stop)
+        if cluster is not None:
+            await asyncio.to_thread(cluster.stop)
+        if single is not None:
+            await asyncio.to_thread(single.stop)
+
+
+def table(report: dict[str, dict[str, object]]) -> str:
+    lines = [
+        f"{'setup':<8} {'N':>3}  {'metric':<10} {'fleet ms':>9} {'delete ms':>10} {'fleet/delete':>13}",
+    ]
+    for name, result in report.items():
+        sizes = result["sizes"]
+        assert isinstance(sizes, dict)
+        for n, row in sizes.items():
+            for metric, cell in row.items():
+                lines.append(
+                    f"{name:<8} {n:>3}  {metric:<10} {cell['fleet_ms']:>9.1f} {cell['delete_ms']:>10.1f}"
+                    f" {cell['ratio']:>13.2f}"
+                )
+        ack = result.get("ack_ms_p50")
+        if isinstance(ack, dict):
+            lines.append(
+                f"{name:<8} ack p50: same node {ack['same_node']:.1f} ms, cross node {ack['cross_node']:.1f} ms,"
+                f" cross/same {ack['cross_over_same']:.2f} (n={ack['n']} each)"
+            )
+    return "\n".join(lines)
+
+
+async def amain(args: argparse.Namespace) -> dict[str, object]:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    key = HmacSha256Key("bench-scale", os.urandom(32))
+    sizes = [int(x) for x in args.sizes.split(",")]
+    report: dict[str, dict[str, object]] = {}
+    for name, nodes in (("single", 1), ("cluster", 2)):
+        if name not in args.setups.split(","):
+            continue
+
+        async def run(topo: Topology) -> dict[str, object]:
+            return await run_topology(topo, key, sizes, args.reps, args.concurrency, args.ack_rounds)
+
+        report[name] = await with_topology(name, nodes, workdir / name, key, run)
+    print(table(report))
+    return {
+        "sizes": sizes,
+        "reps": args.reps,
+        "concurrency": args.concurrency,
+        "note": "shared 2-core machine: absolute times are noisy, ratios come from the same interleaved run",
+        "results": report,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_scale", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1,5,20", help="comma-separated N (jobs ended at once)")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per N and way (alternating order)")
+    parser.add_argument("--concurrency", type=int, default=8, help="rooms in progress at once (both ways)")
+    parser.add_argument("--ack-rounds", type=int, default=10, help="same-node and cross-node acks each")
+    parser.add_argument("--setups", default="single,cluster", help="which setups: single,cluster")
+    parser.add_argument("--quick", action="store_true", help="CI smoke run: N=1,2, one rep, cluster only, 2 acks")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.reps, args.ack_rounds, args.setups = "1,2", 1, 2, "cluster"
+    isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
+    if isolation_error is not None:
+        print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
+        return 1
+    report = asyncio.run(amain(args))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
