@@ -221,7 +221,9 @@ async def run_topology(
     return result
 
 
-async def with_topology(name: str, nodes: int, workdir: Path, key: HmacSha256Key, run: object) -> dict[str, object]:
+async def with_topology(
+    name: str, nodes: int, workdir: Path, key: HmacSha256Key, run: object, flush_env: dict[str, str]
+) -> dict[str, object]:
     """Start the setup (one server, or a cluster), a worker on node 0 and the webhook listener; run; stop all."""
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     secret = uuid.uuid4().hex * 2
@@ -249,7 +251,7 @@ async def with_topology(name: str, nodes: int, workdir: Path, key: HmacSha256Key
         "harness.light_agent",
         server=servers[0],
         agent_name=f"scale-{name}",
-        env={"SHUTDOWN_RPC_KEYS": dump_key(key)},
+        env={"SHUTDOWN_RPC_KEYS": dump_key(key), **flush_env},
         record_file=workdir / f"{name}-record.jsonl",
         log_path=workdir / f"{name}-worker.log",
     )
@@ -307,12 +309,14 @@ async def amain(args: argparse.Namespace) -> dict[str, object]:
         async def run(topo: Topology) -> dict[str, object]:
             return await run_topology(topo, key, sizes, args.reps, args.concurrency, args.ack_rounds)
 
-        report[name] = await with_topology(name, nodes, workdir / name, key, run)
+        flush_env = {} if args.flush_delay is None else {"SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S": str(args.flush_delay)}
+        report[name] = await with_topology(name, nodes, workdir / name, key, run, flush_env)
     print(table(report))
     return {
         "sizes": sizes,
         "reps": args.reps,
         "concurrency": args.concurrency,
+        "agent_reply_flush_delay_s": 0.5 if args.flush_delay is None else args.flush_delay,
         "note": "shared 2-core machine: absolute times are noisy, ratios come from the same interleaved run",
         "results": report,
     }
@@ -325,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="rooms in progress at once (both ways)")
     parser.add_argument("--ack-rounds", type=int, default=10, help="same-node and cross-node acks each")
     parser.add_argument("--setups", default="single,cluster", help="which setups: single,cluster")
+    parser.add_argument("--flush-delay", type=float, help="agents' reply-flush delay, s (default: theirs, 0.5)")
     parser.add_argument("--quick", action="store_true", help="CI smoke run: N=1,2, one rep, cluster only, 2 acks")
     args = parser.parse_args(argv)
     if args.quick:

@@ -7,6 +7,7 @@ Used by the cluster tests and the scale benchmark. It enables remote shutdown wi
 
 Dispatch metadata (JSON) can hold the acknowledgement: ``{"hold_ack_s": 20}`` makes the veto hook wait that long
 before letting the request through, so a test can act while a call is pending.
+``$SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S`` sets the reply-flush delay (default 0.5 s), as for the example agent.
 
 Run it like any agent: ``python -m harness.light_agent dev`` (the harness does, with LIVEKIT_URL/... set).
 """
@@ -22,7 +23,15 @@ from typing import Any
 from livekit.agents import AgentServer, JobContext, cli
 
 from harness.agent_worker import RECORD_ENV
-from shutdown_rpc.agent_side import RemoteRequest, ShutdownPolicy, enable_remote_shutdown, parse_reason
+from shutdown_rpc.agent_side import (
+    DEFAULT_REPLY_FLUSH_DELAY_S,
+    RemoteRequest,
+    ShutdownPolicy,
+    enable_remote_shutdown,
+    parse_reason,
+)
+
+FLUSH_DELAY_ENV = "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"  # the example agent's variable, same meaning
 
 
 def zero_load() -> float:
@@ -72,7 +81,9 @@ async def entrypoint(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(on_shutdown)
     await ctx.connect()
-    await enable_remote_shutdown(ctx, policy=ShutdownPolicy(veto=veto, on_accepted=on_accepted))
+    flush_delay_s = float(os.environ.get(FLUSH_DELAY_ENV, DEFAULT_REPLY_FLUSH_DELAY_S))
+    policy = ShutdownPolicy(veto=veto, on_accepted=on_accepted, reply_flush_delay_s=flush_delay_s)
+    await enable_remote_shutdown(ctx, policy=policy)
     record(ctx, "entrypoint_started", identity=ctx.room.local_participant.identity)
 
 

@@ -3,7 +3,12 @@ the caller's reason, rooms stay; confirmation by webhooks (verified posts from t
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from livekit import api
@@ -14,6 +19,7 @@ from shutdown_rpc.client_side import ShutdownResult
 from shutdown_rpc.client_side.fleet import FleetRequest, RoomStatus, end_fleet, select_rooms
 from shutdown_rpc.client_side.outcomes import RoomNotFound
 from shutdown_rpc.client_side.webhooks import WebhookListener
+from shutdown_rpc.protocol import dump_key
 from tests.e2e.cluster_fixtures import (
     ISSUER,
     TIMEOUT,
@@ -28,6 +34,8 @@ from tests.e2e.cluster_fixtures import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
+
+SCRIPT = Path(sys.executable).with_name("shutdown-rpc")
 
 
 async def test_fleet_by_glob_confirmed_by_webhooks(cluster_env: ClusterEnv, node_apis: list[api.LiveKitAPI]) -> None:
@@ -97,3 +105,36 @@ async def assert_untouched(env: ClusterEnv, job: ClusterJob) -> None:
     """The job of a room that was not selected got no request and is still running."""
     assert not env.worker.record.events(room=job.room, event="veto_called")
     assert not env.worker.record.events(room=job.room, event="shutdown_callback")
+
+
+async def test_fleet_command_on_cluster(
+    cluster_env: ClusterEnv, node_apis: list[api.LiveKitAPI], tmp_path: Path
+) -> None:
+    tenant = f"tenant-{uuid.uuid4().hex[:6]}"
+    jobs = [await start_cluster_job(cluster_env, node_apis, f"{tenant}-{i}", host=i % 2) for i in range(2)]
+    key_file = tmp_path / "key.json"
+    key_file.write_text(dump_key(cluster_env.key))
+    key_file.chmod(0o600)
+    cluster = cluster_env.cluster
+    env = {
+        **os.environ,
+        "LIVEKIT_URL": cluster.nodes[0].url,
+        "LIVEKIT_API_KEY": cluster.api_key,
+        "LIVEKIT_API_SECRET": cluster.api_secret,
+        "SHUTDOWN_RPC_KEY_FILE": str(key_file),
+    }
+    args = [
+        "fleet", "--match", f"{tenant}-*", "--reason", "cli maintenance", "--issuer", ISSUER, "--wait", str(TIMEOUT),
+        "--webhook-listen", f"127.0.0.1:{cluster_env.webhook_port}", "--webhook-path", WEBHOOK_PATH,
+    ]  # fmt: skip
+
+    proc = await asyncio.to_thread(
+        subprocess.run, [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=2 * TIMEOUT
+    )
+
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert proc.stdout.splitlines()[-1] == "2 room(s): 2 ended"
+    for job in jobs:
+        assert f"ended: {job.room!r}: {job.agent_identity} accepted, left" in proc.stdout
+        callback = await job_ended_once(cluster_env, job)
+        assert callback["caller_reason"] == "cli maintenance"
