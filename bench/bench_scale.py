@@ -45,6 +45,7 @@ from harness.cluster import LiveKitCluster
 from harness.livekit_server import LiveKitServer, free_port
 from shutdown_rpc.client_side import RetryPolicy, ServerChannel, ShutdownClient, deliver, make_payload
 from shutdown_rpc.client_side.fleet import FleetRequest, RoomStatus, end_fleet
+from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownFailed
 from shutdown_rpc.client_side.webhooks import LEFT_EVENTS, WebhookListener
 from shutdown_rpc.protocol import HmacSha256Key, dump_key
 
@@ -126,7 +127,11 @@ async def end_by_fleet(topo: Topology, client: ShutdownClient, jobs: list[Job], 
         o async for o in end_fleet(client, [j.room for j in jobs], FleetRequest(REASON), concurrency=concurrency)
     ]
     api_ms = (time.time() - t0) * 1000
-    bad = [o for o in outcomes if o.status is not RoomStatus.ACKNOWLEDGED]
+    # with no reply-flush delay an ack can be lost as the agent leaves: reported as AgentLeftBeforeReply
+    lost = sum(isinstance(r, AgentLeftBeforeReply) for o in outcomes for r in o.results.values())
+    bad = [o for o in outcomes if o.status is not RoomStatus.ACKNOWLEDGED and not o.results]
+    bad += [o for o in outcomes for r in o.results.values() if isinstance(r, ShutdownFailed)
+            and not isinstance(r, AgentLeftBeforeReply)]  # fmt: skip
     if bad:
         raise RuntimeError(f"fleet: not acknowledged: {bad[:3]}")
     left_ms, cb_ms = await topo.wait_ended(jobs, t0)
@@ -134,7 +139,7 @@ async def end_by_fleet(topo: Topology, client: ShutdownClient, jobs: list[Job], 
         callback = topo.worker.record.events(room=job.room, event="shutdown_callback")[0]
         if callback["caller_reason"] != REASON:
             raise RuntimeError(f"fleet: reason not delivered to {job.room}: {callback['reason']!r}")
-    return {"api": api_ms, "left": left_ms, "callbacks": cb_ms}
+    return {"api": api_ms, "left": left_ms, "callbacks": cb_ms, "acks_lost": lost}
 
 
 async def end_by_delete(topo: Topology, jobs: list[Job], concurrency: int) -> dict[str, float]:
@@ -153,7 +158,7 @@ async def end_by_delete(topo: Topology, jobs: list[Job], concurrency: int) -> di
 
 async def ack_latency(topo: Topology, key: HmacSha256Key, rounds: int) -> dict[str, list[float]]:
     """Request -> ack (ms) with the API call on the hosting node vs the other node, one job at a time."""
-    samples: dict[str, list[float]] = {"same_node": [], "cross_node": []}
+    samples: dict[str, list[float]] = {"same_node": [], "cross_node": [], "lost": []}
     host = len(topo.nodes) - 1
     for i in range(2 * rounds):
         kind = "same_node" if i % 2 == 0 else "cross_node"
@@ -162,15 +167,20 @@ async def ack_latency(topo: Topology, key: HmacSha256Key, rounds: int) -> dict[s
         signed = make_payload(key, room=job.room, agent=job.agent, reason=REASON, issuer="bench")
         relay = ShutdownClient(None, issuer="bench", lkapi=topo.apis[api_node])
         t0 = time.perf_counter()
-        await deliver(
-            ServerChannel(relay, job.room, job.agent),
-            signed.payload,
-            room=job.room,
-            agent=job.agent,
-            request_id=signed.request_id,
-            timeout_s=30,
-            policy=RetryPolicy(max_attempts=1, attempt_timeout_s=10),
-        )
+        try:
+            await deliver(
+                ServerChannel(relay, job.room, job.agent),
+                signed.payload,
+                room=job.room,
+                agent=job.agent,
+                request_id=signed.request_id,
+                timeout_s=30,
+                policy=RetryPolicy(max_attempts=1, attempt_timeout_s=10),
+            )
+        except AgentLeftBeforeReply:
+            samples["lost"].append(0.0)  # no flush delay: the ack was lost as the agent left
+            await topo.wait_ended([job], time.time())
+            continue
         samples[kind].append((time.perf_counter() - t0) * 1000)
         await topo.wait_ended([job], time.time())
     return samples
@@ -207,6 +217,8 @@ async def run_topology(
                 "delete_ms": round(delete, 1),
                 "ratio": round(fleet / delete, 2),
             }
+        row["acks_lost"] = sum(int(r["acks_lost"]) for r in runs["fleet"])
+        row["jobs_per_way"] = n * reps
         rows[str(n)] = row
     result: dict[str, object] = {"sizes": rows}
     if ack_rounds and len(topo.nodes) > 1:
@@ -217,6 +229,7 @@ async def run_topology(
             "cross_node": round(cross, 1),
             "cross_over_same": round(cross / same, 2),
             "n": len(samples["same_node"]),
+            "acks_lost": len(samples["lost"]),
         }
     return result
 
@@ -284,10 +297,14 @@ def table(report: dict[str, dict[str, object]]) -> str:
         assert isinstance(sizes, dict)
         for n, row in sizes.items():
             for metric, cell in row.items():
+                if not isinstance(cell, dict):
+                    continue
                 lines.append(
                     f"{name:<8} {n:>3}  {metric:<10} {cell['fleet_ms']:>9.1f} {cell['delete_ms']:>10.1f}"
                     f" {cell['ratio']:>13.2f}"
                 )
+            if row.get("acks_lost"):
+                lines.append(f"{name:<8} {n:>3}  acks lost (AgentLeftBeforeReply): {row['acks_lost']}")
         ack = result.get("ack_ms_p50")
         if isinstance(ack, dict):
             lines.append(
