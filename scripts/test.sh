@@ -20,6 +20,8 @@ echo "==> wheel"
 bash scripts/check_wheel.sh
 echo "==> protocol benchmark smoke run (figures only, never a verdict)"
 $py bench/bench_protocol.py --quick
+echo "==> scale benchmark smoke run on a 2-node cluster (figures only, never a verdict)"
+$py -m bench.bench_scale --quick
 
 if [ -f js/package.json ]; then
   echo "==> JS client (node --test)"
