@@ -82,6 +82,7 @@ class Topology:
         secret = nodes[0].api_secret
         self.apis = [api.LiveKitAPI(n.url, API_KEY, secret) for n in nodes]
         self.node_ids: list[str] = []
+        self.redispatched = 0  # dispatches the server dropped under load (started again in a new room)
 
     async def start_jobs(self, n: int, *, host: int | None = None) -> list[Job]:
         """N jobs, rooms on node ``host`` or alternating between the nodes; returns once every agent is up."""
@@ -89,15 +90,25 @@ class Topology:
         jobs = [Job(f"scale-{tag}-{i}", i % len(self.nodes) if host is None else host, "") for i in range(n)]
 
         async def one(job: Job) -> Job:
-            create = api.CreateRoomRequest(name=job.room, empty_timeout=600, departure_timeout=600)
-            if self.node_ids:
-                create.node_id = self.node_ids[job.host]
-            await self.apis[job.host].room.create_room(create)
-            await self.apis[job.host].agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(agent_name=self.worker.agent_name, room=job.room)
-            )
-            started = await self.worker.record.wait_for(room=job.room, event="entrypoint_started", timeout=WAIT_S)
-            return Job(job.room, job.host, started["identity"])
+            # On a loaded machine the server sometimes drops a dispatch ("failed to assign job to worker ...
+            # context deadline exceeded", no retry): start that job again in a fresh room.
+            for attempt in range(3):
+                room = job.room if attempt == 0 else f"{job.room}-r{attempt}"
+                create = api.CreateRoomRequest(name=room, empty_timeout=600, departure_timeout=600)
+                if self.node_ids:
+                    create.node_id = self.node_ids[job.host]
+                await self.apis[job.host].room.create_room(create)
+                await self.apis[job.host].agent_dispatch.create_dispatch(
+                    api.CreateAgentDispatchRequest(agent_name=self.worker.agent_name, room=room)
+                )
+                try:
+                    started = await self.worker.record.wait_for(room=room, event="entrypoint_started", timeout=45)
+                except TimeoutError:
+                    self.redispatched += 1
+                    await self.apis[job.host].room.delete_room(api.DeleteRoomRequest(room=room))
+                    continue
+                return Job(room, job.host, started["identity"])
+            raise TimeoutError(f"{self.name}: no job started in 3 rooms for {job.room}")
 
         return list(await asyncio.gather(*(one(j) for j in jobs)))
 
@@ -231,6 +242,7 @@ async def run_topology(
             "n": len(samples["same_node"]),
             "acks_lost": len(samples["lost"]),
         }
+    result["dispatches_dropped_and_redone"] = topo.redispatched
     return result
 
 
