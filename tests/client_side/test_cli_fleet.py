@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import subprocess
 from pathlib import Path
 
 from shutdown_rpc.client_side import cli
+from shutdown_rpc.client_side.cli_fleet import _Progress
+from shutdown_rpc.client_side.fleet import RoomOutcome
+from shutdown_rpc.client_side.outcomes import RoomNotFound
 from shutdown_rpc.protocol import HmacSha256Key
 
 from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, FakeParticipant, agent
@@ -70,3 +74,27 @@ async def test_fleet_command(fake: tuple[FakeLiveKit, str], hmac_key: Path) -> N
         assert "Traceback" not in proc.stderr
         assert API_SECRET not in proc.stdout + proc.stderr
         assert secrets_of(hmac_key)[0] not in proc.stdout + proc.stderr
+
+
+class FakeTerminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    outcomes = [RoomOutcome("a"), RoomOutcome("b", error=RoomNotFound("gone", room="b"))]
+    for tty in (True, False):
+        stream = FakeTerminal(tty)
+        progress = _Progress(2, stream)
+        for outcome in outcomes:
+            progress.update(outcome)
+        progress.clear()
+        if tty:
+            assert "] 1/2 rooms" in stream.getvalue() and "] 2/2 rooms, 1 not ok" in stream.getvalue()
+            assert stream.getvalue().endswith("\r")
+        else:
+            assert stream.getvalue() == ""

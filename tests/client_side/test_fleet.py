@@ -79,18 +79,7 @@ async def test_confirmation_by_polling(fake: tuple[FakeLiveKit, str], client: Sh
     server, _ = fake
     populate(server)
 
-    def leave_after_ack(room: str, identity: str) -> None:
-        participant = server.rooms[room][identity]
-        answer = participant.answer
-
-        def answer_then_leave(room_: str, payload: str) -> str:
-            reply = answer(room_, payload)
-            del server.rooms[room_][identity]
-            return reply
-
-        participant.answer = answer_then_leave  # type: ignore[method-assign]
-
-    leave_after_ack("tenant-a-1", "agent-a1")
+    server.rooms["tenant-a-1"]["agent-a1"].answer = _answer_and_leave(server, "tenant-a-1", "agent-a1")  # type: ignore[method-assign]
     outcomes = await collect(end_fleet(client, ["tenant-a-1", "tenant-b-1"], confirm_timeout=0.5))
     assert outcomes["tenant-a-1"].status is RoomStatus.ENDED
     assert outcomes["tenant-b-1"].status is RoomStatus.STILL_PRESENT  # acknowledged, never left
@@ -167,3 +156,43 @@ async def test_webhook_listener_verifies_and_records() -> None:
             assert resp.status == 200
         assert hooks.has_left("room-3", "anyone")
         assert (hooks.received, hooks.rejected) == (2, 3)
+
+
+class NeverHeard:
+    """Departures that never see anyone leave (as when the server dropped the webhooks)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, str]] = []
+
+    async def wait_left(self, room: str, agent: str, *, timeout: float) -> bool:
+        self.asked.append((room, agent))
+        return False
+
+
+async def test_missing_webhook_falls_back_to_one_api_check(
+    fake: tuple[FakeLiveKit, str], client: ShutdownClient
+) -> None:
+    server, _ = fake
+    server.add("left-quietly", agent("agent-q", [KEY]))
+    server.add("stays", agent("agent-s", [KEY]))
+    hooks = NeverHeard()
+    outcomes = await collect(end_fleet(client, ["left-quietly", "stays"], confirm_timeout=0.01, departures=hooks))
+    assert outcomes["stays"].status is RoomStatus.STILL_PRESENT
+    assert sorted(hooks.asked) == [("left-quietly", "agent-q"), ("stays", "agent-s")]
+
+    server.add("left-quietly", agent("agent-q", [KEY]))  # a new job; it leaves after acknowledging, no webhook
+    server.rooms["left-quietly"]["agent-q"].answer = _answer_and_leave(server, "left-quietly", "agent-q")  # type: ignore[method-assign]
+    again = await collect(end_fleet(client, ["left-quietly"], confirm_timeout=0.01, departures=hooks))
+    assert again["left-quietly"].status is RoomStatus.ENDED
+
+
+def _answer_and_leave(server: FakeLiveKit, room: str, identity: str) -> object:
+    participant = server.rooms[room][identity]
+    answer = participant.answer
+
+    def answer_then_leave(room_: str, payload: str) -> str:
+        reply = answer(room_, payload)
+        del server.rooms[room_][identity]
+        return reply
+
+    return answer_then_leave
