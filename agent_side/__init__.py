@@ -2,15 +2,19 @@
 
 Callers holding a key ask the job to end; the agent verifies, authorizes, acknowledges, then calls
 ``ctx.shutdown("remote shutdown by {issuer} [{request_id}]: {reason}")`` once (see :func:`parse_reason`).
+
+What an agent author meets: :func:`enable_remote_shutdown` and the :class:`RemoteShutdown` it returns (its
+``state`` is a :class:`JobState`), the policy (:class:`ShutdownPolicy`, :class:`KeyScope`,
+:class:`UnsignedCallers`, :class:`RateLimit`, the :data:`Veto` / :data:`OnAccepted` hooks, which receive a
+:class:`RemoteRequest`), key loading (:func:`load_key_ring`, ``$SHUTDOWN_RPC_KEYS``), the reason string
+(:func:`parse_reason`) and the counters. Everything else lives in ``_``-prefixed modules.
 """
 
-from .enable import enable_remote_shutdown
-from .ending import drain_session
-from .handler import RemoteShutdown
-from .keys_loading import KEYS_ENV, keys_from_env_value, load_key_ring, read_key_file
-from .outcomes import OUTCOMES, OutcomeCounters
-from .policy import (
-    DEFAULT_DRAIN_GRACE_MS,
+from ._enable import enable_remote_shutdown
+from ._handler import RemoteShutdown
+from ._keys import KEYS_ENV, keys_from_env_value, load_key_ring, read_key_file
+from ._outcomes import OUTCOMES, OutcomeCounters
+from ._policy import (
     DEFAULT_REPLY_FLUSH_DELAY_S,
     KeyScope,
     OnAccepted,
@@ -18,16 +22,16 @@ from .policy import (
     UnsignedCallers,
     Veto,
 )
-from .rate_limit import FailureLimiter, RateLimit
-from .reason import RemoteShutdownReason, format_reason, is_remote_reason, parse_reason
-from .request import RemoteRequest
+from ._rate_limit import RateLimit
+from ._reason import RemoteShutdownReason, format_reason, is_remote_reason, parse_reason
+from ._request import RemoteRequest
+from ._state import JobState
 
 __all__ = [
-    "DEFAULT_DRAIN_GRACE_MS",
     "DEFAULT_REPLY_FLUSH_DELAY_S",
     "KEYS_ENV",
     "OUTCOMES",
-    "FailureLimiter",
+    "JobState",
     "KeyScope",
     "OnAccepted",
     "OutcomeCounters",
@@ -38,7 +42,6 @@ __all__ = [
     "ShutdownPolicy",
     "UnsignedCallers",
     "Veto",
-    "drain_session",
     "enable_remote_shutdown",
     "format_reason",
     "is_remote_reason",

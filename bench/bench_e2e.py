@@ -37,10 +37,16 @@ from harness import netns
 from harness.agent_worker import AgentWorker, RecordFile
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side import ServerChannel, ShutdownClient
-from shutdown_rpc.client_side.delivery import RetryPolicy, RpcFailure, deliver
-from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownFailed
-from shutdown_rpc.client_side.server_api import perform_rpc
+from shutdown_rpc.client_side import (
+    AgentLeftBeforeReply,
+    RetryPolicy,
+    RpcFailure,
+    ServerChannel,
+    ShutdownClient,
+    ShutdownFailed,
+    deliver,
+    perform_rpc,
+)
 from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key, sign_request
 
 ECHO_METHOD = "bench.echo"

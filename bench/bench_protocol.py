@@ -82,8 +82,7 @@ def main() -> int:
     replay_verifier = Verifier(KeyRing([hmac_key]), clock=clock)
     accepted = replay_verifier.verify(hmac_payload, binding)
     assert isinstance(accepted, VerifiedRequest)
-    replay_verifier.record(
-        accepted,
+    accepted.accept(
         Ack(
             status=AckStatus.ACCEPTED,
             request_id=request.request_id,

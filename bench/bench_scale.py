@@ -43,10 +43,20 @@ from harness import netns
 from harness.agent_worker import AgentWorker
 from harness.cluster import LiveKitCluster
 from harness.livekit_server import LiveKitServer, free_port
-from shutdown_rpc.client_side import RetryPolicy, ServerChannel, ShutdownClient, deliver, make_payload
-from shutdown_rpc.client_side.fleet import FleetRequest, RoomStatus, end_fleet
-from shutdown_rpc.client_side.outcomes import AgentLeftBeforeReply, ShutdownFailed
-from shutdown_rpc.client_side.webhooks import LEFT_EVENTS, WebhookListener
+from shutdown_rpc.client_side import (
+    AgentLeftBeforeReply,
+    FleetRequest,
+    RetryPolicy,
+    RoomStatus,
+    ServerChannel,
+    ShutdownClient,
+    ShutdownFailed,
+    WebhookListener,
+    deliver,
+    end_fleet,
+    make_payload,
+)
+from shutdown_rpc.client_side._webhooks import LEFT_EVENTS
 from shutdown_rpc.protocol import HmacSha256Key, dump_key
 
 WAIT_S = 120.0

@@ -40,7 +40,7 @@ from shutdown_rpc.agent_side import (
 try:
     from .tone_tts import ToneTTS  # imported as examples.agent (tests)
 except ImportError:
-    from tone_tts import ToneTTS  # type: ignore[no-redef]  # run as a script
+    from tone_tts import ToneTTS  # type: ignore[no-redef,import-not-found,unused-ignore]  # run as a script
 
 EVENTS_ENV = "SHUTDOWN_RPC_EVENTS_FILE"
 AGENT_NAME = os.environ.get("LIVEKIT_AGENT_NAME") or "shutdown-rpc-example"

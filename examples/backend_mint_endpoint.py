@@ -16,10 +16,7 @@ import time
 
 from aiohttp import web
 
-from shutdown_rpc.client_side.key_files import load_signing_key
-from shutdown_rpc.client_side.minting import mint_request
-from shutdown_rpc.client_side.outcomes import ShutdownFailed
-from shutdown_rpc.client_side.server_api import ShutdownClient
+from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed, load_signing_key, mint_request
 
 SIGNING_KEY, _ = load_signing_key(None)  # $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY
 SESSION_SECRET = os.environ["APP_SESSION_SECRET"].encode()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Any
 
 from livekit.agents import APIConnectOptions, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
@@ -15,7 +16,7 @@ from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 SAMPLE_RATE = 24_000
 
 
-class ToneTTS(tts.TTS):
+class ToneTTS(tts.TTS[Any]):
     """Non-streaming TTS producing a 440 Hz tone, ``ms_per_char`` milliseconds per input character."""
 
     def __init__(self, *, ms_per_char: int = 40, max_ms: int = 20_000) -> None:

@@ -32,8 +32,7 @@ from harness import netns
 from harness.agent_worker import AgentWorker, RecordFile, process_gone
 from harness.livekit_server import LiveKitServer
 from harness.participant import connect_participant
-from shutdown_rpc.client_side.outcomes import ShutdownFailed
-from shutdown_rpc.client_side.server_api import ShutdownClient
+from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed
 from shutdown_rpc.protocol import Ed25519SigningKey, dump_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,12 +1,14 @@
 """Sans-IO core of the shutdown RPC protocol (spec.md): bytes and a clock in, decisions out.
 
-No LiveKit import and no I/O. Callers sign with :func:`sign_request`; agents decide with :class:`Verifier`;
-every refusal is a :class:`ShutdownRpcError` carrying an :class:`ErrorCode`.
+No LiveKit import and no I/O. Callers sign with :func:`sign_request`; agents decide with :class:`Verifier`
+(accepting a :class:`VerifiedRequest` records it); tools look inside a payload with :func:`inspect_payload`.
+Every refusal is a :class:`ShutdownRpcError` carrying an :class:`ErrorCode`. The spec's numbers are in
+:data:`LIMITS` (and the constants below); the code table in :data:`CODE_INFO` / :func:`code_table`.
 """
 
-from .ack import Ack, AckStatus, parse_refusal, refusal_data, refusal_message
-from .clock import Clock, FixedClock, SystemClock
-from .discovery import (
+from ._ack import Ack, AckStatus, parse_refusal, refusal_data, refusal_message
+from ._clock import Clock, FixedClock, SystemClock
+from ._discovery import (
     ATTR_KEY_IDS,
     ATTR_METHOD,
     ATTR_VERSIONS,
@@ -15,11 +17,11 @@ from .discovery import (
     advertisement_attributes,
     parse_advertisement,
 )
-from .envelope import MAX_PAYLOAD_BYTES, METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, unpack_envelope
-from .errors import CODE_INFO, ErrorCode, ShutdownRpcError
-from .keyfile import AnyKey, dump_key, parse_key, signing_key_of, verifying_key_of
-from .keys import (
-    Algorithm,
+from ._envelope import METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, signed_message, unpack_envelope
+from ._errors import CODE_INFO, ErrorCode, ShutdownRpcError, code_table
+from ._inspect import PayloadInspection, inspect_payload
+from ._keyfile import MAX_KEY_FILE_BYTES, AnyKey, dump_key, parse_key, signing_key_of, verifying_key_of
+from ._keys import (
     Ed25519SigningKey,
     Ed25519VerifyingKey,
     HmacSha256Key,
@@ -27,10 +29,19 @@ from .keys import (
     SigningKey,
     VerifyingKey,
 )
-from .replay import ReplayCache
-from .schema import ANY_AGENT, DEFAULT_SKEW_S, MAX_GRACE_MS, MAX_LIFETIME_S, ShutdownOptions, ShutdownRequest
-from .signing import build_request, encode_body, new_request_id, seal, sign_request, unsigned_request
-from .verification import Binding, DuplicateRequest, VerifiedRequest, Verifier
+from ._limits import (
+    DEFAULT_LIFETIME_S,
+    DEFAULT_REPLAY_CAPACITY,
+    DEFAULT_SKEW_S,
+    LIMITS,
+    MAX_GRACE_MS,
+    MAX_LIFETIME_S,
+    MAX_PAYLOAD_BYTES,
+)
+from ._replay import ReplayCache, Reservation
+from ._schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
+from ._signing import build_request, encode_body, new_request_id, seal, sign_request, unsigned_request
+from ._verification import Binding, DuplicateRequest, VerifiedRequest, Verifier
 
 __all__ = [
     "ANY_AGENT",
@@ -39,8 +50,12 @@ __all__ = [
     "ATTR_METHOD",
     "ATTR_VERSIONS",
     "CODE_INFO",
+    "DEFAULT_LIFETIME_S",
+    "DEFAULT_REPLAY_CAPACITY",
     "DEFAULT_SKEW_S",
+    "LIMITS",
     "MAX_GRACE_MS",
+    "MAX_KEY_FILE_BYTES",
     "MAX_LIFETIME_S",
     "MAX_PAYLOAD_BYTES",
     "METHOD_NAME",
@@ -49,7 +64,6 @@ __all__ = [
     "Ack",
     "AckStatus",
     "Advertisement",
-    "Algorithm",
     "AnyKey",
     "Binding",
     "Clock",
@@ -61,7 +75,9 @@ __all__ = [
     "FixedClock",
     "HmacSha256Key",
     "KeyRing",
+    "PayloadInspection",
     "ReplayCache",
+    "Reservation",
     "ShutdownOptions",
     "ShutdownRequest",
     "ShutdownRpcError",
@@ -72,8 +88,10 @@ __all__ = [
     "VerifyingKey",
     "advertisement_attributes",
     "build_request",
+    "code_table",
     "dump_key",
     "encode_body",
+    "inspect_payload",
     "new_request_id",
     "parse_advertisement",
     "parse_key",
@@ -82,6 +100,7 @@ __all__ = [
     "refusal_message",
     "seal",
     "sign_request",
+    "signed_message",
     "signing_key_of",
     "unpack_envelope",
     "unsigned_request",

@@ -11,6 +11,7 @@ rm -rf "$root/build"
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -q "$work"/dist/*.whl
 cd "$work"
+"$work/venv/bin/shutdown-rpc" --help >/dev/null  # the console script resolves to the CLI package
 "$work/venv/bin/python" - <<'PY'
 import importlib.util, shutdown_rpc.protocol, shutdown_rpc.agent_side, shutdown_rpc.client_side
 from shutdown_rpc.protocol import sign_request, Verifier

@@ -14,6 +14,7 @@ echo "==> ruff"
 echo "==> mypy --strict"
 .venv/bin/mypy --strict -p shutdown_rpc
 .venv/bin/mypy --strict harness bench
+.venv/bin/mypy --strict --explicit-package-bases tests scripts examples
 echo "==> vectors are current"
 $py scripts/gen_vectors.py --check
 echo "==> wheel"

@@ -358,7 +358,7 @@ async def test_failed_attempts_are_rate_limited_per_caller() -> None:
     now = [0.0]
     policy = ShutdownPolicy(reply_flush_delay_s=0, rate_limit=RateLimit(burst=3, refill_per_s=1.0))
     h = await make(policy)
-    h.remote._limiter._now = lambda: now[0]  # deterministic refill
+    h.remote._decider.limiter._now = lambda: now[0]  # deterministic refill
     for _ in range(3):
         await h.refused(signed(room="nope"), ErrorCode.WRONG_ROOM, caller="mallory")
     # even a valid request from that caller is refused now, without being looked at

@@ -95,3 +95,14 @@ def test_secret_key_file_open_to_group_or_others_is_warned_about(
     with caplog.at_level(logging.WARNING, logger="shutdown_rpc.agent_side"):
         keys_from_env_value(str(path))
     assert all(str(path) not in r.getMessage() for r in caplog.records)  # env entries by position only
+
+
+def test_a_fifo_or_directory_is_refused_without_blocking(tmp_path: Path) -> None:
+    # issue 11 defect 5: the agent's reader used a plain open(), which blocks forever on a FIFO
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for value in (str(fifo), str(tmp_path)):
+        with pytest.raises(ValueError, match="not a regular file"):
+            read_key_file(value)
+        with pytest.raises(ValueError, match=rf"^{KEYS_ENV} entry #1: not a regular file$"):
+            keys_from_env_value(value)

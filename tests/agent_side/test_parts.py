@@ -15,11 +15,9 @@ from livekit import rtc
 from livekit.agents import AgentSession
 
 from shutdown_rpc.agent_side import (
-    FailureLimiter,
     RateLimit,
     RemoteShutdown,
     ShutdownPolicy,
-    drain_session,
     enable_remote_shutdown,
     format_reason,
     is_remote_reason,
@@ -27,10 +25,12 @@ from shutdown_rpc.agent_side import (
     load_key_ring,
     parse_reason,
 )
+from shutdown_rpc.agent_side._ending import drain_session
+from shutdown_rpc.agent_side._rate_limit import FailureLimiter
 from shutdown_rpc.protocol import METHOD_NAME, Ed25519SigningKey, Ed25519VerifyingKey, ErrorCode, FixedClock, dump_key
 from tests.agent_side.fakes import KEY, NOW_MS, OTHER_KEY, FakeCtx, invocation, opts, signed
 
-printable = st.text(st.characters(blacklist_categories=("Cc",)), min_size=1, max_size=60)
+printable = st.text(st.characters(blacklist_categories=("Cc",)), min_size=1, max_size=60)  # type: ignore[arg-type]
 request_ids = st.from_regex(r"[A-Za-z0-9_-]{22,64}", fullmatch=True)
 
 
@@ -141,7 +141,7 @@ async def enable_with_session(ctx: FakeCtx, session: FakeSession) -> RemoteShutd
         ctx.as_job_context(),
         keys=[KEY],
         policy=ShutdownPolicy(reply_flush_delay_s=0),
-        session=cast(AgentSession, session),
+        session=cast("AgentSession[Any]", session),
         clock=FixedClock(NOW_MS),
     )
 
@@ -180,7 +180,7 @@ async def test_no_drain_when_not_asked_or_not_speaking() -> None:
 
 
 async def test_drain_session_returns_at_once_when_silent() -> None:
-    assert await drain_session(cast(AgentSession, FakeSession(speaking=False)), 60.0)
+    assert await drain_session(cast("AgentSession[Any]", FakeSession(speaking=False)), 60.0)
 
 
 def test_policy_grace_defaults_and_caps() -> None:
@@ -199,12 +199,10 @@ def test_handler_answers_ack_or_protocol_rpc_error_only(payload: str) -> None:
     async def run() -> None:
         ctx = FakeCtx()
         await enable_remote_shutdown(ctx.as_job_context(), keys=[KEY], clock=FixedClock(NOW_MS))
-        try:
+        with pytest.raises(rtc.RpcError) as info:  # a random payload is never accepted
             await ctx.room.local_participant.methods[METHOD_NAME](invocation(payload))
-        except rtc.RpcError as err:
-            assert err.code in {int(c) for c in ErrorCode} and err.code != ErrorCode.INTERNAL_ERROR
-        else:
-            raise AssertionError("random payload accepted")
+        err = info.value
+        assert err.code in {int(c) for c in ErrorCode} and err.code != ErrorCode.INTERNAL_ERROR
         assert ctx.shutdown_calls == []
 
     asyncio.run(run())

@@ -24,3 +24,14 @@ def test_docstring_warns_that_attributes_can_be_self_set() -> None:
     doc = inspect.getdoc(UnsignedCallers) or ""
     assert "canUpdateOwnMetadata" in doc and "set_attributes" in doc
     assert "NOT an authorization on its own" in doc
+
+
+def test_scope_entries_match_literally_except_star() -> None:
+    from shutdown_rpc.agent_side._policy import scope_matches
+
+    assert scope_matches("cron-*", "cron-") and scope_matches("cron-*", "cron-daily")
+    assert scope_matches("*", "*") and scope_matches("*", "") and scope_matches("a*b*c", "a-b-c")
+    assert scope_matches("ops[1]", "ops[1]") and not scope_matches("ops[1]", "ops1")
+    assert scope_matches("op?", "op?") and not scope_matches("op?", "ops")
+    assert not scope_matches("cron-*", "xcron-1") and not scope_matches("a.b", "aXb")
+    assert scope_matches("line*", "line\nbreak")  # * crosses any character, newlines included

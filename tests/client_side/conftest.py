@@ -5,8 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from shutdown_rpc.client_side.delivery import RetryPolicy
-from shutdown_rpc.client_side.server_api import ShutdownClient
+from shutdown_rpc.client_side import RetryPolicy, ShutdownClient
 from shutdown_rpc.protocol import HmacSha256Key
 
 from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit

@@ -88,7 +88,7 @@ class FakeParticipant:
             job_id=self.job_id,
             agent_time_ms=1,
         )
-        self.verifier.record(decision, ack)
+        decision.accept(ack)
         return ack.to_json()
 
 
@@ -170,6 +170,11 @@ class FakeLiveKit:
         if req.method != METHOD_NAME:
             return _rpc_error(1400, "Method not supported at destination", None)
         step = target.script.pop(0) if target.script else None
+        if step is None:
+            return _answer(target, req)
+        return self._scripted(step, target, req)
+
+    def _scripted(self, step: Step, target: FakeParticipant, req: api.PerformRpcRequest) -> web.Response:
         if isinstance(step, Twirp):
             return _twirp(step.code, step.status, step.msg)
         if isinstance(step, (RpcErr, Leave)) and step.process:
@@ -184,17 +189,22 @@ class FakeLiveKit:
             if step.delete_room:
                 del self.rooms[req.room]
             return _twirp("unavailable", 503, "no response from servers")
-        if step is not None:
-            return _proto(api.PerformRpcResponse(payload=step(req.payload)))
-        try:
-            return _proto(api.PerformRpcResponse(payload=target.answer(req.room, req.payload)))
-        except ShutdownRpcError as error:
-            return _rpc_error(int(error.code), refusal_message(error), refusal_data(error))
+        return _proto(api.PerformRpcResponse(payload=step(req.payload)))
+
+
+def _answer(target: FakeParticipant, req: api.PerformRpcRequest) -> web.Response:
+    try:
+        return _proto(api.PerformRpcResponse(payload=target.answer(req.room, req.payload)))
+    except ShutdownRpcError as error:
+        return _rpc_error(int(error.code), refusal_message(error), refusal_data(error))
 
 
 def _info(p: FakeParticipant) -> api.ParticipantInfo:
     return api.ParticipantInfo(
-        identity=p.identity, kind=p.kind, attributes=p.attributes, state=api.ParticipantInfo.State.ACTIVE
+        identity=p.identity,
+        kind=p.kind,  # type: ignore[arg-type]  # an int is a valid enum value
+        attributes=p.attributes,
+        state=api.ParticipantInfo.State.ACTIVE,
     )
 
 

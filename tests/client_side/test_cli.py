@@ -9,12 +9,11 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shutdown_rpc.client_side import cli
+from shutdown_rpc.client_side import _cli as cli
 from shutdown_rpc.protocol import HmacSha256Key, dump_key
 
 from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, RpcErr, agent
@@ -36,11 +35,11 @@ def secrets_of(path: Path) -> list[str]:
 
 
 @pytest.fixture
-def hmac_key(tmp_path: Path) -> Iterator[Path]:
+def hmac_key(tmp_path: Path) -> Path:
     path = tmp_path / "hmac.json"
     proc = run("keygen", "--algorithm", "hmac", "--key-id", "backend-1", "--out", str(path))
     assert proc.returncode == 0, proc.stderr
-    yield path
+    return path
 
 
 def test_keygen_hmac_0600_and_no_secret_printed(hmac_key: Path) -> None:

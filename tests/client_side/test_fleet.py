@@ -11,10 +11,20 @@ import aiohttp
 import pytest
 from livekit import api
 
-from shutdown_rpc.client_side import ShutdownClient, ShutdownResult
-from shutdown_rpc.client_side.fleet import FleetRequest, RoomOutcome, RoomStatus, end_fleet, select_rooms
-from shutdown_rpc.client_side.outcomes import AgentNotFound, Refused, RoomNotFound
-from shutdown_rpc.client_side.webhooks import MAX_BODY_BYTES, WebhookListener
+from shutdown_rpc.client_side import (
+    AgentNotFound,
+    FleetRequest,
+    Refused,
+    RoomNotFound,
+    RoomOutcome,
+    RoomStatus,
+    ShutdownClient,
+    ShutdownResult,
+    WebhookListener,
+    end_fleet,
+    select_rooms,
+)
+from shutdown_rpc.client_side._webhooks import MAX_BODY_BYTES
 from shutdown_rpc.protocol import HmacSha256Key
 
 from .conftest import KEY

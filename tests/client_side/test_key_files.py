@@ -6,22 +6,21 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from shutdown_rpc.client_side import cli
-from shutdown_rpc.client_side.key_files import load_key, read_key_file, write_key_file
-from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key
-from shutdown_rpc.protocol.keyfile import MAX_KEY_FILE_BYTES
+from shutdown_rpc.client_side import _cli as cli
+from shutdown_rpc.client_side import load_key, write_key_file
+from shutdown_rpc.client_side._key_files import read_key_file
+from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, Ed25519SigningKey, HmacSha256Key, dump_key
 
 KEY = HmacSha256Key("backend-1", b"k" * 32)
 TARGET_CONTENT = "do not touch\n"
 
 
 @pytest.fixture
-def link_to_target(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def link_to_target(tmp_path: Path) -> tuple[Path, Path]:
     target = tmp_path / "elsewhere" / "target"
     target.parent.mkdir()
     target.write_text(TARGET_CONTENT)
@@ -29,7 +28,7 @@ def link_to_target(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     link = tmp_path / "keys" / "key.json"
     link.parent.mkdir()
     link.symlink_to(target)
-    yield link, target
+    return link, target
 
 
 def mode_of(path: Path) -> int:
@@ -169,3 +168,29 @@ def test_read_errors_never_carry_key_material(tmp_path: Path) -> None:
     assert json.loads(dump_key(KEY))["secret"] not in str(info.value)
     with pytest.raises(ValueError, match="cannot read key file"):
         load_key(str(tmp_path / "missing.json"))
+
+
+def test_a_secret_pasted_as_a_key_path_is_never_echoed(tmp_path: Path) -> None:
+    # issue 11 defect 7: "cannot read key file '<the secret>'" for --key-file / SHUTDOWN_RPC_KEY_FILE
+    pasted = [dump_key(KEY), json.loads(dump_key(KEY))["secret"]]
+    for value in pasted:
+        for path, env, source in (
+            (value, {}, "--key-file"),
+            (None, {"SHUTDOWN_RPC_KEY_FILE": value}, "$SHUTDOWN_RPC_KEY_FILE"),
+        ):
+            with pytest.raises(ValueError) as info:
+                load_key(path, env, source="--key-file")
+            assert str(info.value).startswith(f"{source}: cannot read key file")
+            assert value not in str(info.value) and json.loads(dump_key(KEY))["secret"] not in str(info.value)
+        proc_err = _cli_usage_error(["mint", "--room", "r", "--agent", "a", "--key-file", value])
+        assert value not in proc_err and "--key-file: cannot read key file" in proc_err
+
+
+def _cli_usage_error(argv: list[str]) -> str:
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(argv) == cli.EXIT_USAGE
+    return err.getvalue()

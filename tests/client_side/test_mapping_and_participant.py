@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from livekit import api, rtc
 
-from shutdown_rpc.client_side.delivery import FailureKind, Presence, RetryPolicy, RpcFailure, deliver
-from shutdown_rpc.client_side.outcomes import (
+from shutdown_rpc.client_side import (
     AgentLeftBeforeReply,
     AgentNotFound,
     CallerHidden,
+    FailureKind,
+    Presence,
     Refused,
+    RetryPolicy,
+    RoomShutdownCaller,
+    RpcFailure,
     SeveralAgents,
     Timeout,
+    deliver,
 )
-from shutdown_rpc.client_side.participant import RoomShutdownCaller
-from shutdown_rpc.client_side.server_api import parse_server_error
-from shutdown_rpc.protocol import AckStatus, ErrorCode, advertisement_attributes
+from shutdown_rpc.client_side._server_api import parse_server_error
+from shutdown_rpc.protocol import AckStatus, ErrorCode, ShutdownRpcError, advertisement_attributes
 
 from .conftest import FAST, KEY
 from .fake_livekit import FakeParticipant, agent
@@ -98,16 +102,16 @@ class FakeRoom:
         target = self.agents[destination_identity]
         target.payloads.append(payload)
         step = target.script.pop(0) if target.script else None
-        if step == "leave":
+        if cast(object, step) == "leave":
             target.answer(self.name, payload)
             self.leave(destination_identity)
             raise rtc.RpcError(1503, "Recipient disconnected")
         try:
             return target.answer(self.name, payload)
-        except Exception as error:
+        except ShutdownRpcError as error:
             from shutdown_rpc.protocol import refusal_data, refusal_message
 
-            raise rtc.RpcError(int(error.code), refusal_message(error), refusal_data(error)) from None  # type: ignore[attr-defined]
+            raise rtc.RpcError(int(error.code), refusal_message(error), refusal_data(error)) from None
 
 
 def caller(room: FakeRoom, policy: RetryPolicy = FAST) -> RoomShutdownCaller:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shutdown_rpc.client_side.minting import MAX_MINT_LIFETIME_S, mint_request
+from shutdown_rpc.client_side import MAX_MINT_LIFETIME_S, mint_request
 from shutdown_rpc.protocol import (
     Binding,
     Ed25519SigningKey,
@@ -67,3 +67,10 @@ def test_lifetime_bound(lifetime: int) -> None:
 def test_must_name_one_agent(target: str) -> None:
     with pytest.raises(ValueError, match="one agent"):
         mint(agent=target)
+
+
+def test_default_lifetime_is_the_spec_default() -> None:
+    from shutdown_rpc.protocol import LIMITS
+
+    minted = mint_request(SIGNER, room="room-1", agent="agent-1", reason="r", issuer="web", clock=FixedClock(NOW_MS))
+    assert minted.expires_at - minted.issued_at == LIMITS["default_lifetime_s"] == 60

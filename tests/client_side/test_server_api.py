@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from shutdown_rpc.client_side.outcomes import (
+from shutdown_rpc.client_side import (
     AgentLeftBeforeReply,
     AgentNotFound,
     NotSupported,
     Refused,
     RoomNotFound,
     SeveralAgents,
+    ShutdownClient,
     ShutdownFailed,
     ShutdownResult,
     Timeout,
     TransportError,
 )
-from shutdown_rpc.client_side.server_api import ShutdownClient
 from shutdown_rpc.protocol import AckStatus, ErrorCode, HmacSha256Key, unpack_envelope
 
 from .conftest import FAST, KEY

@@ -2,7 +2,7 @@
 light agent (harness/light_agent.py) registered with node 0, and jobs placed on a chosen node.
 
 The nodes post webhooks to a loopback port picked before they start (``CLUSTER_WEBHOOK``); a test that wants
-them opens a :class:`~shutdown_rpc.client_side.webhooks.WebhookListener` on that port. The cluster FAILS the
+them opens a :class:`~shutdown_rpc.client_side.WebhookListener` on that port. The cluster FAILS the
 test with the reason when redis-server or livekit-server is missing or does not start: never a skip.
 """
 

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def e2e_keys_fixture() -> E2EKeys:
 @pytest.fixture(scope="session", name="example_agent")
 def example_agent_fixture(
     agent_worker_factory: object, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ExampleAgent]:
+) -> ExampleAgent:
     """One worker of examples/agent.py for the session (one job per room), trusting :func:`e2e_keys`."""
     events_path = tmp_path_factory.mktemp("example-agent") / "events.jsonl"
     env = {
@@ -79,7 +78,7 @@ def example_agent_fixture(
         "SHUTDOWN_RPC_GREETING": "Hello. This agent ends when an authorized backend asks it to, and only then.",
     }
     worker = agent_worker_factory(EXAMPLE_AGENT, agent_name=None, env=env)  # type: ignore[operator]
-    yield ExampleAgent(worker, RecordFile(events_path))
+    return ExampleAgent(worker, RecordFile(events_path))
 
 
 @dataclass

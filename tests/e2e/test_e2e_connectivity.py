@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from livekit import api, rtc
 
 from harness import netns
 from harness.livekit_server import LiveKitServer
+
+if TYPE_CHECKING:  # conftest is not imported at run time (pytest loads it as a plugin)
+    from tests.e2e.conftest import ParticipantFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +22,7 @@ async def test_server_answers_room_service(livekit_server: LiveKitServer, lkapi:
     await lkapi.room.list_rooms(api.ListRoomsRequest())
 
 
-async def test_two_python_participants_exchange_rpc(participant_factory, room_name: str) -> None:
+async def test_two_python_participants_exchange_rpc(participant_factory: ParticipantFactory, room_name: str) -> None:
     alice = await participant_factory(room_name, "alice")
     bob = await participant_factory(room_name, "bob")
     await alice.wait_for_participant("bob")
@@ -36,7 +41,7 @@ async def test_two_python_participants_exchange_rpc(participant_factory, room_na
     assert [(d.caller_identity, d.payload) for d in seen] == [("alice", "hello")]
 
 
-async def test_rpc_error_codes_cross_the_wire(participant_factory, room_name: str) -> None:
+async def test_rpc_error_codes_cross_the_wire(participant_factory: ParticipantFactory, room_name: str) -> None:
     alice = await participant_factory(room_name, "alice")
     bob = await participant_factory(room_name, "bob")
     await alice.wait_for_participant("bob")

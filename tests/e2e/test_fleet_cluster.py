@@ -15,10 +15,15 @@ from livekit import api
 
 from harness.room_state import room_exists
 from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import ShutdownResult
-from shutdown_rpc.client_side.fleet import FleetRequest, RoomStatus, end_fleet, select_rooms
-from shutdown_rpc.client_side.outcomes import RoomNotFound
-from shutdown_rpc.client_side.webhooks import WebhookListener
+from shutdown_rpc.client_side import (
+    FleetRequest,
+    RoomNotFound,
+    RoomStatus,
+    ShutdownResult,
+    WebhookListener,
+    end_fleet,
+    select_rooms,
+)
 from shutdown_rpc.protocol import dump_key
 from tests.e2e.cluster_fixtures import (
     ISSUER,

@@ -9,6 +9,7 @@ whether "user" is still in it. The observed table is in harness/README.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from livekit import api, rtc
@@ -16,6 +17,9 @@ from livekit import api, rtc
 from harness.agent_worker import AgentWorker, Event, wait_process_gone
 from harness.participant import RoomParticipant
 from harness.room_state import identities, room_exists
+
+if TYPE_CHECKING:  # conftest is not imported at run time (pytest loads it as a plugin)
+    from tests.e2e.conftest import ParticipantFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +42,9 @@ class RunningJob:
     agent_identity: str
 
 
-async def start_job(worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory, room: str) -> RunningJob:
+async def start_job(
+    worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory: ParticipantFactory, room: str
+) -> RunningJob:
     """'user' joins ``room``, the recording agent is dispatched into it, and both see each other."""
     user = await participant_factory(room, "user")
     dispatch = await worker.dispatch(lkapi, room)
@@ -64,7 +70,9 @@ async def assert_user_alone_in_live_room(lkapi: api.LiveKitAPI, job: RunningJob)
     assert await identities(lkapi, job.room) == ["user"]
 
 
-async def test_delete_room(recording_worker: AgentWorker, lkapi, participant_factory, room_name: str) -> None:
+async def test_delete_room(
+    recording_worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory: ParticipantFactory, room_name: str
+) -> None:
     job = await start_job(recording_worker, lkapi, participant_factory, room_name)
 
     await lkapi.room.delete_room(api.DeleteRoomRequest(room=room_name))
@@ -76,7 +84,7 @@ async def test_delete_room(recording_worker: AgentWorker, lkapi, participant_fac
 
 
 async def test_remove_agent_participant(
-    recording_worker: AgentWorker, lkapi, participant_factory, room_name: str
+    recording_worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory: ParticipantFactory, room_name: str
 ) -> None:
     job = await start_job(recording_worker, lkapi, participant_factory, room_name)
 
@@ -87,7 +95,9 @@ async def test_remove_agent_participant(
     await assert_user_alone_in_live_room(lkapi, job)
 
 
-async def test_delete_dispatch(recording_worker: AgentWorker, lkapi, participant_factory, room_name: str) -> None:
+async def test_delete_dispatch(
+    recording_worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory: ParticipantFactory, room_name: str
+) -> None:
     job = await start_job(recording_worker, lkapi, participant_factory, room_name)
 
     await lkapi.agent_dispatch.delete_dispatch(job.dispatch.id, room_name)
@@ -98,7 +108,7 @@ async def test_delete_dispatch(recording_worker: AgentWorker, lkapi, participant
 
 
 async def test_last_other_participant_leaves(
-    recording_worker: AgentWorker, lkapi, participant_factory, room_name: str
+    recording_worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory: ParticipantFactory, room_name: str
 ) -> None:
     # the server closes a room whose only participants are agents departure_timeout s after the last
     # non-agent left (default 20 s); 1 s keeps the test short
@@ -113,7 +123,7 @@ async def test_last_other_participant_leaves(
 
 
 async def test_agent_calls_ctx_shutdown(
-    recording_worker: AgentWorker, lkapi, participant_factory, room_name: str
+    recording_worker: AgentWorker, lkapi: api.LiveKitAPI, participant_factory: ParticipantFactory, room_name: str
 ) -> None:
     job = await start_job(recording_worker, lkapi, participant_factory, room_name)
 
@@ -128,7 +138,7 @@ async def test_agent_calls_ctx_shutdown(
         assert reply == "ok"
         print("end_job reply: arrived")
     except rtc.RpcError as err:
-        assert err.code == rtc.RpcError.ErrorCode.RECIPIENT_DISCONNECTED, err
+        assert err.code == rtc.RpcError.ErrorCode.RECIPIENT_DISCONNECTED, err  # noqa: PT017 (either outcome is fine)
         print("end_job reply: lost (1503 RECIPIENT_DISCONNECTED)")
 
     callback = await job_ended(recording_worker, job)

@@ -27,7 +27,7 @@ from livekit import api
 
 from harness.livekit_server import LiveKitServer
 from harness.participant import mint_token
-from shutdown_rpc.client_side.minting import mint_request
+from shutdown_rpc.client_side import mint_request
 from shutdown_rpc.protocol import HmacSha256Key, dump_key
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     E2EKeys,

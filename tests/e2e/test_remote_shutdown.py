@@ -16,11 +16,15 @@ from livekit import api, rtc
 
 from harness.room_state import identities, room_exists
 from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import RoomChannel
-from shutdown_rpc.client_side.delivery import RetryPolicy, deliver
-from shutdown_rpc.client_side.minting import mint_request
-from shutdown_rpc.client_side.outcomes import Refused, ShutdownResult
-from shutdown_rpc.client_side.server_api import ShutdownClient
+from shutdown_rpc.client_side import (
+    Refused,
+    RetryPolicy,
+    RoomChannel,
+    ShutdownClient,
+    ShutdownResult,
+    deliver,
+    mint_request,
+)
 from shutdown_rpc.protocol import (
     Ack,
     ErrorCode,

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from types import ModuleType
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from shutdown_rpc.protocol import (
@@ -39,7 +40,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 @pytest.fixture
-async def client(endpoint: ModuleType) -> AsyncIterator[TestClient[object, object]]:
+async def client(endpoint: ModuleType) -> AsyncIterator[TestClient[web.Request, web.Application]]:
     async with TestClient(TestServer(endpoint.make_app())) as test_client:
         yield test_client
 
@@ -53,7 +54,7 @@ def session_cookie(user: str, *, expires_in: float = 600, secret: str = SESSION_
 URL = "/api/agent-shutdown/mint"
 
 
-async def test_no_session_is_401(client: TestClient[object, object]) -> None:
+async def test_no_session_is_401(client: TestClient[web.Request, web.Application]) -> None:
     response = await client.post(URL, json={"room": "call-alice-1", "agent": "agent-1"})
     assert response.status == 401
 
@@ -63,17 +64,19 @@ async def test_no_session_is_401(client: TestClient[object, object]) -> None:
     [session_cookie("alice", secret="forged"), session_cookie("alice", expires_in=-10)],
     ids=["forged", "expired"],
 )
-async def test_bad_session_is_401(client: TestClient[object, object], cookies: dict[str, str]) -> None:
+async def test_bad_session_is_401(client: TestClient[web.Request, web.Application], cookies: dict[str, str]) -> None:
     response = await client.post(URL, json={"room": "call-alice-1", "agent": "agent-1"}, cookies=cookies)
     assert response.status == 401
 
 
-async def test_other_users_room_is_403(client: TestClient[object, object]) -> None:
+async def test_other_users_room_is_403(client: TestClient[web.Request, web.Application]) -> None:
     response = await client.post(URL, json={"room": "call-bob-1", "agent": "agent-1"}, cookies=session_cookie("alice"))
     assert response.status == 403
 
 
-async def test_minted_payload_verifies_only_for_its_room_and_agent(client: TestClient[object, object]) -> None:
+async def test_minted_payload_verifies_only_for_its_room_and_agent(
+    client: TestClient[web.Request, web.Application],
+) -> None:
     response = await client.post(
         URL, json={"room": "call-alice-1", "agent": "agent-1", "reason": "hung up"}, cookies=session_cookie("alice")
     )

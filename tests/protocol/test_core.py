@@ -112,7 +112,7 @@ def test_replay_is_remembered_until_expiry_plus_skew_then_forgotten() -> None:
     verifier = Verifier(KeyRing([KEY]), clock=clock)
     request = build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock, lifetime_s=60)
     payload = sign_request(request, KEY)
-    verifier.record(_accepted(verifier, payload), _ack(request.request_id))
+    _accepted(verifier, payload).accept(_ack(request.request_id))
     duplicate = verifier.verify(payload, Binding("room-1", "agent-1"))
     assert isinstance(duplicate, DuplicateRequest)
     assert duplicate.ack.status is AckStatus.DUPLICATE and duplicate.ack.agent_time_ms == NOW_MS
@@ -128,21 +128,18 @@ def test_replay_memory_is_bounded_and_fails_closed() -> None:
     verifier = Verifier(KeyRing([KEY]), replay=ReplayCache(max_entries=3), clock=clock)
     for _ in range(3):
         request = build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock)
-        verifier.record(_accepted(verifier, sign_request(request, KEY)), _ack(request.request_id))
+        _accepted(verifier, sign_request(request, KEY)).accept(_ack(request.request_id))
     request = build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock)
     verified = _accepted(verifier, sign_request(request, KEY))
     with pytest.raises(ShutdownRpcError) as info:
-        verifier.record(verified, _ack(request.request_id))
+        verified.accept(_ack(request.request_id))
     assert info.value.code is ErrorCode.RATE_LIMITED
     assert len(verifier.replay) == 3
     clock.advance(120_000)  # all three expired: memory frees itself
-    verifier.record(
-        _accepted(
-            verifier,
-            sign_request(build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock), KEY),
-        ),
-        _ack("x" * 22),
-    )
+    _accepted(
+        verifier,
+        sign_request(build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock), KEY),
+    ).accept(_ack("x" * 22))
     assert len(verifier.replay) == 1
 
 

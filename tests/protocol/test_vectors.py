@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from scripts.vectorgen.runner import key_ring, load_vectors, run_case
 from shutdown_rpc.protocol import (
     Ed25519SigningKey,
     ErrorCode,
@@ -19,8 +20,6 @@ from shutdown_rpc.protocol import (
     seal,
     sign_request,
 )
-
-from .vectors import key_ring, load_vectors, run_case
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = load_vectors()

@@ -1,0 +1,85 @@
+"""Deciding on one call of the shutdown method: rate limit, verify (spec §7), authorize, veto. No ending here.
+
+:meth:`Decider.check` is synchronous (no await between verifying and reserving the request id, so two copies
+of one request cannot both pass as new); :meth:`Decider.run_veto` is the only step that may take time.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from shutdown_rpc.protocol import (
+    Binding,
+    Clock,
+    DuplicateRequest,
+    ErrorCode,
+    ShutdownRpcError,
+    Verifier,
+)
+
+from ._policy import CallerParticipant, ShutdownPolicy
+from ._rate_limit import FailureLimiter
+from ._request import RemoteRequest
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+# Refusals that say nothing about the caller's own attempt do not count against its rate limit.
+_NOT_COUNTED_AS_FAILURE = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR})
+
+
+class Decider:
+    """Verifier + policy + per-caller limiter: which calls may end the job, and which are refused with what code."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        policy: ShutdownPolicy,
+        *,
+        clock: Clock,
+        participants: Callable[[], Mapping[str, CallerParticipant]],
+        limiter: FailureLimiter | None = None,
+    ) -> None:
+        self.verifier = verifier
+        self.policy = policy
+        self.limiter = limiter or FailureLimiter(policy.rate_limit)
+        self._clock = clock
+        self._participants = participants
+
+    def check(self, data: rtc.RpcInvocationData, binding: Binding) -> RemoteRequest | DuplicateRequest:
+        """Rate limit, verify and authorize one call: a repeat to answer again, or a request to decide on."""
+        caller = data.caller_identity
+        if not self.limiter.allows(caller):
+            raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
+        now_ms = self._clock.now_ms()
+        result = self.verifier.verify(
+            data.payload, binding, allow_unsigned=self._may_skip_signature(caller), now_ms=now_ms
+        )
+        if isinstance(result, DuplicateRequest):
+            return result
+        self.policy.authorize(result.request, result.key_id)
+        return RemoteRequest(result, caller, now_ms)
+
+    async def run_veto(self, remote: RemoteRequest) -> None:
+        """The application's veto, sync or async: VETOED with its reason, or return to proceed."""
+        veto = self.policy.veto
+        if veto is None:
+            return
+        verdict = veto(remote)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if verdict is not None:
+            raise ShutdownRpcError(ErrorCode.VETOED, str(verdict) or "vetoed by the application")
+
+    def refused(self, err: ShutdownRpcError, caller: str) -> None:
+        """Count a refusal against ``caller`` (unless it was not the caller's doing)."""
+        if err.code not in _NOT_COUNTED_AS_FAILURE:
+            self.limiter.record_failure(caller)
+
+    def _may_skip_signature(self, caller: str) -> bool:
+        unsigned = self.policy.unsigned
+        if unsigned is None:
+            return False
+        return unsigned.allows(self._participants().get(caller))

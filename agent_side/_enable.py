@@ -1,0 +1,94 @@
+"""The one call an agent's entrypoint makes: ``remote = await enable_remote_shutdown(ctx, ...)``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from shutdown_rpc.protocol import (
+    METHOD_NAME,
+    AnyKey,
+    Clock,
+    KeyRing,
+    ReplayCache,
+    Verifier,
+    advertisement_attributes,
+)
+
+from ._handler import RemoteShutdown
+from ._keys import load_key_ring
+from ._policy import ShutdownPolicy
+
+if TYPE_CHECKING:
+    from livekit.agents import AgentSession, JobContext
+
+logger = logging.getLogger("shutdown_rpc.agent_side")
+
+ADVERTISE_TIMEOUT_S = 5.0
+
+
+async def enable_remote_shutdown(
+    ctx: JobContext,
+    *,
+    keys: KeyRing | Iterable[AnyKey] | None = None,
+    key_files: Iterable[str | os.PathLike[str]] = (),
+    env: Mapping[str, str] | None = None,
+    policy: ShutdownPolicy | None = None,
+    session: AgentSession[Any] | None = None,
+    clock: Clock | None = None,
+    replay: ReplayCache | None = None,
+) -> RemoteShutdown:
+    """Let callers holding one of ``keys`` ask this job to end. Call once per job, before or after ``ctx.connect()``.
+
+    Keys come from ``keys`` and ``key_files``, else from ``$SHUTDOWN_RPC_KEYS`` (see ``load_key_ring``). The RPC
+    method is registered as soon as the room is connected (now, if it already is) and then advertised in the
+    agent's attributes (``shutdown_rpc.method`` / ``.versions`` / ``.key_ids``). ``session`` (default: the job's
+    primary AgentSession) is what a ``drain`` request drains. Raises ValueError if no request could ever be
+    accepted (no key and no unsigned callers).
+    """
+    policy = policy or ShutdownPolicy()
+    ring = load_key_ring(keys, files=key_files, env=env)
+    if not ring and policy.unsigned is None:
+        raise ValueError("remote shutdown needs at least one key (or a policy allowing unsigned callers)")
+    verifier = Verifier(ring, replay=replay, clock=clock)
+    remote = RemoteShutdown(ctx, verifier, policy, session=session, clock=clock)  # installs its job watch
+
+    async def delete_room_after_shutdown(reason: str) -> None:
+        await remote.delete_room_if_asked(reason)
+
+    ctx.add_shutdown_callback(delete_room_after_shutdown)
+
+    if ctx.room.isconnected():
+        await _register_and_advertise(ctx, remote)
+    else:
+        task = asyncio.get_running_loop().create_task(_register_when_connected(ctx, remote))
+
+        async def stop_waiting_for_connection() -> None:
+            task.cancel()
+
+        ctx.add_shutdown_callback(stop_waiting_for_connection)
+    return remote
+
+
+async def _register_when_connected(ctx: JobContext, remote: RemoteShutdown) -> None:
+    # Room.connect() emits no event for the first connection; the first room sid resolves right after it.
+    await ctx.room.sid
+    await _register_and_advertise(ctx, remote)
+
+
+async def _register_and_advertise(ctx: JobContext, remote: RemoteShutdown) -> None:
+    local = ctx.room.local_participant
+    local.register_rpc_method(METHOD_NAME, remote.handle)
+    try:
+        await asyncio.wait_for(local.set_attributes(advertisement_attributes(remote.key_ids)), ADVERTISE_TIMEOUT_S)
+    except Exception:
+        # Advertising is a convenience for callers; the method works without it.
+        logger.warning("remote shutdown: could not advertise in participant attributes", exc_info=True)
+    remote.registered.set()
+    logger.info(
+        "remote shutdown enabled",
+        extra={"method": METHOD_NAME, "key_ids": list(remote.key_ids), "agent_identity": local.identity},
+    )

@@ -1,0 +1,239 @@
+"""The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_ending``).
+
+Refusals are ``rtc.RpcError(code, refusal_message, refusal_data)``; nothing else leaves the handler. The
+acknowledgement is returned first and the shutdown starts only after ``reply_flush_delay_s``, because LiveKit
+sends the reply after the handler returns and ``Room.disconnect()`` does not flush it. The job's state is one
+JobStateMachine (``_state``); copies of a request still being decided wait for its answer, the replay memory
+having decided that they are copies (REQUEST_ID_CONFLICT otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from livekit import rtc
+
+from shutdown_rpc.protocol import (
+    Ack,
+    AckStatus,
+    Binding,
+    Clock,
+    DuplicateRequest,
+    ErrorCode,
+    ShutdownRpcError,
+    Verifier,
+    refusal_data,
+    refusal_message,
+)
+
+from ._deciding import Decider
+from ._ending import JobEnder
+from ._job_watch import JobEndingWatch
+from ._outcomes import OutcomeCounters, log_outcome, refusal_outcome
+from ._policy import ShutdownPolicy
+from ._rate_limit import FailureLimiter
+from ._request import RemoteRequest
+from ._state import JobEvent, JobState, JobStateMachine
+
+if TYPE_CHECKING:
+    from livekit.agents import AgentSession, JobContext
+
+logger = logging.getLogger("shutdown_rpc.agent_side")
+
+
+class RemoteShutdown:
+    """Remote shutdown for one job: the RPC handler plus what it has seen. Made by ``enable_remote_shutdown``
+    (making one installs its job-ending hooks on ``ctx``).
+
+    - ``accepted``: the request that is ending the job (None until one is accepted).
+    - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
+    - ``registered``: set once the RPC method is registered (and advertised, or advertising failed).
+    - ``shutdown_done``: set once ``ctx.shutdown`` has been called for the accepted request.
+    - ``job_ending``: why the job is ending, once it is ending for any cause (None before).
+    - ``state``: the job's JobState.
+
+    Once the job is ending for another cause (the application called ``ctx.shutdown``, the room disconnected,
+    the shutdown callbacks ran), a valid request is answered ``already_shutting_down`` (spec §8) and never
+    accepted: livekit-agents keeps the first reason, so the caller's reason would not be delivered, and its
+    ``delete_room`` could come after the callbacks that carry it out.
+    """
+
+    def __init__(
+        self,
+        ctx: JobContext,
+        verifier: Verifier,
+        policy: ShutdownPolicy,
+        *,
+        session: AgentSession[Any] | None = None,
+        clock: Clock | None = None,
+        limiter: FailureLimiter | None = None,
+    ) -> None:
+        self._ctx = ctx
+        self._clock = clock or verifier.clock
+        self._decider = Decider(
+            verifier, policy, clock=self._clock, participants=lambda: ctx.room.remote_participants, limiter=limiter
+        )
+        self._job = JobStateMachine()
+        watch = JobEndingWatch(ctx, self._job_ending_seen)
+        watch.install()
+        self._ender = JobEnder(ctx, policy, shutdown=watch.shutdown, session=session)
+        self._accepted: RemoteRequest | None = None
+        self._answers: dict[str, asyncio.Future[Ack]] = {}  # request id being decided -> its answer, for copies
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self.counters = OutcomeCounters()
+        self.registered = asyncio.Event()
+        self.shutdown_done = asyncio.Event()
+
+    @property
+    def accepted(self) -> RemoteRequest | None:
+        """The accepted request ending this job, if any."""
+        return self._accepted
+
+    @property
+    def job_ending(self) -> str | None:
+        """The first known cause the job is ending for (a shutdown reason), or None while it is not ending."""
+        return self._job.ending_cause
+
+    @property
+    def state(self) -> JobState:
+        """The job's state as far as remote shutdown is concerned."""
+        return self._job.state
+
+    @property
+    def policy(self) -> ShutdownPolicy:
+        """The policy in force."""
+        return self._decider.policy
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """Key ids the verifier accepts (what the agent advertises)."""
+        return tuple(self._decider.verifier.keys)
+
+    def binding(self) -> Binding:
+        """Room and agent a request must name, read from the connected room each time."""
+        room = self._ctx.room
+        return Binding(
+            room=room.name or self._ctx.job.room.name,
+            agent_identity=room.local_participant.identity,
+            job_id=self._ctx.job.id,
+            allow_any_agent=self.policy.allow_any_agent,
+        )
+
+    async def handle(self, data: rtc.RpcInvocationData) -> str:
+        """The RPC handler: an acknowledgement JSON, or ``rtc.RpcError`` with a protocol code."""
+        caller = data.caller_identity
+        try:
+            ack, remote = await self._decide(data)
+        except ShutdownRpcError as err:
+            self._refused(err, data)
+            raise rtc.RpcError(int(err.code), refusal_message(err), refusal_data(err)) from None
+        except Exception:
+            logger.exception("remote shutdown handler failed", extra={"caller_identity": caller})
+            internal = ShutdownRpcError(ErrorCode.INTERNAL_ERROR, "agent failed while handling the request")
+            self._refused(internal, data)
+            raise rtc.RpcError(int(internal.code), refusal_message(internal), refusal_data(internal)) from None
+        self.counters.add(ack.status.value)
+        log_outcome(
+            ack.status.value,
+            rpc_request_id=data.request_id,
+            caller=caller,
+            request_id=ack.request_id,
+            key_id=remote.key_id if remote else None,
+            issuer=remote.issuer if remote else None,
+        )
+        return ack.to_json()
+
+    def _refused(self, err: ShutdownRpcError, data: rtc.RpcInvocationData) -> None:
+        self._decider.refused(err, data.caller_identity)
+        outcome = refusal_outcome(err.code)
+        self.counters.add(outcome)
+        log_outcome(
+            outcome, rpc_request_id=data.request_id, caller=data.caller_identity, code=err.code, detail=err.detail
+        )
+
+    async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Ack, RemoteRequest | None]:
+        binding = self.binding()
+        checked = self._decider.check(data, binding)
+        if isinstance(checked, DuplicateRequest):
+            return checked.ack, None
+        remote = checked
+        verified = remote.verified
+        reservation = verified.reserve()  # REQUEST_ID_CONFLICT is decided there, in the replay memory
+        if not reservation.first:
+            return await self._answer_of_first_copy(remote.request_id), remote
+
+        answer: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        self._answers[remote.request_id] = answer
+        try:
+            if self._job.listening:
+                await self._decider.run_veto(remote)
+            # Another request may have been accepted, or the job started ending, while the veto ran.
+            status = AckStatus.ACCEPTED if self._job.listening else AckStatus.ALREADY_SHUTTING_DOWN
+            ack = Ack(
+                status=status,
+                request_id=remote.request_id,
+                agent_identity=binding.agent_identity,
+                job_id=self._ctx.job.id,
+                agent_time_ms=self._clock.now_ms(),
+            )
+            verified.accept(ack, reservation=reservation)
+            if status is AckStatus.ACCEPTED:
+                self._accept(remote)
+            answer.set_result(ack)
+            return ack, remote
+        except asyncio.CancelledError:
+            verified.release(reservation)
+            answer.cancel()
+            raise
+        except Exception as exc:
+            verified.release(reservation)
+            answer.set_exception(exc)
+            answer.exception()  # copies that never came still count as retrieved: no "never retrieved" log
+            raise
+        finally:
+            del self._answers[remote.request_id]
+
+    async def _answer_of_first_copy(self, request_id: str) -> Ack:
+        """Same request still being decided (an async veto is running): share its outcome, never decide twice."""
+        first = self._answers[request_id]
+        try:
+            ack = await asyncio.shield(first)
+        except asyncio.CancelledError:
+            if not first.cancelled():
+                raise  # this call itself is being cancelled
+            raise ShutdownRpcError(ErrorCode.INTERNAL_ERROR, "first copy of this request was cancelled") from None
+        return ack.as_duplicate()
+
+    def _accept(self, remote: RemoteRequest) -> None:
+        # No await between the acknowledgement and returning it: the shutdown task cannot run before the reply
+        # has been handed back to LiveKit.
+        self._accepted = remote
+        self._job.handle(JobEvent.ACCEPT)
+        self._shutdown_task = asyncio.get_running_loop().create_task(self._end_job(remote), name="shutdown_rpc.end_job")
+
+    async def _end_job(self, remote: RemoteRequest) -> None:
+        try:
+            await self._ender.end(remote, other_cause=self._overtaken_by)
+        finally:
+            self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)
+            self.shutdown_done.set()
+
+    def _overtaken_by(self) -> str | None:
+        return self._job.ending_cause if self._job.state is JobState.ACCEPTED_OVERTAKEN else None
+
+    def _job_ending_seen(self, cause: str) -> None:
+        was_listening = self._job.listening
+        self._job.handle(JobEvent.JOB_ENDING, cause)
+        if was_listening:
+            logger.info("remote shutdown: job ending for another cause", extra={"cause": self._job.ending_cause})
+
+    async def delete_room_if_asked(self, reason: str) -> None:
+        """Shutdown callback: DeleteRoom (every participant leaves) if the accepted request asked for it."""
+        await self._ender.delete_room_if_asked(self._accepted)
+
+    async def wait_closed(self) -> None:
+        """Wait for the shutdown task, if one was started (tests and tools)."""
+        if self._shutdown_task is not None:
+            await asyncio.shield(self._shutdown_task)

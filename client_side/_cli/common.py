@@ -1,0 +1,70 @@
+"""What several commands share: the usage error, the parser class, request arguments, the signing key."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn, TypeAlias
+
+from shutdown_rpc.client_side import load_signing_key
+from shutdown_rpc.protocol import MAX_GRACE_MS, Ed25519SigningKey, HmacSha256Key, ShutdownOptions
+
+from .exit_codes import EXIT_USAGE
+
+DEFAULT_ISSUER = "shutdown-rpc-cli"
+
+
+class UsageError(Exception):
+    """Bad input detected after argument parsing: exit 2 with one line."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the documented usage exit code (2) and one line of error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+SubParsers: TypeAlias = "argparse._SubParsersAction[Parser]"
+"""What each command's ``register`` adds its subparser to."""
+
+
+def first_error(exc: ValueError) -> str:
+    """One line for a ValueError: pydantic's first error with its location, else the message."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
+def options_of(args: argparse.Namespace) -> ShutdownOptions:
+    """--drain / --grace-ms / --delete-room as ShutdownOptions, or a usage error."""
+    try:
+        return ShutdownOptions(drain=args.drain, grace_ms=args.grace_ms, delete_room=args.delete_room)
+    except ValueError as exc:
+        raise UsageError(f"invalid options: {first_error(exc)}") from None
+
+
+def signing_key_of_args(args: argparse.Namespace) -> HmacSha256Key | Ed25519SigningKey:
+    """The signing key from --key-file or the environment (a warning on stderr if its file is too open)."""
+    try:
+        key, warning = load_signing_key(args.key_file, source="--key-file")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return key
+
+
+def add_request_args(parser: argparse.ArgumentParser, *, agent_required: bool) -> None:
+    """The request fields shared by ``mint`` and ``send``."""
+    parser.add_argument("--room", required=True, help="room name the request is bound to")
+    parser.add_argument("--agent", required=agent_required, help="agent participant identity")
+    parser.add_argument("--reason", default="", help="free text passed to the agent's shutdown reason")
+    parser.add_argument("--issuer", default=DEFAULT_ISSUER, help=f"who asks (default {DEFAULT_ISSUER!r})")
+    parser.add_argument("--drain", action="store_true", help="let the agent finish its current speech first")
+    parser.add_argument("--grace-ms", type=int, default=0, help=f"upper bound for draining, ms (<= {MAX_GRACE_MS})")
+    parser.add_argument("--delete-room", action="store_true", help="ask the agent to delete the room after")
+    parser.add_argument("--key-file", help="signing key file (else $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY)")

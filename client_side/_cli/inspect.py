@@ -1,0 +1,111 @@
+"""``shutdown-rpc inspect``: decode a payload, print every field, and verify it as an agent would."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from shutdown_rpc.client_side import load_key
+from shutdown_rpc.protocol import (
+    DEFAULT_SKEW_S,
+    MAX_LIFETIME_S,
+    METHOD_NAME,
+    Binding,
+    DuplicateRequest,
+    FixedClock,
+    KeyRing,
+    PayloadInspection,
+    ShutdownRpcError,
+    Verifier,
+    inspect_payload,
+    verifying_key_of,
+)
+
+from .common import SubParsers, UsageError
+from .exit_codes import EXIT_OK
+from .render import show_field, verdict_refuse
+
+
+def register(sub: SubParsers) -> None:
+    """Add the ``inspect`` command."""
+    inspect = sub.add_parser("inspect", help="decode and verify a payload as an agent would")
+    inspect.add_argument("payload", help="the payload string, or - to read it from stdin")
+    inspect.add_argument("--key-file", help="key to verify with (else $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY)")
+    inspect.add_argument("--room", help="the agent's room (default: the request's own)")
+    inspect.add_argument("--agent", help="the agent's identity (default: the request's own target)")
+    inspect.add_argument("--job-id", help="the agent's job id (a target may name it)")
+    inspect.add_argument("--allow-any-agent", action="store_true", help="the agent accepts target '*'")
+    inspect.add_argument("--allow-unsigned", action="store_true", help="the agent accepts unsigned requests")
+    inspect.add_argument("--now", type=float, help="verify at this Unix time in seconds (default: now)")
+    inspect.add_argument(
+        "--skew", type=int, default=DEFAULT_SKEW_S, help=f"allowed clock skew, s (default {DEFAULT_SKEW_S})"
+    )
+    inspect.add_argument(
+        "--max-lifetime",
+        type=int,
+        default=MAX_LIFETIME_S,
+        help=f"agent's maximum lifetime, s (default {MAX_LIFETIME_S})",
+    )
+    inspect.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print what the payload holds, then the verdict an agent with these settings would give."""
+    payload = sys.stdin.read().strip() if args.payload == "-" else args.payload.strip()
+    print(f"payload:        {len(payload.encode('utf-8'))} bytes, method {METHOD_NAME}")
+    seen = inspect_payload(payload)
+    if seen.envelope is None and seen.error is not None:
+        return verdict_refuse(seen.error)
+    _print_layers(seen)
+    if seen.error is not None:
+        return verdict_refuse(seen.error)
+    assert seen.envelope is not None
+    request = seen.request
+
+    now_ms = int(args.now * 1000) if args.now is not None else time.time_ns() // 1_000_000
+    if request is not None:
+        print(
+            f"lifetime:       {request.expires_at - request.issued_at} s;"
+            f" expires in {request.expires_at - now_ms // 1000} s"
+        )
+    keys = KeyRing()
+    if args.key_file or os.environ.get("SHUTDOWN_RPC_KEY_FILE") or os.environ.get("SHUTDOWN_RPC_KEY"):
+        try:
+            key, _ = load_key(args.key_file, source="--key-file")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        keys = KeyRing([verifying_key_of(key)])
+    elif seen.envelope.signed:
+        print("note:           no key given: the signature cannot be checked (pass --key-file)")
+    room = args.room or (request.room if request else "")
+    agent = args.agent or (request.target if request else "")
+    if not args.room or not args.agent:
+        print(
+            "note:           room/target checked against the request itself (pass --room/--agent for an agent's view)"
+        )
+    verifier = Verifier(keys, clock=FixedClock(now_ms), skew_s=args.skew, max_lifetime_s=args.max_lifetime)
+    binding = Binding(room=room, agent_identity=agent, job_id=args.job_id, allow_any_agent=args.allow_any_agent)
+    try:
+        decision = verifier.verify(payload, binding, allow_unsigned=args.allow_unsigned)
+    except ShutdownRpcError as error:
+        return verdict_refuse(error)
+    assert not isinstance(decision, DuplicateRequest)  # a fresh verifier has no replay memory
+    print("verdict:        ACCEPT (an agent with this key, room and identity would shut down)")
+    return EXIT_OK
+
+
+def _print_layers(seen: PayloadInspection) -> None:
+    envelope = seen.envelope
+    assert envelope is not None
+    print(f"version:        {envelope.version}")
+    print(f"key_id:         {envelope.key_id!r}" + ("" if envelope.signed else " (unsigned)"))
+    print(f"signature:      {len(envelope.signature)} bytes")
+    if seen.error is not None:
+        return
+    if isinstance(seen.body, dict):
+        for name, value in seen.body.items():
+            print(f"{name + ':':<15} {show_field(name, value)}")
+    else:
+        print(f"body:           not a map ({type(seen.body).__name__})")

@@ -1,0 +1,114 @@
+"""What an agent answers: the acknowledgement JSON on success, and how a refusal is packed into an RpcError."""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._envelope import SUPPORTED_VERSIONS, VERSION
+from ._errors import ErrorCode, ShutdownRpcError
+from ._limits import MAX_ACK_BYTES, MAX_REFUSAL_MESSAGE_BYTES
+
+
+class AckStatus(str, enum.Enum):
+    """Why the agent answered with success."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    ALREADY_SHUTTING_DOWN = "already_shutting_down"
+
+
+class Ack(BaseModel):
+    """The acknowledgement: the request was taken and the job will end (or already is ending)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    version: Annotated[int, Field(ge=1)] = VERSION
+    status: AckStatus
+    request_id: str
+    agent_identity: str
+    job_id: str
+    agent_time_ms: Annotated[int, Field(ge=0)]
+
+    def to_json(self) -> str:
+        """Compact JSON with keys in spec order, the RPC response payload."""
+        return json.dumps(
+            {
+                "version": self.version,
+                "status": self.status.value,
+                "request_id": self.request_id,
+                "agent_identity": self.agent_identity,
+                "job_id": self.job_id,
+                "agent_time_ms": self.agent_time_ms,
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Ack:
+        """Parse an agent's response; unknown keys are ignored (forward compatibility). Raises ValueError."""
+        if len(text) > MAX_ACK_BYTES:
+            raise ValueError("acknowledgement too long")
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise ValueError(f"not a shutdown acknowledgement: {exc.error_count()} error(s)") from None
+
+    def as_duplicate(self) -> Ack:
+        """The answer to a repeat of this request: ``duplicate`` if it was accepted, else the same status.
+
+        A request first answered ``already_shutting_down`` did not deliver its reason; its repeats must not
+        claim otherwise.
+        """
+        if self.status is not AckStatus.ACCEPTED:
+            return self
+        return self.model_copy(update={"status": AckStatus.DUPLICATE})
+
+
+def _truncate_utf8(text: str, limit: int) -> str:
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
+
+
+def refusal_message(error: ShutdownRpcError) -> str:
+    """``"<NAME>: <detail>"``, at most 256 UTF-8 bytes (LiveKit's RpcError message limit)."""
+    return _truncate_utf8(f"{error.code.name}: {error.detail}", MAX_REFUSAL_MESSAGE_BYTES)
+
+
+def refusal_data(error: ShutdownRpcError) -> str:
+    """The RpcError ``data`` JSON: version, code, name, retryable and, for version errors, supported versions."""
+    data: dict[str, object] = {
+        "version": VERSION,
+        "code": int(error.code),
+        "name": error.code.name,
+        "retryable": error.retryable,
+    }
+    if error.code is ErrorCode.UNSUPPORTED_VERSION:
+        data["supported_versions"] = list(error.supported_versions or SUPPORTED_VERSIONS)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def parse_refusal(code: int, message: str, data: str | None) -> ShutdownRpcError | None:
+    """Turn an RpcError received by a caller back into ShutdownRpcError; None if the code is not ours."""
+    try:
+        error_code = ErrorCode(code)
+    except ValueError:
+        return None
+    detail = message.split(": ", 1)[1] if message.startswith(error_code.name + ": ") else message
+    supported: tuple[int, ...] = ()
+    if data:
+        try:
+            parsed = json.loads(data)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            versions = parsed.get("supported_versions")
+            if isinstance(versions, list) and all(type(v) is int for v in versions):
+                supported = tuple(versions)
+    return ShutdownRpcError(error_code, detail, supported)
