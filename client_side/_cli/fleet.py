@@ -91,52 +91,70 @@ async def _fleet(args: argparse.Namespace) -> int:
     key = None if args.unsigned else signing_key_of_args(args)
     options = options_of(args)
     request = FleetRequest(args.reason, options.drain, options.grace_ms, options.delete_room, args.timeout)
+    hooks = _webhook_listener(args)
     try:
         client = ShutdownClient(key, issuer=args.issuer, url=args.url, api_key=args.api_key, api_secret=None)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    hooks = None
-    if args.webhook_listen:
-        host, port = _listen_address(args.webhook_listen)
-        api_key = args.api_key or os.environ.get("LIVEKIT_API_KEY", "")
-        api_secret = os.environ.get("LIVEKIT_API_SECRET", "")
-        if not (api_key and api_secret):
-            raise UsageError("--webhook-listen verifies webhooks with LIVEKIT_API_KEY and $LIVEKIT_API_SECRET")
-        hooks = WebhookListener(api_key, api_secret, host=host, port=port, path=args.webhook_path)
-        try:
-            await hooks.start()
-        except OSError as exc:
-            raise UsageError(f"--webhook-listen {args.webhook_listen}: {exc.strerror or exc}") from None
-    try:
-        async with client:
-            try:
-                names = [r.strip() for r in args.rooms.split(",") if r.strip()] if args.rooms else []
-                rooms = await select_rooms(client, names=names, pattern=args.match, all_rooms=args.all_rooms)
-            except ShutdownFailed as error:
-                print(f"cannot list the rooms: {error.message}", file=sys.stderr)
-                return EXIT_TRANSPORT
-            if not rooms:
-                print("no room matched", file=sys.stderr)
-                _emit_report([], args, EXIT_ROOM_NOT_FOUND)
-                return EXIT_ROOM_NOT_FOUND
-            progress = _Progress(len(rooms), sys.stderr)
-            outcomes: list[RoomOutcome] = []
-            async for outcome in end_fleet(
-                client, rooms, request, concurrency=args.concurrency, confirm_timeout=args.wait,
-                departures=hooks, dry_run=args.dry_run,
-            ):  # fmt: skip
-                outcomes.append(outcome)
-                progress.update(outcome)
-                if not args.json:
-                    progress.clear()
-                    print(_describe(outcome), flush=True)
-            progress.clear()
-    finally:
+    async with client:
         if hooks is not None:
-            await hooks.aclose()
+            try:
+                await hooks.start()
+            except OSError as exc:
+                raise UsageError(f"--webhook-listen {args.webhook_listen}: {exc.strerror or exc}") from None
+        try:
+            outcomes = await _run_fleet(client, request, hooks, args)
+        finally:
+            if hooks is not None:
+                await hooks.aclose()
+    if outcomes is None:
+        return EXIT_TRANSPORT
+    if not outcomes:
+        _emit_report([], args, EXIT_ROOM_NOT_FOUND)
+        return EXIT_ROOM_NOT_FOUND
     code = exit_code_of_fleet(outcomes)
     _emit_report(outcomes, args, code)
     return code
+
+
+def _webhook_listener(args: argparse.Namespace) -> WebhookListener | None:
+    """The listener --webhook-listen asks for (not started), verifying with the LiveKit API key and secret."""
+    if not args.webhook_listen:
+        return None
+    host, port = _listen_address(args.webhook_listen)
+    api_key = args.api_key or os.environ.get("LIVEKIT_API_KEY", "")
+    api_secret = os.environ.get("LIVEKIT_API_SECRET", "")
+    if not (api_key and api_secret):
+        raise UsageError("--webhook-listen verifies webhooks with LIVEKIT_API_KEY and $LIVEKIT_API_SECRET")
+    return WebhookListener(api_key, api_secret, host=host, port=port, path=args.webhook_path)
+
+
+async def _run_fleet(
+    client: ShutdownClient, request: FleetRequest, hooks: WebhookListener | None, args: argparse.Namespace
+) -> list[RoomOutcome] | None:
+    """Select the rooms and end them, printing as it goes; None when the rooms could not be listed."""
+    try:
+        names = [r.strip() for r in args.rooms.split(",") if r.strip()] if args.rooms else []
+        rooms = await select_rooms(client, names=names, pattern=args.match, all_rooms=args.all_rooms)
+    except ShutdownFailed as error:
+        print(f"cannot list the rooms: {error.message}", file=sys.stderr)
+        return None
+    if not rooms:
+        print("no room matched", file=sys.stderr)
+        return []
+    progress = _Progress(len(rooms), sys.stderr)
+    outcomes: list[RoomOutcome] = []
+    async for outcome in end_fleet(
+        client, rooms, request, concurrency=args.concurrency, confirm_timeout=args.wait,
+        departures=hooks, dry_run=args.dry_run,
+    ):  # fmt: skip
+        outcomes.append(outcome)
+        progress.update(outcome)
+        if not args.json:
+            progress.clear()
+            print(_describe(outcome), flush=True)
+    progress.clear()
+    return outcomes
 
 
 def exit_code_of_fleet(outcomes: list[RoomOutcome]) -> int:
