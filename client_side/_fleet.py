@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import fnmatch
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from livekit import api
@@ -141,13 +141,13 @@ async def end_fleet(
     confirm_timeout: float | None = None,
     departures: Departures | None = None,
     dry_run: bool = False,
-) -> AsyncIterator[RoomOutcome]:
+) -> AsyncGenerator[RoomOutcome, None]:
     """Ask the agents of every room in ``rooms`` to end their jobs; yield each room's outcome as it finishes.
 
     At most ``concurrency`` rooms are in progress at once. ``confirm_timeout``: after the acknowledgements,
     wait up to this long for each agent to leave (sets ``ShutdownResult.agent_left``), through ``departures``
-    (e.g. a :class:`~._webhooks.WebhookListener`; default: polling the API). Closing the iterator early cancels
-    the rooms in progress.
+    (e.g. a :class:`~._webhooks.WebhookListener`; default: polling the API). Closing the generator early
+    (``aclose()``, or leaving an ``async for``) cancels the rooms in progress.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")

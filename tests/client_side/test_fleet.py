@@ -89,7 +89,7 @@ async def test_confirmation_by_polling(fake: tuple[FakeLiveKit, str], client: Sh
     server, _ = fake
     populate(server)
 
-    server.rooms["tenant-a-1"]["agent-a1"].answer = _answer_and_leave(server, "tenant-a-1", "agent-a1")  # type: ignore[method-assign]
+    leave_after_answer(server, "tenant-a-1", "agent-a1")
     outcomes = await collect(end_fleet(client, ["tenant-a-1", "tenant-b-1"], confirm_timeout=0.5))
     assert outcomes["tenant-a-1"].status is RoomStatus.ENDED
     assert outcomes["tenant-b-1"].status is RoomStatus.STILL_PRESENT  # acknowledged, never left
@@ -191,12 +191,13 @@ async def test_missing_webhook_falls_back_to_one_api_check(
     assert sorted(hooks.asked) == [("left-quietly", "agent-q"), ("stays", "agent-s")]
 
     server.add("left-quietly", agent("agent-q", [KEY]))  # a new job; it leaves after acknowledging, no webhook
-    server.rooms["left-quietly"]["agent-q"].answer = _answer_and_leave(server, "left-quietly", "agent-q")  # type: ignore[method-assign]
+    leave_after_answer(server, "left-quietly", "agent-q")
     again = await collect(end_fleet(client, ["left-quietly"], confirm_timeout=0.01, departures=hooks))
     assert again["left-quietly"].status is RoomStatus.ENDED
 
 
-def _answer_and_leave(server: FakeLiveKit, room: str, identity: str) -> object:
+def leave_after_answer(server: FakeLiveKit, room: str, identity: str) -> None:
+    """The fake agent answers as usual, then leaves its room (no webhook says so)."""
     participant = server.rooms[room][identity]
     answer = participant.answer
 
@@ -205,4 +206,4 @@ def _answer_and_leave(server: FakeLiveKit, room: str, identity: str) -> object:
         del server.rooms[room_][identity]
         return reply
 
-    return answer_then_leave
+    setattr(participant, "answer", answer_then_leave)
