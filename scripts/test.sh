@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, lint, types, vectors, the wheel check, a benchmark smoke run,
-# the JS client's tests (node --test: every shared vector), then pytest: unit tests, a real job lifecycle,
+# the JS client's tests (node --test: every shared vector; then ESLint), then pytest: unit tests, a real job lifecycle,
 # and the end-to-end tests on a real livekit-server (Python, Node and headless-browser clients).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,7 @@ echo "==> scale benchmark smoke run on a 2-node cluster (figures only, never a v
 $py -m bench.bench_scale --quick
 
 if [ -f js/package.json ]; then
-  echo "==> JS client (node --test)"
+  echo "==> JS client (node --test, ESLint)"
   (cd js && npm test)
 fi
 

@@ -14,7 +14,6 @@ import {
   relayShutdown,
   sendShutdown,
   type ShutdownResult,
-  type SigningKey,
 } from '../src/index.js';
 
 function env(name: string): string {
@@ -64,7 +63,7 @@ async function main(): Promise<void> {
         reason: process.env['SHUTDOWN_RPC_REASON'] ?? '',
       });
       requestId = request.requestId;
-      result = await sendShutdown(room.localParticipant!, request, key as SigningKey, { destinationIdentity: destination });
+      result = await sendShutdown(room.localParticipant!, request, key, { destinationIdentity: destination });
     } else {
       throw new Error(`unknown SHUTDOWN_RPC_MODE ${mode}`);
     }

@@ -5,7 +5,7 @@ import { utf8Length } from './bytes.js';
 import {
   isRetryable,
   MAX_ACK_BYTES,
-  MAX_MESSAGE_BYTES,
+  MAX_REFUSAL_MESSAGE_BYTES,
   PROTOCOL_VERSION,
   RefusalCode,
   refusalName,
@@ -35,6 +35,14 @@ export function serializeAck(ack: Acknowledgement): string {
     job_id: ack.jobId,
     agent_time_ms: ack.agentTimeMs,
   });
+}
+
+/**
+ * The answer to a repeat of a request first answered `ack` (§8): `duplicate` if it was accepted; a request first
+ * answered `already_shutting_down` did not deliver its reason, so its repeats keep that status.
+ */
+export function asDuplicate(ack: Acknowledgement): Acknowledgement {
+  return ack.status === 'accepted' ? { ...ack, status: 'duplicate' } : ack;
 }
 
 export class AckParseError extends Error {
@@ -97,6 +105,25 @@ export function makeRefusal(name: RefusalName, detail = '', supportedVersions?: 
   return r;
 }
 
+/**
+ * The one error an agent-side step throws for a refusal (the Python package's ShutdownRpcError): `refusal`
+ * holds the §9 code, name, retryable flag and detail that go on the wire.
+ */
+export class ShutdownRpcError extends Error {
+  override name = 'ShutdownRpcError';
+  readonly refusal: Refusal;
+
+  constructor(codeName: RefusalName, detail: string, supportedVersions?: readonly number[]) {
+    super(`${codeName}: ${detail}`);
+    this.refusal = makeRefusal(codeName, detail, supportedVersions);
+  }
+
+  /** The §9 code. */
+  get code(): number {
+    return this.refusal.code;
+  }
+}
+
 /** Cut a string to at most `max` UTF-8 bytes without splitting a character. */
 export function truncateUtf8(s: string, max: number): string {
   if (utf8Length(s) <= max) return s;
@@ -117,7 +144,7 @@ export function refusalToRpcError(r: Refusal): { code: number; message: string; 
   if (r.name === 'UNSUPPORTED_VERSION') data['supported_versions'] = r.supportedVersions ?? [...SUPPORTED_VERSIONS];
   return {
     code: r.code,
-    message: truncateUtf8(`${r.name}: ${r.detail}`, MAX_MESSAGE_BYTES),
+    message: truncateUtf8(`${r.name}: ${r.detail}`, MAX_REFUSAL_MESSAGE_BYTES),
     data: JSON.stringify(data),
   };
 }

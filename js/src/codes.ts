@@ -74,18 +74,46 @@ export function liveKitRpcName(code: number): LiveKitRpcName | undefined {
   return LK_NAME_BY_CODE.get(code);
 }
 
-/** Protocol constants (spec.md §2, §3, §6). */
+/** Protocol constants (spec.md §2). */
 export const METHOD = 'shutdown_rpc.shutdown';
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
+/** How long a caller waits for the agent's answer (§2: at least the server's 15 s PerformRpc bound). */
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 15000;
+
+// Every numeric limit spec.md states, once, named as the Python package names it: vectors/v1.json "limits"
+// holds the same table in lower case, and test/vectors.test.ts checks these against it.
+// §2 Transport
 export const MAX_PAYLOAD_BYTES = 4096;
 export const MAX_ACK_BYTES = 4096;
-export const MAX_MESSAGE_BYTES = 256;
-export const DEFAULT_SKEW_S = 30;
-export const MAX_LIFETIME_S = 300;
-export const DEFAULT_FRONTEND_LIFETIME_S = 60;
-export const DEFAULT_RESPONSE_TIMEOUT_MS = 15000;
+export const MAX_REFUSAL_MESSAGE_BYTES = 256;
+// §3 Envelope
+export const MAX_KEY_ID_BYTES = 64;
+export const MAX_CONTAINER_ITEMS = 16;
+/** At most this many arrays/maps nested inside one another (the outermost counts 1). */
+export const MAX_NESTING_DEPTH = 1024;
+// §4 Body
+export const MIN_REQUEST_ID_CHARS = 22;
+export const MAX_REQUEST_ID_CHARS = 64;
 export const UINT32_MAX = 4294967295;
+export const MAX_ROOM_BYTES = 256;
+export const MAX_TARGET_BYTES = 256;
+export const MAX_REASON_BYTES = 512;
+export const MAX_ISSUER_BYTES = 128;
+export const MAX_GRACE_MS = 60000;
+// §5 Signatures
+export const MIN_HMAC_SECRET_BYTES = 32;
+export const HMAC_TAG_BYTES = 32;
+export const ED25519_SIGNATURE_BYTES = 64;
+export const ED25519_KEY_BYTES = 32;
+// §6 Time
+export const MAX_LIFETIME_S = 300;
+export const DEFAULT_SKEW_S = 30;
+/** What createRequest gives a request unless told otherwise: the lifetime §6 recommends for frontends. */
+export const DEFAULT_LIFETIME_S = 60;
+// §7.1 Replay memory
+/** Accepted (or in-flight) requests an agent remembers at once; full of live ones means RATE_LIMITED. */
+export const DEFAULT_REPLAY_CAPACITY = 4096;
 
 /** Discovery attributes (spec.md §10). */
 export const Attributes = {

@@ -2,7 +2,7 @@
  * The envelope (spec.md §3), the signed message (§5) and payload strings (§2): producing and reading.
  */
 import { base64DecodeStrict, base64Encode, concatBytes, utf8Encode, utf8Length } from './bytes.js';
-import { MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type RefusalName } from './codes.js';
+import { MAX_KEY_ID_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type RefusalName } from './codes.js';
 import { KEY_ID_PATTERN, type SigningKey } from './keys.js';
 import { decodeStrict, encodeMsgpack, isMsgpackInt, StrictMsgpackError, type MsgpackValue } from './msgpack.js';
 import { bodyFromMap, encodeBody, type ShutdownRequest } from './request.js';
@@ -11,7 +11,7 @@ export const DOMAIN_SEPARATOR = utf8Encode('livekit-shutdown-rpc\u0000'); // 21 
 
 /** signed_message = "livekit-shutdown-rpc" 0x00 || u8(version) || u8(len(key_id)) || key_id || body */
 export function signedMessage(version: number, keyId: string, body: Uint8Array): Uint8Array {
-  if (!KEY_ID_PATTERN.test(keyId)) throw new Error('key id must be 1-64 characters of [A-Za-z0-9._-]');
+  if (!KEY_ID_PATTERN.test(keyId)) throw new Error(`key id must be 1-${MAX_KEY_ID_BYTES} characters of [A-Za-z0-9._-]`);
   const kid = utf8Encode(keyId); // ASCII by the pattern
   return concatBytes(DOMAIN_SEPARATOR, new Uint8Array([version, kid.length]), kid, body);
 }

@@ -5,13 +5,13 @@
  * `crypto.subtle.verify` (the platform's constant-time comparison), never by comparing bytes ourselves.
  */
 import { base64DecodeStrict, base64Encode, bytesEqual, concatBytes, toArrayBuffer } from './bytes.js';
+import { ED25519_KEY_BYTES, ED25519_SIGNATURE_BYTES, HMAC_TAG_BYTES, MAX_KEY_ID_BYTES, MIN_HMAC_SECRET_BYTES } from './codes.js';
 
 export type Algorithm = 'hmac-sha256' | 'ed25519';
 
-export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-export const MIN_HMAC_SECRET_BYTES = 32;
+export const KEY_ID_PATTERN = new RegExp(`^[A-Za-z0-9._-]{1,${MAX_KEY_ID_BYTES}}$`);
 
-export const SIGNATURE_LENGTH: Readonly<Record<Algorithm, number>> = { 'hmac-sha256': 32, ed25519: 64 };
+export const SIGNATURE_LENGTH: Readonly<Record<Algorithm, number>> = { 'hmac-sha256': HMAC_TAG_BYTES, ed25519: ED25519_SIGNATURE_BYTES };
 
 export class KeyError extends Error {
   override name = 'KeyError';
@@ -25,7 +25,7 @@ function subtle(): SubtleCrypto {
 
 function checkKeyId(keyId: string): void {
   if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) {
-    throw new KeyError('key id must be 1-64 characters of [A-Za-z0-9._-]');
+    throw new KeyError(`key id must be 1-${MAX_KEY_ID_BYTES} characters of [A-Za-z0-9._-]`);
   }
 }
 
@@ -48,7 +48,7 @@ export interface VerificationKey {
 /** A shared HMAC-SHA256 secret (>= 32 bytes): signs and verifies. */
 export class HmacSha256Key implements SigningKey, VerificationKey {
   readonly algorithm = 'hmac-sha256' as const;
-  readonly signatureLength = 32;
+  readonly signatureLength = HMAC_TAG_BYTES;
   readonly #secret: ArrayBuffer;
   #key: Promise<CryptoKey> | undefined;
 
@@ -87,13 +87,13 @@ export class HmacSha256Key implements SigningKey, VerificationKey {
 /** An Ed25519 public key: what an agent holds for an Ed25519 issuer. Verifies only. */
 export class Ed25519PublicKey implements VerificationKey {
   readonly algorithm = 'ed25519' as const;
-  readonly signatureLength = 64;
+  readonly signatureLength = ED25519_SIGNATURE_BYTES;
   readonly publicKey: Uint8Array;
   #key: Promise<CryptoKey> | undefined;
 
   constructor(readonly keyId: string, publicKey: Uint8Array) {
     checkKeyId(keyId);
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) throw new KeyError('an Ed25519 public key is 32 bytes');
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== ED25519_KEY_BYTES) throw new KeyError(`an Ed25519 public key is ${ED25519_KEY_BYTES} bytes`);
     this.publicKey = publicKey.slice();
   }
 
@@ -136,7 +136,7 @@ function base64UrlDecode(s: string): Uint8Array {
 /** An Ed25519 private key (32-byte RFC 8032 seed) with its public key: signs, and verifies. */
 export class Ed25519PrivateKey implements SigningKey, VerificationKey {
   readonly algorithm = 'ed25519' as const;
-  readonly signatureLength = 64;
+  readonly signatureLength = ED25519_SIGNATURE_BYTES;
 
   private constructor(
     readonly keyId: string,
@@ -148,7 +148,7 @@ export class Ed25519PrivateKey implements SigningKey, VerificationKey {
   /** Import a 32-byte seed; `expectedPublicKey`, when given, must match the seed's public key. */
   static async fromSeed(keyId: string, seed: Uint8Array, expectedPublicKey?: Uint8Array): Promise<Ed25519PrivateKey> {
     checkKeyId(keyId);
-    if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new KeyError('an Ed25519 seed is 32 bytes');
+    if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_BYTES) throw new KeyError(`an Ed25519 seed is ${ED25519_KEY_BYTES} bytes`);
     const pkcs8 = concatBytes(ED25519_PKCS8_PREFIX, seed);
     const key = await subtle().importKey('pkcs8', toArrayBuffer(pkcs8), { name: 'Ed25519' }, true, ['sign']);
     const jwk = await subtle().exportKey('jwk', key);
@@ -164,7 +164,7 @@ export class Ed25519PrivateKey implements SigningKey, VerificationKey {
 
   /** A fresh random key (crypto.getRandomValues seed). */
   static async generate(keyId: string): Promise<Ed25519PrivateKey> {
-    const seed = new Uint8Array(32);
+    const seed = new Uint8Array(ED25519_KEY_BYTES);
     globalThis.crypto.getRandomValues(seed);
     return Ed25519PrivateKey.fromSeed(keyId, seed);
   }

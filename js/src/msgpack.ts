@@ -13,6 +13,8 @@
  */
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 
+import { MAX_CONTAINER_ITEMS, MAX_NESTING_DEPTH } from './codes.js';
+
 /** A msgpack float32/float64 (kept apart from integers: v1 has no float field). */
 export class MsgpackFloat {
   constructor(readonly value: number) {}
@@ -33,9 +35,6 @@ export class StrictMsgpackError extends Error {
   override name = 'StrictMsgpackError';
 }
 
-export const MAX_CONTAINER_ITEMS = 16;
-/** spec.md §3: at most 1024 arrays/maps nested inside one another (the outermost counts 1). */
-export const MAX_NESTING_DEPTH = 1024;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

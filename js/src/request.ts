@@ -2,7 +2,18 @@
  * The v1 request body (spec.md §4): types, the body rules shared by producers and the verifier, encoding.
  */
 import { base64UrlEncode, utf8Length } from './bytes.js';
-import { DEFAULT_FRONTEND_LIFETIME_S, MAX_LIFETIME_S, UINT32_MAX } from './codes.js';
+import {
+  DEFAULT_LIFETIME_S,
+  MAX_GRACE_MS,
+  MAX_ISSUER_BYTES,
+  MAX_LIFETIME_S,
+  MAX_REASON_BYTES,
+  MAX_REQUEST_ID_CHARS,
+  MAX_ROOM_BYTES,
+  MAX_TARGET_BYTES,
+  MIN_REQUEST_ID_CHARS,
+  UINT32_MAX,
+} from './codes.js';
 import { encodeMsgpack, isMsgpackInt, type MsgpackValue } from './msgpack.js';
 
 export interface ShutdownOptions {
@@ -30,8 +41,7 @@ export interface ShutdownRequest {
 }
 
 export const ANY_AGENT = '*';
-export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
-export const MAX_GRACE_MS = 60000;
+export const REQUEST_ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${MIN_REQUEST_ID_CHARS},${MAX_REQUEST_ID_CHARS}}$`);
 
 export class RequestValidationError extends Error {
   override name = 'RequestValidationError';
@@ -41,7 +51,6 @@ const BODY_KEYS = ['request_id', 'issued_at', 'expires_at', 'room', 'target', 'r
 const OPTION_KEYS = ['drain', 'grace_ms', 'delete_room'] as const;
 
 // spec.md §4: C0 and C1 controls, DEL, and the bidi controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069)
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const BRACKET = /[[\]]/;
 
@@ -65,16 +74,16 @@ function hasLoneSurrogate(s: string): boolean {
  */
 export function bodyRuleViolation(req: ShutdownRequest): string | undefined {
   if (typeof req.requestId !== 'string' || !REQUEST_ID_PATTERN.test(req.requestId)) {
-    return 'request_id must be 22-64 characters of [A-Za-z0-9_-]';
+    return `request_id must be ${MIN_REQUEST_ID_CHARS}-${MAX_REQUEST_ID_CHARS} characters of [A-Za-z0-9_-]`;
   }
-  if (!isUint32(req.issuedAt)) return 'issued_at must be an integer in 0..4294967295';
-  if (!isUint32(req.expiresAt)) return 'expires_at must be an integer in 0..4294967295';
+  if (!isUint32(req.issuedAt)) return `issued_at must be an integer in 0..${UINT32_MAX}`;
+  if (!isUint32(req.expiresAt)) return `expires_at must be an integer in 0..${UINT32_MAX}`;
   if (req.expiresAt <= req.issuedAt) return 'expires_at must be after issued_at';
   for (const [name, v, min, max] of [
-    ['room', req.room, 1, 256],
-    ['target', req.target, 1, 256],
-    ['reason', req.reason, 0, 512],
-    ['issuer', req.issuer, 1, 128],
+    ['room', req.room, 1, MAX_ROOM_BYTES],
+    ['target', req.target, 1, MAX_TARGET_BYTES],
+    ['reason', req.reason, 0, MAX_REASON_BYTES],
+    ['issuer', req.issuer, 1, MAX_ISSUER_BYTES],
   ] as const) {
     if (!strBytes(v, min, max)) return `${name} must be a string of ${min}-${max} UTF-8 bytes`;
     if (hasLoneSurrogate(v)) return `${name} is not valid Unicode`;
@@ -131,7 +140,7 @@ export function createRequest(input: CreateRequestInput): ShutdownRequest {
   const req: ShutdownRequest = {
     requestId: input.requestId ?? newRequestId(),
     issuedAt,
-    expiresAt: issuedAt + (input.lifetimeS ?? DEFAULT_FRONTEND_LIFETIME_S),
+    expiresAt: issuedAt + (input.lifetimeS ?? DEFAULT_LIFETIME_S),
     room: input.room,
     target: input.target,
     reason: input.reason ?? '',

@@ -1,5 +1,5 @@
 // Unit tests: acknowledgement and refusal parsing, RPC error mapping, relaying, keys, strict codecs, verifier
-// state (replay memory, already_shutting_down, policy hooks).
+// and handler state (replay memory, already_shutting_down, policy hooks, key scopes).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -29,9 +29,11 @@ import {
   resultFromRpcError,
   sendShutdown,
   serializeAck,
+  ShutdownHandler,
   shutdownReason,
   StrictMsgpackError,
   utf8Length,
+  VerifiedRequest,
   Verifier,
   type RpcCaller,
 } from '../src/index.js';
@@ -97,7 +99,7 @@ test('refusal messages are cut to 256 UTF-8 bytes on a character boundary', () =
   const e = refusalToRpcError(makeRefusal('VETOED', 'é'.repeat(300)));
   assert.ok(utf8Length(e.message) <= 256);
   assert.ok(e.message.startsWith('VETOED: é'));
-  assert.equal(JSON.parse(e.data).retryable, true);
+  assert.equal((JSON.parse(e.data) as { retryable: boolean }).retryable, true);
 });
 
 test('parseRefusal relies on the code: data may be absent or garbage', () => {
@@ -146,13 +148,13 @@ test('resultFromRpcError maps §9 codes, LiveKit codes, and other throws', () =>
 
 // ---- sending and relaying with a fake participant (an in-process agent) ----
 
-function fakeAgent(verifier: Verifier, calls: Array<Record<string, unknown>> = []): RpcCaller {
+function fakeAgent(handler: ShutdownHandler, calls: Array<Record<string, unknown>> = []): RpcCaller {
   return {
     async performRpc(params) {
       calls.push(params);
       assert.equal(params.method, METHOD);
       if (params.destinationIdentity !== binding.agentIdentity) throw new FakeRpcError(1401, 'Recipient not found');
-      const r = await verifier.verify(params.payload, { nowMs: NOW, callerIdentity: 'frontend-1' });
+      const r = await handler.handle(params.payload, { nowMs: NOW, callerIdentity: 'frontend-1' });
       if (r.outcome === 'refused') {
         const e = refusalToRpcError(r.refusal);
         throw new FakeRpcError(e.code, e.message, e.data);
@@ -164,9 +166,9 @@ function fakeAgent(verifier: Verifier, calls: Array<Record<string, unknown>> = [
 
 test('sendShutdown signs, sends with the right method and timeout, and reads the ack', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const v = new Verifier({ keys: [key], binding });
+  const h = new ShutdownHandler({ keys: [key], binding });
   const calls: Array<Record<string, unknown>> = [];
-  const agent = fakeAgent(v, calls);
+  const agent = fakeAgent(h, calls);
   const request = req();
   const r = await sendShutdown(agent, request, key);
   assert.equal(r.kind, 'acknowledged');
@@ -174,7 +176,7 @@ test('sendShutdown signs, sends with the right method and timeout, and reads the
   assert.equal(calls[0]?.['responseTimeout'], 15000);
   assert.equal(calls[0]?.['destinationIdentity'], 'agent-AJ_1');
 
-  const again = await relayShutdown(agent, calls[0]!['payload'] as string, { responseTimeoutMs: 12000 });
+  const again = await relayShutdown(agent, calls[0]?.['payload'] as string, { responseTimeoutMs: 12000 });
   assert.ok(again.ok && again.ack.status === 'duplicate' && again.reasonDelivered);
   assert.equal(calls[1]?.['responseTimeout'], 12000);
 
@@ -185,18 +187,18 @@ test('sendShutdown signs, sends with the right method and timeout, and reads the
 test('relayShutdown sends the payload unchanged and maps refusals', async () => {
   const minted = await buildPayload(req({ room: 'other-room' }), new HmacSha256Key('k1', SECRET));
   const calls: Array<Record<string, unknown>> = [];
-  const agent = fakeAgent(new Verifier({ keys: [new HmacSha256Key('k1', SECRET)], binding }), calls);
+  const agent = fakeAgent(new ShutdownHandler({ keys: [new HmacSha256Key('k1', SECRET)], binding }), calls);
   const r = await relayShutdown(agent, minted);
   assert.equal(calls[0]?.['payload'], minted);
   assert.ok(r.kind === 'refused' && r.refusal.code === 4130 && r.refusal.name === 'WRONG_ROOM');
 
-  const unknown = await relayShutdown(fakeAgent(new Verifier({ keys: [], binding })), minted);
+  const unknown = await relayShutdown(fakeAgent(new ShutdownHandler({ keys: [], binding })), minted);
   assert.ok(unknown.kind === 'refused' && unknown.refusal.name === 'UNKNOWN_KEY');
 });
 
 test('relayShutdown refuses locally what is not a v1 payload, and needs a destination for "*"', async () => {
   let sent = 0;
-  const agent: RpcCaller = { performRpc: async () => (sent++, '') };
+  const agent: RpcCaller = { performRpc: () => Promise.resolve((sent++, '')) };
   assert.equal((await relayShutdown(agent, 'not base64!')).kind, 'invalid_payload');
   const any = await buildPayload(req({ target: '*' }), null);
   assert.equal((await relayShutdown(agent, any)).kind, 'invalid_payload');
@@ -209,8 +211,10 @@ test('relayShutdown refuses locally what is not a v1 payload, and needs a destin
 test('an ack for another request id is an invalid response', async () => {
   const payload = await buildPayload(req(), null);
   const agent: RpcCaller = {
-    performRpc: async () =>
-      serializeAck({ version: 1, status: 'accepted', requestId: newRequestId(), agentIdentity: 'a', jobId: 'j', agentTimeMs: 1 }),
+    performRpc: () =>
+      Promise.resolve(
+        serializeAck({ version: 1, status: 'accepted', requestId: newRequestId(), agentIdentity: 'a', jobId: 'j', agentTimeMs: 1 }),
+      ),
   };
   const r = await relayShutdown(agent, payload);
   assert.ok(r.kind === 'invalid_response' && /another request id/.test(r.detail));
@@ -252,8 +256,8 @@ test('Ed25519 keys: sign with a seed, verify with the public key only, key files
   const pubOnly = await parseKeyFile(JSON.stringify(priv.toPublicKey().toKeyFile()));
   const r = req();
   const payload = await buildPayload(r, priv);
-  const v = new Verifier({ keys: [pubOnly], binding });
-  assert.equal((await v.verify(payload, { nowMs: NOW })).outcome, 'accepted');
+  const v = new Verifier({ keys: [pubOnly] });
+  assert.ok((await v.verify(payload, binding, { nowMs: NOW })) instanceof VerifiedRequest);
   const reparsed = await parseKeyFile(file);
   assert.ok(reparsed instanceof Ed25519PrivateKey);
   await assert.rejects(parseKeyFile({ ...file, public_key: base64Encode(new Uint8Array(32)) }), KeyError);
@@ -313,53 +317,57 @@ test('strict msgpack: ints vs floats, ext, duplicate and non-str keys, >16 items
   assert.deepEqual([...(m as Map<string, unknown>).keys()], ['b', 'a']);
 });
 
-// ---- verifier state and policy ----
+// ---- handler state and policy ----
 
-test('verifier: replay memory is bounded and fails closed; entries are forgotten after expiry', async () => {
+test('handler: replay memory is bounded and fails closed; entries are forgotten after expiry', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const v = new Verifier({ keys: [key], binding, replay: new ReplayMemory(1) });
-  assert.equal((await v.verify(await buildPayload(req(), key), { nowMs: NOW })).outcome, 'accepted');
-  const second = await v.verify(await buildPayload(req(), key), { nowMs: NOW });
+  const v = new ShutdownHandler({ keys: [key], binding, replay: new ReplayMemory(1) });
+  assert.equal((await v.handle(await buildPayload(req(), key), { nowMs: NOW })).outcome, 'accepted');
+  const second = await v.handle(await buildPayload(req(), key), { nowMs: NOW });
   assert.ok(second.outcome === 'refused' && second.refusal.name === 'RATE_LIMITED' && second.refusal.retryable);
   // after expires_at + skew the first entry is gone
   const later = NOW + 200_000;
-  const third = await v.verify(await buildPayload(req({ nowMs: later }), key), { nowMs: later });
+  const third = await v.handle(await buildPayload(req({ nowMs: later }), key), { nowMs: later });
   assert.equal(third.outcome, 'already_shutting_down');
 });
 
-test('verifier: policy hooks (unsigned per caller, key scopes, veto, rate limit) and the §11 reason', async () => {
+test('handler: policy hooks (unsigned per caller, key scopes, veto, rate limit) and the §11 reason', async () => {
   const key = new HmacSha256Key('k1', SECRET);
   const unsigned = await buildPayload(req(), null);
-  const byCaller = new Verifier({ keys: [], binding, policy: { allowUnsigned: (c) => c === 'trusted' } });
-  const r1 = await byCaller.verify(unsigned, { nowMs: NOW, callerIdentity: 'stranger' });
+  const byCaller = new ShutdownHandler({ keys: [], binding, policy: { allowUnsigned: (c) => c === 'trusted' } });
+  const r1 = await byCaller.handle(unsigned, { nowMs: NOW, callerIdentity: 'stranger' });
   assert.ok(r1.outcome === 'refused' && r1.refusal.code === 4112);
-  const r2 = await byCaller.verify(unsigned, { nowMs: NOW, callerIdentity: 'trusted' });
+  const r2 = await byCaller.handle(unsigned, { nowMs: NOW, callerIdentity: 'trusted' });
   assert.equal(r2.outcome, 'accepted');
   if (r2.outcome === 'accepted') {
     assert.equal(shutdownReason(r2.request), `remote shutdown by unit-test [${r2.request.requestId}]: done`);
   }
 
-  const scoped = new Verifier({ keys: [key], binding, policy: { keyScopes: { k1: { issuers: ['billing'] } } } });
-  const r3 = await scoped.verify(await buildPayload(req(), key), { nowMs: NOW });
+  const scoped = new ShutdownHandler({ keys: [key], binding, policy: { keyScopes: { k1: { issuers: ['billing'] } } } });
+  const r3 = await scoped.handle(await buildPayload(req(), key), { nowMs: NOW });
   assert.ok(r3.outcome === 'refused' && r3.refusal.name === 'NOT_AUTHORIZED');
 
-  const vetoing = new Verifier({ keys: [key], binding, policy: { veto: () => 'mid-call' } });
-  const r4 = await vetoing.verify(await buildPayload(req(), key), { nowMs: NOW });
+  const vetoing = new ShutdownHandler({ keys: [key], binding, policy: { veto: () => 'mid-call' } });
+  const r4 = await vetoing.handle(await buildPayload(req(), key), { nowMs: NOW });
   assert.ok(r4.outcome === 'refused' && r4.refusal.name === 'VETOED' && r4.refusal.detail === 'mid-call');
 
-  const limited = new Verifier({ keys: [key], binding, policy: { isRateLimited: () => true } });
-  const r5 = await limited.verify(await buildPayload(req(), key), { nowMs: NOW });
+  const limited = new ShutdownHandler({ keys: [key], binding, policy: { isRateLimited: () => true } });
+  const r5 = await limited.handle(await buildPayload(req(), key), { nowMs: NOW });
   assert.ok(r5.outcome === 'refused' && r5.refusal.name === 'RATE_LIMITED');
   // refused requests are not remembered: the same payload is accepted once the veto is lifted
-  assert.equal(vetoing.replay.size, 0);
+  assert.equal(vetoing.verifier.replay.size, 0);
 });
 
-test('verifier: a repeat of an already_shutting_down answer keeps that status', async () => {
+test('handler: a repeat of an already_shutting_down answer keeps that status', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const v = new Verifier({ keys: [key], binding });
-  v.markShuttingDown();
+  const v = new ShutdownHandler({ keys: [key], binding });
+  v.noteJobEnding('room disconnected');
+  assert.equal(v.state, 'ending_other_cause');
   const p = await buildPayload(req(), key);
-  assert.equal((await v.verify(p, { nowMs: NOW })).outcome, 'already_shutting_down');
-  const again = await v.verify(p, { nowMs: NOW + 1000 });
+  assert.equal((await v.handle(p, { nowMs: NOW })).outcome, 'already_shutting_down');
+  const again = await v.handle(p, { nowMs: NOW + 1000 });
   assert.ok(again.outcome === 'duplicate' && again.ack.status === 'already_shutting_down' && again.ack.agentTimeMs === NOW);
+  assert.equal(v.state, 'ending_other_cause');
+  assert.equal(v.endingCause, 'room disconnected');
+  assert.equal(v.accepted, undefined);
 });

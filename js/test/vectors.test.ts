@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
+import * as codes from '../src/codes.js';
 import {
   buildPayload,
   Ed25519PrivateKey,
@@ -11,11 +12,18 @@ import {
   fromWire,
   hexToBytes,
   HmacSha256Key,
+  isRetryable,
+  RefusalCode,
+  refusalName,
   KeyRing,
   METHOD,
   MAX_PAYLOAD_BYTES,
   DEFAULT_SKEW_S,
   MAX_LIFETIME_S,
+  DuplicateRequest,
+  FixedClock,
+  ShutdownRpcError,
+  VerifiedRequest,
   Verifier,
   toWire,
   type Acknowledgement,
@@ -57,6 +65,8 @@ interface Vectors {
   max_payload_bytes: number;
   skew_s: number;
   max_lifetime_s: number;
+  codes: Array<{ code: number; name: string; retryable: boolean }>;
+  limits: Record<string, number>;
   keys: VectorKey[];
   cases: VectorCase[];
 }
@@ -104,34 +114,68 @@ test('vector file matches this implementation\'s constants', () => {
   assert.equal(new Set(vectors.cases.map((c) => c.name)).size, vectors.cases.length, 'case names are unique');
 });
 
+test('vector code table (§9) is this implementation\'s: code, name and retryable, both ways', () => {
+  assert.ok(vectors.codes.length > 0);
+  const names = Object.keys(RefusalCode) as Array<keyof typeof RefusalCode>;
+  assert.deepEqual(
+    vectors.codes.map((c) => c.code),
+    names.map((n) => RefusalCode[n]).sort((a, b) => a - b),
+    'the same codes, ascending',
+  );
+  for (const c of vectors.codes) {
+    const name = refusalName(c.code);
+    assert.equal(name, c.name, String(c.code));
+    assert.equal(isRetryable(name), c.retryable, c.name);
+  }
+});
+
+// Not spec limits: the protocol version and a caller-side default.
+const NOT_LIMITS = new Set(['PROTOCOL_VERSION', 'DEFAULT_RESPONSE_TIMEOUT_MS']);
+
+test('vector limits are this implementation\'s constants, named alike (max_payload_bytes = MAX_PAYLOAD_BYTES)', () => {
+  const ours = new Map(
+    Object.entries(codes as Record<string, unknown>).filter(
+      (e): e is [string, number] => typeof e[1] === 'number' && !NOT_LIMITS.has(e[0]),
+    ),
+  );
+  assert.ok(Object.keys(vectors.limits).length >= 20);
+  for (const [name, value] of Object.entries(vectors.limits)) {
+    assert.equal(ours.get(name.toUpperCase()), value, `${name.toUpperCase()} in js/src/codes.ts`);
+  }
+  for (const name of ours.keys()) assert.ok(name.toLowerCase() in vectors.limits, `${name} is not in the vector limits`);
+});
+
 for (const c of vectors.cases) {
   test(`verify ${c.name}: ${c.expected.outcome}${'name' in c.expected ? ` ${c.expected.name}` : ''}`, async () => {
-    const verifier = new Verifier({
-      keys: verifierRing(),
-      binding: { room: c.binding.room, agentIdentity: c.binding.agent_identity, jobId: c.binding.job_id },
-      policy: { allowAnyAgent: c.binding.allow_any_agent, allowUnsigned: c.binding.allow_unsigned, skewS: vectors.skew_s },
-    });
+    const verifier = new Verifier({ keys: verifierRing(), clock: new FixedClock(c.now_ms), skewS: vectors.skew_s });
+    const binding = { room: c.binding.room, agentIdentity: c.binding.agent_identity, jobId: c.binding.job_id };
+    const opts = { allowAnyAgent: c.binding.allow_any_agent, allowUnsigned: c.binding.allow_unsigned };
     for (const p of c.prior) {
-      const r = await verifier.verify(p, { nowMs: c.now_ms, callerIdentity: 'vector-caller' });
-      assert.equal(r.outcome, 'accepted', 'prior payloads are accepted');
+      const r = await verifier.verify(p, binding, opts);
+      assert.ok(r instanceof VerifiedRequest, 'prior payloads are accepted');
+      await r.accept();
     }
-    const r = await verifier.verify(c.payload, { nowMs: c.now_ms, callerIdentity: 'vector-caller' });
     const e = c.expected;
-    if (e.outcome === 'refused') {
-      assert.equal(r.outcome, 'refused', `expected refusal ${e.name}, got ${JSON.stringify(r)}`);
-      if (r.outcome === 'refused') {
-        assert.equal(r.refusal.name, e.name, r.refusal.detail);
-        assert.equal(r.refusal.code, e.code);
+    let r: VerifiedRequest | DuplicateRequest;
+    try {
+      r = await verifier.verify(c.payload, binding, opts);
+    } catch (err) {
+      assert.ok(err instanceof ShutdownRpcError, String(err));
+      assert.equal(e.outcome, 'refused', `expected ${e.outcome}, got ${err.message}`);
+      if (e.outcome === 'refused') {
+        assert.equal(err.refusal.name, e.name, err.refusal.detail);
+        assert.equal(err.refusal.code, e.code);
       }
-    } else if (e.outcome === 'duplicate') {
-      assert.equal(r.outcome, 'duplicate');
-      assert.deepEqual(ackToWire(r.ack), e.ack);
-    } else {
-      assert.equal(r.outcome, 'accepted', `expected acceptance, got ${JSON.stringify(r)}`);
-      if (r.outcome === 'accepted') {
-        assert.deepEqual(toWire(r.request), e.request);
-        assert.deepEqual(ackToWire(r.ack), e.ack);
-      }
+      return;
+    }
+    assert.notEqual(e.outcome, 'refused', `expected refusal ${'name' in e ? e.name : ''}, got ${r.constructor.name}`);
+    if (e.outcome === 'duplicate') {
+      assert.ok(r instanceof DuplicateRequest);
+      assert.deepEqual(ackToWire(await r.ack), e.ack);
+    } else if (e.outcome === 'accepted') {
+      assert.ok(r instanceof VerifiedRequest, `expected acceptance, got ${r.constructor.name}`);
+      assert.deepEqual(toWire(r.request), e.request);
+      assert.deepEqual(ackToWire(await r.accept()), e.ack);
     }
   });
 }

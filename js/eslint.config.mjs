@@ -1,0 +1,46 @@
+// ESLint for js/: what the TypeScript compiler does not check. `npm test` runs it (`npm run lint`).
+// Inline directives are off: a rule that does not fit is changed here, for everyone, never silenced in a file.
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  { ignores: ['dist/', 'dist-test/', 'node_modules/', 'live/browser/', 'eslint.config.mjs'] },
+  js.configs.recommended,
+  tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { project: ['./tsconfig.test.json'], tsconfigRootDir: import.meta.dirname } },
+    linterOptions: { noInlineConfig: true, reportUnusedInlineConfigs: 'error' },
+    rules: {
+      // An unawaited verify/accept/handle loses its refusal or its acknowledgement.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe'] }] },
+      ],
+      '@typescript-eslint/ban-ts-comment': ['error', { 'ts-ignore': true, 'ts-nocheck': true, 'ts-expect-error': true }],
+    },
+  },
+  {
+    // spec §4 forbids control characters: this pattern names them on purpose.
+    files: ['src/request.ts'],
+    rules: { 'no-control-regex': 'off' },
+  },
+  {
+    // The library runs in browsers and talks to LiveKit only through the caller's `performRpc`.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./[a-z_]+\\.js$|@msgpack/msgpack$)',
+              caseSensitive: true,
+              message: 'src/ imports only its own modules and @msgpack/msgpack',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

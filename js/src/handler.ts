@@ -1,0 +1,206 @@
+/**
+ * What an agent adds around the Verifier (the Python package keeps it in agent_side/): the policy of §7 step 15
+ * (per-caller rate limit, key scopes, veto), step 16's acceptance, and the job's state, so an accepted request
+ * ends the job once and every later valid one is answered already_shutting_down. Sans-IO like the verifier:
+ * wiring `handle` to an RPC method and ending the job are the caller's.
+ */
+import { ShutdownRpcError, type Acknowledgement, type Refusal } from './ack.js';
+import { DuplicateRequest, Verifier, type AgentBinding, type VerifierOptions, type VerifiedRequest } from './verify.js';
+import type { ShutdownRequest } from './request.js';
+
+/**
+ * Limits on what requests signed with one key id may ask. Each entry matches literally, except that `*` matches
+ * any run of characters, the empty one included (no `?`, no classes). `targets` is matched against `target` as
+ * sent, so the any-agent target "*" passes only an entry that matches the literal `*` (such as "*" itself).
+ */
+export interface KeyScope {
+  issuers?: readonly string[];
+  targets?: readonly string[];
+}
+
+/** Whether `value` matches a key-scope entry (see KeyScope). Linear in practice, O(len(value) * len(pattern)) at worst. */
+export function scopeMatches(pattern: string, value: string): boolean {
+  let p = 0;
+  let v = 0;
+  let star = -1; // pattern index just after the last `*` seen
+  let resume = 0; // where in `value` that `*` now ends
+  while (v < value.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = ++p;
+      resume = v;
+    } else if (p < pattern.length && pattern[p] === value[v]) {
+      p++;
+      v++;
+    } else if (star >= 0) {
+      p = star;
+      v = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+function inScope(entries: readonly string[] | undefined, value: string): boolean {
+  return entries === undefined || entries.some((e) => scopeMatches(e, value));
+}
+
+export interface ShutdownPolicy {
+  /** Accept target "*" (step 14). Default false. */
+  allowAnyAgent?: boolean;
+  /** Accept unsigned requests from this caller (step 6). Default: never. */
+  allowUnsigned?: boolean | ((callerIdentity: string | undefined) => boolean);
+  /** Per-key scope (step 15); a key without an entry is unrestricted. */
+  keyScopes?: Record<string, KeyScope>;
+  /** Application veto (step 15): return true (or a reason text) to refuse with VETOED. */
+  veto?: (request: ShutdownRequest, keyId: string) => boolean | string | Promise<boolean | string>;
+  /** Rate limit (step 15, checked first, before the payload is read): return true to refuse with RATE_LIMITED. */
+  isRateLimited?: (callerIdentity: string | undefined) => boolean;
+}
+
+/**
+ * The job as the handler sees it (the Python agent's JobState, less the ending it carries out itself):
+ * - `listening`: nothing has ended the job; a valid request can be accepted.
+ * - `accepted`: a request was accepted; the caller ends the job with its reason.
+ * - `accepted_overtaken`: accepted, but the job began ending for another cause first (noteJobEnding).
+ * - `ending_other_cause`: the job is ending for a cause other than a request; nothing can be accepted any more.
+ * In every state but `listening` a valid new request is answered already_shutting_down (§8).
+ */
+export type JobState = 'listening' | 'accepted' | 'accepted_overtaken' | 'ending_other_cause';
+type JobEvent = 'accept' | 'job_ending';
+
+/** Every allowed (state, event) pair and where it leads; any other pair is a bug. */
+const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>>> = {
+  listening: { accept: 'accepted', job_ending: 'ending_other_cause' },
+  accepted: { job_ending: 'accepted_overtaken' },
+  accepted_overtaken: { job_ending: 'accepted_overtaken' },
+  ending_other_cause: { job_ending: 'ending_other_cause' },
+};
+
+export type HandleResult =
+  | { outcome: 'accepted' | 'already_shutting_down'; request: ShutdownRequest; keyId: string; ack: Acknowledgement }
+  | { outcome: 'duplicate'; ack: Acknowledgement }
+  | { outcome: 'refused'; refusal: Refusal };
+
+export interface ShutdownHandlerOptions extends VerifierOptions {
+  binding: AgentBinding;
+  policy?: ShutdownPolicy;
+  /** Told about any failure that is not a refusal (the caller gets INTERNAL_ERROR). Default: console.error. */
+  onInternalError?: (error: unknown) => void;
+}
+
+/** One job's remote shutdown: verify, authorize, accept once. */
+export class ShutdownHandler {
+  readonly verifier: Verifier;
+  readonly binding: AgentBinding;
+  readonly policy: ShutdownPolicy;
+  #state: JobState = 'listening';
+  #accepted: ShutdownRequest | undefined;
+  #endingCause: string | undefined;
+  readonly #onInternalError: (error: unknown) => void;
+
+  constructor(opts: ShutdownHandlerOptions) {
+    this.verifier = new Verifier(opts);
+    this.binding = opts.binding;
+    this.policy = opts.policy ?? {};
+    this.#onInternalError = opts.onInternalError ?? ((e) => console.error('shutdown-rpc: handler failed', e));
+  }
+
+  get state(): JobState {
+    return this.#state;
+  }
+
+  /** The request that is ending the job, once one was accepted. */
+  get accepted(): ShutdownRequest | undefined {
+    return this.#accepted;
+  }
+
+  /** The first cause the job is ending for (noteJobEnding), if it is. */
+  get endingCause(): string | undefined {
+    return this.#endingCause;
+  }
+
+  /** The job is ending for some cause (first one kept): later valid requests are answered already_shutting_down. */
+  noteJobEnding(cause: string): void {
+    this.#endingCause ??= cause || 'unknown cause';
+    this.#move('job_ending');
+  }
+
+  /** §7 for one RPC call: an acknowledgement to return, or a refusal to send as an RpcError. */
+  async handle(payload: string, ctx: { callerIdentity?: string; nowMs?: number } = {}): Promise<HandleResult> {
+    try {
+      return await this.#decide(payload, ctx.callerIdentity, ctx.nowMs);
+    } catch (e) {
+      if (e instanceof ShutdownRpcError) return { outcome: 'refused', refusal: e.refusal };
+      this.#onInternalError(e);
+      return { outcome: 'refused', refusal: internalError().refusal };
+    }
+  }
+
+  // nowMs: the time of every step of this call (tests, replays); undefined reads the clock at each step.
+  async #decide(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<HandleResult> {
+    // 15, first (as §7 allows): a caller over its limit is refused before its payload is read
+    if (this.policy.isRateLimited?.(caller)) throw new ShutdownRpcError('RATE_LIMITED', 'too many refused attempts');
+    const allow = this.policy.allowUnsigned;
+    const allowUnsigned = typeof allow === 'function' ? allow(caller) : allow === true;
+    // 1-14
+    const verified = await this.verifier.verify(payload, this.binding, {
+      allowUnsigned,
+      allowAnyAgent: this.policy.allowAnyAgent === true,
+      nowMs,
+    });
+    if (verified instanceof DuplicateRequest) return { outcome: 'duplicate', ack: await verified.ack };
+    const { request, keyId } = verified;
+    // 15: key scope
+    const scopes = this.policy.keyScopes;
+    const scope = scopes && Object.hasOwn(scopes, keyId) ? scopes[keyId] : undefined;
+    if (scope && !inScope(scope.issuers, request.issuer)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this issuer');
+    if (scope && !inScope(scope.targets, request.target)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this target');
+    // The request id is held from here on: a copy sent meanwhile waits for this outcome.
+    const pending = verified.reserve(nowMs);
+    if (pending instanceof DuplicateRequest) return { outcome: 'duplicate', ack: await pending.ack };
+    // 16, without asking the application: the job is ending anyway
+    if (this.#state !== 'listening') return this.#answer(verified, pending.commit('already_shutting_down', nowMs));
+    // 15: veto
+    try {
+      await this.#runVeto(request, keyId);
+    } catch (e) {
+      pending.release(e instanceof ShutdownRpcError ? e : internalError());
+      throw e;
+    }
+    // 16: another request may have been accepted, or the job started ending, while the veto ran
+    const accepting = this.#state === 'listening';
+    if (accepting) {
+      this.#move('accept');
+      this.#accepted = request;
+    }
+    return this.#answer(verified, pending.commit(accepting ? 'accepted' : 'already_shutting_down', nowMs));
+  }
+
+  async #runVeto(request: ShutdownRequest, keyId: string): Promise<void> {
+    if (!this.policy.veto) return;
+    const verdict = await this.policy.veto(request, keyId);
+    if (verdict !== false) throw new ShutdownRpcError('VETOED', typeof verdict === 'string' ? verdict : 'vetoed by the application');
+  }
+
+  #answer(verified: VerifiedRequest, ack: Acknowledgement): HandleResult {
+    const outcome = ack.status === 'accepted' ? 'accepted' : 'already_shutting_down';
+    return { outcome, request: verified.request, keyId: verified.keyId, ack };
+  }
+
+  #move(event: JobEvent): void {
+    const to = TRANSITIONS[this.#state][event];
+    if (to === undefined) throw new Error(`job state: ${event} is not allowed in ${this.#state}`);
+    this.#state = to;
+  }
+}
+
+function internalError(): ShutdownRpcError {
+  return new ShutdownRpcError('INTERNAL_ERROR', 'agent failed while handling the request');
+}
+
+/** §11: the reason string shutdown callbacks receive. */
+export function shutdownReason(req: ShutdownRequest): string {
+  return `remote shutdown by ${req.issuer} [${req.requestId}]: ${req.reason}`;
+}

@@ -1,0 +1,257 @@
+// The pure verifier (steps 1-14, one typed error, acceptance that remembers) and the handler around it (key
+// scopes, the request id held while an async veto runs, the job state).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  buildPayload,
+  createRequest,
+  DuplicateRequest,
+  FixedClock,
+  HmacSha256Key,
+  DEFAULT_REPLAY_CAPACITY,
+  ReplayMemory,
+  scopeMatches,
+  ShutdownHandler,
+  ShutdownRpcError,
+  VerifiedRequest,
+  Verifier,
+  type VerificationKey,
+} from '../src/index.js';
+
+const NOW = 1_800_000_005_000;
+const KEY = new HmacSha256Key('k1', new Uint8Array(32).map((_, i) => i + 1));
+const binding = { room: 'room-1', agentIdentity: 'agent-AJ_1', jobId: 'AJ_1' };
+
+function req(overrides: Partial<Parameters<typeof createRequest>[0]> = {}) {
+  return createRequest({ room: 'room-1', target: 'agent-AJ_1', issuer: 'unit-test', reason: 'done', nowMs: NOW - 5000, ...overrides });
+}
+
+async function refusalOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ShutdownRpcError, String(e));
+    return e.refusal.name;
+  }
+  assert.fail('expected a ShutdownRpcError');
+}
+
+test('Verifier: one typed error per refusal; verifying remembers nothing, accepting does', async () => {
+  const clock = new FixedClock(NOW);
+  const v = new Verifier({ keys: [KEY], clock });
+  assert.equal(v.replay.capacity, DEFAULT_REPLAY_CAPACITY);
+  assert.equal(await refusalOf(v.verify('not base64!', binding)), 'MALFORMED');
+  assert.equal(await refusalOf(v.verify(await buildPayload(req({ room: 'room-2' }), KEY), binding)), 'WRONG_ROOM');
+  assert.equal(await refusalOf(v.verify(await buildPayload(req(), null), binding)), 'UNSIGNED_REFUSED');
+  assert.equal(await refusalOf(v.verify(await buildPayload(req({ target: '*' }), KEY), binding)), 'NOT_AUTHORIZED');
+  assert.ok((await v.verify(await buildPayload(req({ target: '*' }), KEY), binding, { allowAnyAgent: true })) instanceof VerifiedRequest);
+
+  const payload = await buildPayload(req(), KEY);
+  const first = await v.verify(payload, binding);
+  assert.ok(first instanceof VerifiedRequest && first.keyId === 'k1');
+  assert.ok((await v.verify(payload, binding)) instanceof VerifiedRequest, 'not remembered before acceptance');
+  clock.advance(1500);
+  const ack = await first.accept();
+  assert.deepEqual(ack, { version: 1, status: 'accepted', requestId: first.request.requestId, agentIdentity: 'agent-AJ_1', jobId: 'AJ_1', agentTimeMs: NOW + 1500 });
+  const dup = await v.verify(payload, binding);
+  assert.ok(dup instanceof DuplicateRequest);
+  assert.deepEqual(await dup.ack, { ...ack, status: 'duplicate' });
+  // the same id with other content
+  const other = await buildPayload({ ...req(), requestId: first.request.requestId, reason: 'other' }, KEY);
+  assert.equal(await refusalOf(v.verify(other, binding)), 'REQUEST_ID_CONFLICT');
+  // a copy verified before the first was accepted is answered as a repeat when accepted in turn
+  const copy = await v.verify(await buildPayload(req({ requestId: 'CCCCCCCCCCCCCCCCCCCCCC' }), KEY), binding);
+  const racing = await v.verify(await buildPayload(req({ requestId: 'CCCCCCCCCCCCCCCCCCCCCC' }), KEY), binding);
+  assert.ok(copy instanceof VerifiedRequest && racing instanceof VerifiedRequest);
+  assert.equal((await copy.accept()).status, 'accepted');
+  assert.equal((await racing.accept()).status, 'duplicate');
+  // remembered until expires_at + skew, then forgotten (and then expired anyway)
+  clock.set((first.request.expiresAt + 30) * 1000);
+  assert.equal(await refusalOf(v.verify(payload, binding)), 'EXPIRED');
+  assert.equal(v.replay.lookup(first.request.requestId, clock.nowMs()), undefined);
+});
+
+test('Verifier: skew and maximum lifetime are options within the spec bounds', async () => {
+  assert.throws(() => new Verifier({ keys: [], skewS: 301 }), RangeError);
+  assert.throws(() => new Verifier({ keys: [], maxLifetimeS: 301 }), RangeError);
+  assert.throws(() => new Verifier({ keys: [], maxLifetimeS: 0 }), RangeError);
+  assert.throws(() => new ReplayMemory(0), RangeError);
+  const short = new Verifier({ keys: [KEY], maxLifetimeS: 30, clock: new FixedClock(NOW) });
+  assert.equal(await refusalOf(short.verify(await buildPayload(req(), KEY), binding)), 'LIFETIME_TOO_LONG');
+  const noSkew = new Verifier({ keys: [KEY], skewS: 0, clock: new FixedClock(NOW - 6000) });
+  assert.equal(await refusalOf(noSkew.verify(await buildPayload(req(), KEY), binding)), 'NOT_YET_VALID');
+});
+
+test('key scope entries: literal except "*", which matches any run of characters', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['billing', 'billing', true],
+    ['billing', 'billing2', false],
+    ['billing', 'Billing', false],
+    ['*', '', true],
+    ['*', '*', true],
+    ['*', 'anything at all', true],
+    ['agent-*', 'agent-', true],
+    ['agent-*', 'agent-AJ_1', true],
+    ['agent-*', '*', false],
+    ['agent-*', 'xagent-1', false],
+    ['*-backend', 'billing-backend', true],
+    ['*-backend', 'billing-backend-2', false],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'aXbYbZc', true],
+    ['a*b*c', 'aXbYc-', false],
+    ['a**', 'a', true],
+    ['', '', true],
+    ['', 'a', false],
+    ['svc-?', 'svc-1', false],
+    ['svc-?', 'svc-?', true],
+    ['[ab]', 'a', false],
+    ['[ab]', '[ab]', true],
+    ['a.c', 'abc', false],
+    ['line*', 'line\nbreak', true],
+    ['ops[1]', 'ops1', false],
+  ];
+  for (const [pattern, value, expected] of cases) assert.equal(scopeMatches(pattern, value), expected, `${pattern} ~ ${value}`);
+  // no catastrophic backtracking on many stars
+  assert.equal(scopeMatches('*a'.repeat(30) + 'b', 'a'.repeat(256)), false);
+});
+
+test('handler: key scopes on issuers and targets, "*" target only through an entry matching it', async () => {
+  const scoped = (targets: string[]) =>
+    new ShutdownHandler({ keys: [KEY], binding, policy: { allowAnyAgent: true, keyScopes: { k1: { issuers: ['unit-*'], targets } } } });
+  assert.equal((await scoped(['agent-*']).handle(await buildPayload(req(), KEY), { nowMs: NOW })).outcome, 'accepted');
+  const any = await buildPayload(req({ target: '*' }), KEY);
+  const r = await scoped(['agent-*']).handle(any, { nowMs: NOW });
+  assert.ok(r.outcome === 'refused' && r.refusal.name === 'NOT_AUTHORIZED' && /target/.test(r.refusal.detail));
+  assert.equal((await scoped(['*']).handle(any, { nowMs: NOW })).outcome, 'accepted');
+  const wrongIssuer = await scoped(['*']).handle(await buildPayload(req({ issuer: 'billing' }), KEY), { nowMs: NOW });
+  assert.ok(wrongIssuer.outcome === 'refused' && /issuer/.test(wrongIssuer.refusal.detail));
+});
+
+/** A veto that waits until released; `called` settles once it has been asked (no sleeps in tests). */
+function heldVeto() {
+  let calls = 0;
+  let asked!: () => void;
+  const called = new Promise<void>((r) => (asked = r));
+  let release!: (verdict: boolean | string) => void;
+  const verdict = new Promise<boolean | string>((r) => (release = r));
+  const veto = () => {
+    calls++;
+    asked();
+    return verdict;
+  };
+  return { veto, called, release, calls: () => calls };
+}
+
+/** KEY in a verifier's ring, telling when its n-th signature check has finished. */
+function watchedKey() {
+  const waiters: Array<[number, () => void]> = [];
+  let checks = 0;
+  const key: VerificationKey = {
+    keyId: KEY.keyId,
+    algorithm: KEY.algorithm,
+    signatureLength: KEY.signatureLength,
+    async verify(message, signature) {
+      const ok = await KEY.verify(message, signature);
+      checks++;
+      for (const [n, done] of waiters) if (n <= checks) done();
+      return ok;
+    },
+  };
+  // After the check, the rest of Verifier.verify is microtasks: one macrotask later the caller is past step 11.
+  const checked = (n: number) =>
+    new Promise<void>((r) => waiters.push([n, r])).then(() => new Promise<void>((r) => setImmediate(r)));
+  return { key, checked };
+}
+
+test('handler: a repeat sent while the veto runs waits for that outcome instead of a second decision', async () => {
+  const held = heldVeto();
+  const watched = watchedKey();
+  const h = new ShutdownHandler({ keys: [watched.key], binding, policy: { veto: held.veto } });
+  const request = req();
+  const payload = await buildPayload(request, KEY);
+  const first = h.handle(payload, { nowMs: NOW });
+  await held.called;
+  const second = h.handle(payload, { nowMs: NOW + 10 });
+  await watched.checked(2);
+  const conflict = await h.handle(await buildPayload({ ...request, reason: 'other' }, KEY), { nowMs: NOW });
+  assert.ok(conflict.outcome === 'refused' && conflict.refusal.name === 'REQUEST_ID_CONFLICT');
+  assert.equal(h.state, 'listening');
+  held.release(false);
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(held.calls(), 1);
+  assert.ok(a.outcome === 'accepted' && b.outcome === 'duplicate');
+  assert.deepEqual(b.ack, { ...a.ack, status: 'duplicate' });
+  assert.equal(h.state, 'accepted');
+  assert.equal(h.accepted?.requestId, request.requestId);
+  // the job ending for another cause after the acceptance: overtaken, and still answering already_shutting_down
+  h.noteJobEnding('room disconnected');
+  assert.equal(h.state, 'accepted_overtaken');
+  const late = await h.handle(await buildPayload(req(), KEY), { nowMs: NOW });
+  assert.equal(late.outcome, 'already_shutting_down');
+  assert.equal(h.state, 'accepted_overtaken');
+});
+
+test('handler: a refusal by the veto reaches the waiting repeat and is not remembered', async () => {
+  const held = heldVeto();
+  const watched = watchedKey();
+  const h = new ShutdownHandler({ keys: [watched.key], binding, policy: { veto: held.veto } });
+  const payload = await buildPayload(req(), KEY);
+  const first = h.handle(payload, { nowMs: NOW });
+  await held.called;
+  const second = h.handle(payload, { nowMs: NOW });
+  await watched.checked(2);
+  held.release('busy');
+  for (const r of await Promise.all([first, second])) {
+    assert.ok(r.outcome === 'refused' && r.refusal.name === 'VETOED' && r.refusal.detail === 'busy', JSON.stringify(r));
+  }
+  assert.equal(held.calls(), 1);
+  assert.equal(h.verifier.replay.size, 0);
+  assert.equal(h.state, 'listening');
+});
+
+test('handler: the job ending while the veto runs turns the acceptance into already_shutting_down', async () => {
+  const held = heldVeto();
+  const h = new ShutdownHandler({ keys: [KEY], binding, policy: { veto: held.veto } });
+  const pending = h.handle(await buildPayload(req(), KEY), { nowMs: NOW });
+  await held.called;
+  h.noteJobEnding('');
+  held.release(false);
+  assert.equal((await pending).outcome, 'already_shutting_down');
+  assert.equal(h.state, 'ending_other_cause');
+  assert.equal(h.endingCause, 'unknown cause');
+  h.noteJobEnding('later cause');
+  assert.equal(h.endingCause, 'unknown cause', 'first cause kept');
+  assert.equal(h.state, 'ending_other_cause');
+});
+
+test('handler: a veto that throws is INTERNAL_ERROR, reported, and not remembered', async () => {
+  const seen: unknown[] = [];
+  const h = new ShutdownHandler({
+    keys: [KEY],
+    binding,
+    policy: { veto: () => { throw new Error('app bug'); } },
+    onInternalError: (e) => seen.push(e),
+  });
+  const r = await h.handle(await buildPayload(req(), KEY), { nowMs: NOW });
+  assert.ok(r.outcome === 'refused' && r.refusal.name === 'INTERNAL_ERROR' && r.refusal.retryable);
+  assert.equal(seen.length, 1);
+  assert.equal(h.verifier.replay.size, 0);
+});
+
+test('handler: two copies of one payload at once give one acceptance and one duplicate', async () => {
+  // Unsigned: no signature check to wait for, so both copies pass step 11 before either is accepted.
+  for (const key of [null, KEY]) {
+    const h = new ShutdownHandler({ keys: [KEY], binding, policy: { allowUnsigned: true } });
+    const payload = await buildPayload(req(), key);
+    const results = await Promise.all([h.handle(payload, { nowMs: NOW }), h.handle(payload, { nowMs: NOW })]);
+    assert.deepEqual(results.map((r) => r.outcome).sort(), ['accepted', 'duplicate'], JSON.stringify(results));
+  }
+});
+
+test('handler: the acknowledgement carries the clock at acceptance, after the veto', async () => {
+  const clock = new FixedClock(NOW);
+  const h = new ShutdownHandler({ keys: [KEY], binding, clock, policy: { veto: () => (clock.advance(700), false) } });
+  const r = await h.handle(await buildPayload(req(), KEY));
+  assert.ok(r.outcome === 'accepted' && r.ack.agentTimeMs === NOW + 700, JSON.stringify(r));
+});
