@@ -55,7 +55,11 @@ class Decider:
             raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
         now_ms = self._clock.now_ms()
         result = self.verifier.verify(
-            data.payload, binding, allow_unsigned=self._may_skip_signature(caller), now_ms=now_ms
+            data.payload,
+            binding,
+            allow_unsigned=self._may_skip_signature(caller),
+            allow_any_agent=self.policy.allow_any_agent,
+            now_ms=now_ms,
         )
         if isinstance(result, DuplicateRequest):
             return result

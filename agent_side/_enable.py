@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shutdown_rpc.protocol import (
@@ -30,6 +31,18 @@ logger = logging.getLogger("shutdown_rpc.agent_side")
 ADVERTISE_TIMEOUT_S = 5.0
 
 
+@dataclass(frozen=True)
+class Seams:
+    """Internal: what tests replace (``_testing=Seams(clock=FixedClock(...))``). Not for agent authors.
+
+    ``clock`` is the verifier's and the handler's time (default: the system clock); ``replay`` the replay memory
+    (default: a fresh ``ReplayCache`` of ``DEFAULT_REPLAY_CAPACITY``).
+    """
+
+    clock: Clock | None = None
+    replay: ReplayCache | None = None
+
+
 async def enable_remote_shutdown(
     ctx: JobContext,
     *,
@@ -38,8 +51,7 @@ async def enable_remote_shutdown(
     env: Mapping[str, str] | None = None,
     policy: ShutdownPolicy | None = None,
     session: AgentSession[Any] | None = None,
-    clock: Clock | None = None,
-    replay: ReplayCache | None = None,
+    _testing: Seams | None = None,
 ) -> RemoteShutdown:
     """Let callers holding one of ``keys`` ask this job to end. Call once per job, before or after ``ctx.connect()``.
 
@@ -47,14 +59,15 @@ async def enable_remote_shutdown(
     method is registered as soon as the room is connected (now, if it already is) and then advertised in the
     agent's attributes (``shutdown_rpc.method`` / ``.versions`` / ``.key_ids``). ``session`` (default: the job's
     primary AgentSession) is what a ``drain`` request drains. Raises ValueError if no request could ever be
-    accepted (no key and no unsigned callers).
+    accepted (no key and no unsigned callers). ``_testing`` is internal (tests' clock and replay memory).
     """
     policy = policy or ShutdownPolicy()
     ring = load_key_ring(keys, files=key_files, env=env)
     if not ring and policy.unsigned is None:
         raise ValueError("remote shutdown needs at least one key (or a policy allowing unsigned callers)")
-    verifier = Verifier(ring, replay=replay, clock=clock)
-    remote = RemoteShutdown(ctx, verifier, policy, session=session, clock=clock)  # installs its job watch
+    seams = _testing or Seams()
+    verifier = Verifier(ring, replay=seams.replay, clock=seams.clock)
+    remote = RemoteShutdown(ctx, verifier, policy, session=session)  # installs its job watch
 
     async def delete_room_after_shutdown(reason: str) -> None:
         await remote.delete_room_if_asked(reason)

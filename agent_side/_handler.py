@@ -19,7 +19,6 @@ from shutdown_rpc.protocol import (
     Ack,
     AckStatus,
     Binding,
-    Clock,
     DuplicateRequest,
     ErrorCode,
     ShutdownRpcError,
@@ -67,11 +66,10 @@ class RemoteShutdown:
         policy: ShutdownPolicy,
         *,
         session: AgentSession[Any] | None = None,
-        clock: Clock | None = None,
         limiter: FailureLimiter | None = None,
     ) -> None:
         self._ctx = ctx
-        self._clock = clock or verifier.clock
+        self._clock = verifier.clock  # one time source for verifying and for the acknowledgement
         self._decider = Decider(
             verifier, policy, clock=self._clock, participants=lambda: ctx.room.remote_participants, limiter=limiter
         )
@@ -118,7 +116,6 @@ class RemoteShutdown:
             room=room.name or self._ctx.job.room.name,
             agent_identity=room.local_participant.identity,
             job_id=self._ctx.job.id,
-            allow_any_agent=self.policy.allow_any_agent,
         )
 
     async def handle(self, data: rtc.RpcInvocationData) -> str:
@@ -160,7 +157,9 @@ class RemoteShutdown:
             return checked.ack, None
         remote = checked
         verified = remote.verified
-        reservation = verified.reserve()  # REQUEST_ID_CONFLICT is decided there, in the replay memory
+        # The replay memory decides REQUEST_ID_CONFLICT here, and a full memory (pending requests count) refuses
+        # with RATE_LIMITED before the veto runs (spec §7.1).
+        reservation = verified.reserve()
         if not reservation.first:
             return await self._answer_of_first_copy(remote.request_id), remote
 

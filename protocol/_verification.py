@@ -27,12 +27,15 @@ _FIELD_NAMES = frozenset(ShutdownRequest.model_fields) | frozenset(ShutdownOptio
 
 @dataclass(frozen=True)
 class Binding:
-    """Where the verifier runs: the room and the agent a request must name (``target``)."""
+    """Who the verifying agent is: the room and the agent (identity or job id) a request must name (``target``).
+
+    What the agent lets through (unsigned requests, the any-agent target) is policy: options of
+    :meth:`Verifier.verify`, not part of the binding.
+    """
 
     room: str
     agent_identity: str
     job_id: str | None = None
-    allow_any_agent: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,13 +54,15 @@ class VerifiedRequest:
     _clock: Clock = field(repr=False)
     _forget_at_ms: int = field(repr=False)
 
-    def reserve(self) -> Reservation:
-        """Hold the request id while deciding; REQUEST_ID_CONFLICT if it is held for another request.
+    def reserve(self, *, now_ms: int | None = None) -> Reservation:
+        """Hold the request id while deciding; REQUEST_ID_CONFLICT if it is held for another request,
+        RATE_LIMITED if the replay memory is full (pending reservations count): then decide nothing more.
 
         A reservation with ``first=False`` means another copy of this very request is being decided: wait for
         its answer instead of deciding again.
         """
-        return self._replay.reserve(self.request.request_id, self.signed_bytes)
+        now = self._clock.now_ms() if now_ms is None else now_ms
+        return self._replay.reserve(self.request.request_id, self.signed_bytes, now)
 
     def release(self, reservation: Reservation) -> None:
         """The request was not answered with an acknowledgement: forget the reservation, remember nothing."""
@@ -66,11 +71,11 @@ class VerifiedRequest:
     def accept(self, ack: Ack, *, reservation: Reservation | None = None, now_ms: int | None = None) -> None:
         """Remember the request until it can no longer verify, so a repeat gets ``ack`` again (as a duplicate).
 
-        RATE_LIMITED (nothing remembered) if the replay memory is full of live entries: then do not answer
-        ``ack``. Ends ``reservation`` if given.
+        Without ``reservation`` it reserves first: RATE_LIMITED (nothing remembered) if the replay memory is
+        full, and then do not answer ``ack``. Ends ``reservation`` if given.
         """
         now = self._clock.now_ms() if now_ms is None else now_ms
-        held = reservation if reservation is not None else self.reserve()
+        held = reservation if reservation is not None else self.reserve(now_ms=now)
         self._replay.commit(held, ack.as_duplicate(), self._forget_at_ms, now)
 
 
@@ -104,9 +109,19 @@ class Verifier:
         self._max_lifetime_s = max_lifetime_s
 
     def verify(
-        self, payload: str, binding: Binding, *, allow_unsigned: bool = False, now_ms: int | None = None
+        self,
+        payload: str,
+        binding: Binding,
+        *,
+        allow_unsigned: bool = False,
+        allow_any_agent: bool = False,
+        now_ms: int | None = None,
     ) -> VerifiedRequest | DuplicateRequest:
-        """Decide on one payload (spec §7). Nothing is remembered until the result is accepted."""
+        """Decide on one payload (spec §7). Nothing is remembered until the result is accepted.
+
+        The two policy switches: ``allow_unsigned`` (step 6) admits an unsigned request, ``allow_any_agent``
+        (step 14) the any-agent target ``"*"``; both default to refusing.
+        """
         envelope = unpack_envelope(payload)  # steps 1-5
         message = signed_message(envelope.version, envelope.key_id, envelope.body)
         key_id = self._check_signature(envelope, message, allow_unsigned)  # steps 6-8
@@ -121,7 +136,7 @@ class Verifier:
             if seen is not None:
                 return DuplicateRequest(request_id, seen.duplicate_ack)
         request = _validate_body(body)  # step 12
-        _check_binding(request, binding)  # steps 13-14
+        _check_binding(request, binding, allow_any_agent)  # steps 13-14
         forget_at_ms = request.expires_at * 1000 + self._skew_ms
         return VerifiedRequest(request, key_id, message, self.replay, self.clock, forget_at_ms)
 
@@ -169,12 +184,12 @@ def _validate_body(body: dict[str, object]) -> ShutdownRequest:
         raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, f"{where}: {first['type']}") from None
 
 
-def _check_binding(request: ShutdownRequest, binding: Binding) -> None:
-    """Steps 13-14: the room, then the target (any-agent only where the binding allows it)."""
+def _check_binding(request: ShutdownRequest, binding: Binding, allow_any_agent: bool) -> None:
+    """Steps 13-14: the room, then the target (any-agent only where the policy allows it)."""
     if request.room != binding.room:
         raise ShutdownRpcError(ErrorCode.WRONG_ROOM, "request is for another room")
     if request.target == ANY_AGENT:
-        if not binding.allow_any_agent:
+        if not allow_any_agent:
             raise ShutdownRpcError(ErrorCode.NOT_AUTHORIZED, "any-agent target not allowed here")
     elif request.target != binding.agent_identity and request.target != binding.job_id:
         raise ShutdownRpcError(ErrorCode.WRONG_TARGET, "request is for another agent")

@@ -86,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
             "note:           room/target checked against the request itself (pass --room/--agent for an agent's view)"
         )
     verifier = Verifier(keys, clock=FixedClock(now_ms), skew_s=args.skew, max_lifetime_s=args.max_lifetime)
-    binding = Binding(room=room, agent_identity=agent, job_id=args.job_id, allow_any_agent=args.allow_any_agent)
+    binding = Binding(room=room, agent_identity=agent, job_id=args.job_id)
     try:
-        decision = verifier.verify(payload, binding, allow_unsigned=args.allow_unsigned)
+        decision = verifier.verify(
+            payload, binding, allow_unsigned=args.allow_unsigned, allow_any_agent=args.allow_any_agent
+        )
     except ShutdownRpcError as error:
         return verdict_refuse(error)
     assert not isinstance(decision, DuplicateRequest)  # a fresh verifier has no replay memory

@@ -47,7 +47,7 @@ function inScope(entries: readonly string[] | undefined, value: string): boolean
 }
 
 export interface ShutdownPolicy {
-  /** Accept target "*" (step 14). Default false. */
+  /** Accept target "*" (step 14), given to verify() as an option: the binding only says who the agent is. Default false. */
   allowAnyAgent?: boolean;
   /** Accept unsigned requests from this caller (step 6). Default: never. */
   allowUnsigned?: boolean | ((callerIdentity: string | undefined) => boolean);

@@ -116,6 +116,15 @@ test('key scope entries: literal except "*", which matches any run of characters
   assert.equal(scopeMatches('*a'.repeat(30) + 'b', 'a'.repeat(256)), false);
 });
 
+test('handler: the any-agent target is policy (allowAnyAgent, a verify option), not part of the binding', async () => {
+  const any = await buildPayload(req({ target: '*' }), KEY);
+  const strict = await new ShutdownHandler({ keys: [KEY], binding }).handle(any, { nowMs: NOW });
+  assert.ok(strict.outcome === 'refused' && strict.refusal.name === 'NOT_AUTHORIZED');
+  const open = new ShutdownHandler({ keys: [KEY], binding, policy: { allowAnyAgent: true } });
+  assert.equal((await open.handle(any, { nowMs: NOW })).outcome, 'accepted');
+  assert.deepEqual(Object.keys(open.binding).sort(), ['agentIdentity', 'jobId', 'room']);
+});
+
 test('handler: key scopes on issuers and targets, "*" target only through an entry matching it', async () => {
   const scoped = (targets: string[]) =>
     new ShutdownHandler({ keys: [KEY], binding, policy: { allowAnyAgent: true, keyScopes: { k1: { issuers: ['unit-*'], targets } } } });
@@ -190,6 +199,31 @@ test('handler: a repeat sent while the veto runs waits for that outcome instead 
   const late = await h.handle(await buildPayload(req(), KEY), { nowMs: NOW });
   assert.equal(late.outcome, 'already_shutting_down');
   assert.equal(h.state, 'accepted_overtaken');
+});
+
+test('handler: a full replay memory refuses before the veto; requests being decided count (§7.1)', async () => {
+  const held = heldVeto();
+  const first = req();
+  const vetoed: string[] = [];
+  const veto = (r: { requestId: string }) => {
+    vetoed.push(r.requestId);
+    return r.requestId === first.requestId ? held.veto() : false; // only the first waits: a regression fails, never hangs
+  };
+  const h = new ShutdownHandler({ keys: [KEY], binding, replay: new ReplayMemory(1), policy: { veto } });
+  const firstPayload = await buildPayload(first, KEY);
+  const pending = h.handle(firstPayload, { nowMs: NOW });
+  await held.called; // its id takes the only room while the veto runs
+  const full = await h.handle(await buildPayload(req(), KEY), { nowMs: NOW });
+  assert.ok(full.outcome === 'refused' && full.refusal.name === 'RATE_LIMITED' && full.refusal.retryable);
+  assert.deepEqual(vetoed, [first.requestId]); // refused before any policy work that takes time
+  held.release(false);
+  assert.equal((await pending).outcome, 'accepted');
+  assert.equal((await h.handle(firstPayload, { nowMs: NOW })).outcome, 'duplicate'); // repeats still answered
+  const stillFull = await h.handle(await buildPayload(req(), KEY), { nowMs: NOW }); // never evicts the live entry
+  assert.ok(stillFull.outcome === 'refused' && stillFull.refusal.name === 'RATE_LIMITED');
+  assert.deepEqual(vetoed, [first.requestId]);
+  const later = (first.expiresAt + 30) * 1000; // the first request can no longer verify: its room is free
+  assert.equal((await h.handle(await buildPayload(req({ nowMs: later }), KEY), { nowMs: later })).outcome, 'already_shutting_down');
 });
 
 test('handler: a refusal by the veto reaches the waiting repeat and is not remembered', async () => {

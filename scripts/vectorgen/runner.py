@@ -51,11 +51,14 @@ def run_case(case: Mapping[str, Any], ring: KeyRing, *, skew_s: int, max_lifetim
     clock = FixedClock(case["now_ms"])
     verifier = Verifier(ring, clock=clock, skew_s=skew_s, max_lifetime_s=max_lifetime_s)
     b = case["binding"]
-    binding = Binding(b["room"], b["agent_identity"], b["job_id"], b["allow_any_agent"])
+    # A case's "binding" carries the agent's binding and the two verify options (steps 6 and 14).
+    binding = Binding(b["room"], b["agent_identity"], b["job_id"])
 
     def one(payload: str) -> dict[str, Any]:
         try:
-            result = verifier.verify(payload, binding, allow_unsigned=b["allow_unsigned"])
+            result = verifier.verify(
+                payload, binding, allow_unsigned=b["allow_unsigned"], allow_any_agent=b["allow_any_agent"]
+            )
         except ShutdownRpcError as err:
             return {"outcome": "refused", "code": int(err.code), "name": err.code.name}
         if isinstance(result, DuplicateRequest):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ from shutdown_rpc.agent_side import (
     enable_remote_shutdown,
     parse_reason,
 )
+from shutdown_rpc.agent_side._enable import Seams
 from shutdown_rpc.protocol import (
     ATTRIBUTE_PREFIX,
     METHOD_NAME,
@@ -28,6 +30,7 @@ from shutdown_rpc.protocol import (
     ErrorCode,
     FixedClock,
     HmacSha256Key,
+    ReplayCache,
     ShutdownRpcError,
     advertisement_attributes,
     encode_body,
@@ -77,11 +80,14 @@ class Harness:
         return err
 
 
-async def make(policy: ShutdownPolicy | None = None, *, keys: Any = (KEY, OTHER_KEY), **kw: Any) -> Harness:
+async def make(
+    policy: ShutdownPolicy | None = None, *, keys: Any = (KEY, OTHER_KEY), replay: ReplayCache | None = None, **kw: Any
+) -> Harness:
     ctx = FakeCtx()
     clock = FixedClock(NOW_MS)
     policy = policy or ShutdownPolicy(reply_flush_delay_s=0)
-    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=keys, policy=policy, clock=clock, **kw)
+    seams = Seams(clock=clock, replay=replay)
+    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=keys, policy=policy, _testing=seams, **kw)
     return Harness(ctx, remote, clock)
 
 
@@ -147,6 +153,19 @@ async def test_enable_before_connect_registers_once_connected() -> None:
 async def test_no_keys_and_no_unsigned_rule_is_a_configuration_error() -> None:
     with pytest.raises(ValueError, match="at least one key"):
         await enable_remote_shutdown(FakeCtx().as_job_context(), keys=[], env={})
+
+
+def test_test_seams_stay_out_of_the_authors_signature() -> None:
+    params = inspect.signature(enable_remote_shutdown).parameters
+    assert "clock" not in params and "replay" not in params
+    internal = [name for name in params if name.startswith("_")]
+    assert internal == ["_testing"] and params["_testing"].kind is inspect.Parameter.KEYWORD_ONLY
+
+
+async def test_testing_seams_reach_the_verifier() -> None:
+    replay = ReplayCache(max_entries=7)
+    h = await make(replay=replay)
+    assert h.remote._decider.verifier.replay is replay and h.remote._decider.verifier.clock is h.clock
 
 
 def _body(**fields: Any) -> bytes:
@@ -292,6 +311,34 @@ async def test_fifty_concurrent_copies_while_an_async_veto_is_pending() -> None:
     assert statuses.count(AckStatus.ACCEPTED) == 1 and statuses.count(AckStatus.DUPLICATE) == 49
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1 and len(veto_calls) == 1
+
+
+async def test_a_full_replay_memory_refuses_before_the_veto_and_pending_requests_count() -> None:
+    gate = asyncio.Event()
+    veto_calls: list[str] = []
+    first = request()
+
+    async def veto(req: RemoteRequest) -> str | None:
+        veto_calls.append(req.request_id)
+        if req.request_id == first.request_id:  # only the first one waits: a regression fails, never hangs
+            await gate.wait()
+        return None
+
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto), replay=ReplayCache(max_entries=1))
+    tasks = await start_copies(h, signed_request(first), 1)  # its veto is pending: its id takes the only room
+    await h.refused(signed(), ErrorCode.RATE_LIMITED)
+    assert veto_calls == [first.request_id]  # the refused request never reached the veto
+    gate.set()
+    assert Ack.from_json(await tasks[0]).status is AckStatus.ACCEPTED
+    assert Ack.from_json(await h.call(signed_request(first))).status is AckStatus.DUPLICATE  # repeats still answered
+    await h.refused(signed(), ErrorCode.RATE_LIMITED)  # full of a live entry, never evicted
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1 and veto_calls == [first.request_id]
+    assert h.remote.counters["accepted"] == 1
+    later = (first.expires_at + 30) * 1000  # the first request can no longer verify: its room is free again
+    h.clock.set(later)
+    reply = await h.call(signed(clock=FixedClock(later)))
+    assert Ack.from_json(reply).status is AckStatus.ALREADY_SHUTTING_DOWN
 
 
 async def test_concurrent_copies_share_a_veto_refusal() -> None:

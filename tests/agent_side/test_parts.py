@@ -25,6 +25,7 @@ from shutdown_rpc.agent_side import (
     load_key_ring,
     parse_reason,
 )
+from shutdown_rpc.agent_side._enable import Seams
 from shutdown_rpc.agent_side._ending import drain_session
 from shutdown_rpc.agent_side._rate_limit import FailureLimiter
 from shutdown_rpc.protocol import METHOD_NAME, Ed25519SigningKey, Ed25519VerifyingKey, ErrorCode, FixedClock, dump_key
@@ -142,7 +143,7 @@ async def enable_with_session(ctx: FakeCtx, session: FakeSession) -> RemoteShutd
         keys=[KEY],
         policy=ShutdownPolicy(reply_flush_delay_s=0),
         session=cast("AgentSession[Any]", session),
-        clock=FixedClock(NOW_MS),
+        _testing=Seams(clock=FixedClock(NOW_MS)),
     )
 
 
@@ -198,7 +199,7 @@ def test_policy_grace_defaults_and_caps() -> None:
 def test_handler_answers_ack_or_protocol_rpc_error_only(payload: str) -> None:
     async def run() -> None:
         ctx = FakeCtx()
-        await enable_remote_shutdown(ctx.as_job_context(), keys=[KEY], clock=FixedClock(NOW_MS))
+        await enable_remote_shutdown(ctx.as_job_context(), keys=[KEY], _testing=Seams(clock=FixedClock(NOW_MS)))
         with pytest.raises(rtc.RpcError) as info:  # a random payload is never accepted
             await ctx.room.local_participant.methods[METHOD_NAME](invocation(payload))
         err = info.value

@@ -193,6 +193,22 @@ def test_unsigned_request_needs_explicit_permission() -> None:
     assert isinstance(result, VerifiedRequest) and result.key_id is None
 
 
+def test_any_agent_target_is_a_verify_option_not_part_of_the_binding() -> None:
+    clock = FixedClock(NOW_MS)
+    verifier = Verifier(KeyRing([KEY]), clock=clock)
+    binding = Binding("room-1", "agent-1", "AJ_1")
+    assert not hasattr(binding, "allow_any_agent")  # the binding says who the agent is, nothing more
+    payload = sign_request(build_request(room="room-1", target="*", reason="r", issuer="b", clock=clock), KEY)
+    with pytest.raises(ShutdownRpcError) as info:
+        verifier.verify(payload, binding)
+    assert info.value.code is ErrorCode.NOT_AUTHORIZED
+    assert isinstance(verifier.verify(payload, binding, allow_any_agent=True), VerifiedRequest)
+    other_room = sign_request(build_request(room="room-2", target="*", reason="r", issuer="b", clock=clock), KEY)
+    with pytest.raises(ShutdownRpcError) as info:  # step 13 still comes first
+        verifier.verify(other_room, binding, allow_any_agent=True)
+    assert info.value.code is ErrorCode.WRONG_ROOM
+
+
 def test_verifier_refuses_unsafe_configuration() -> None:
     with pytest.raises(ValueError):
         Verifier(KeyRing([KEY]), max_lifetime_s=301)

@@ -36,12 +36,12 @@ def _conflict(code_of: pytest.ExceptionInfo[ShutdownRpcError]) -> bool:
 
 def test_reserve_then_commit_remembers_and_repeats_are_duplicates() -> None:
     replay = ReplayCache()
-    first = replay.reserve("id-1", b"message")
+    first = replay.reserve("id-1", b"message", NOW_MS)
     assert first.first
-    copy = replay.reserve("id-1", b"message")
+    copy = replay.reserve("id-1", b"message", NOW_MS)
     assert not copy.first  # a copy of the request being decided: it waits for the first one's answer
     with pytest.raises(ShutdownRpcError) as info:
-        replay.reserve("id-1", b"other message")
+        replay.reserve("id-1", b"other message", NOW_MS)
     assert _conflict(info)
     assert replay.lookup("id-1", NOW_MS) is None  # nothing committed yet
     replay.commit(first, _ack("id-1").as_duplicate(), NOW_MS + 1000, NOW_MS)
@@ -56,26 +56,47 @@ def test_reserve_then_commit_remembers_and_repeats_are_duplicates() -> None:
 
 def test_release_forgets_a_refused_request() -> None:
     replay = ReplayCache()
-    held = replay.reserve("id-1", b"message")
+    held = replay.reserve("id-1", b"message", NOW_MS)
     replay.release(held)
-    again = replay.reserve("id-1", b"other message")  # the id is free again: a refusal is not remembered
+    again = replay.reserve("id-1", b"other message", NOW_MS)  # the id is free again: a refusal is not remembered
     assert again.first and len(replay) == 0
-    copy = replay.reserve("id-1", b"other message")
+    copy = replay.reserve("id-1", b"other message", NOW_MS)
     replay.release(copy)  # only the first holder ends a reservation
     with pytest.raises(ShutdownRpcError) as info:
-        replay.reserve("id-1", b"message")
+        replay.reserve("id-1", b"message", NOW_MS)
     assert _conflict(info)
 
 
-def test_commit_into_a_full_memory_is_rate_limited_and_ends_the_reservation() -> None:
-    replay = ReplayCache(max_entries=1)
-    replay.commit(replay.reserve("id-1", b"a"), _ack("id-1"), NOW_MS + 1000, NOW_MS)
-    held = replay.reserve("id-2", b"b")
+def test_a_full_memory_refuses_at_reserve_and_pending_reservations_count() -> None:
+    replay = ReplayCache(max_entries=2)
+    replay.commit(replay.reserve("id-1", b"a", NOW_MS), _ack("id-1"), NOW_MS + 1000, NOW_MS)
+    pending = replay.reserve("id-2", b"b", NOW_MS)  # being decided: it takes the last room
     with pytest.raises(ShutdownRpcError) as info:
-        replay.commit(held, _ack("id-2"), NOW_MS + 1000, NOW_MS)
+        replay.reserve("id-3", b"c", NOW_MS)
+    assert info.value.code is ErrorCode.RATE_LIMITED  # refused before any decision, nothing evicted
+    assert replay.lookup("id-1", NOW_MS) is not None
+    assert not replay.reserve("id-2", b"b", NOW_MS).first  # a copy of the pending request needs no room
+    with pytest.raises(ShutdownRpcError) as info:
+        replay.reserve("id-2", b"other", NOW_MS)
+    assert _conflict(info)  # a reused id is still a conflict, full or not
+    replay.commit(pending, _ack("id-2"), NOW_MS + 2000, NOW_MS)  # a held reservation always has room
+    assert len(replay) == 2
+    with pytest.raises(ShutdownRpcError) as info:
+        replay.reserve("id-3", b"c", NOW_MS + 999)  # full of live entries
     assert info.value.code is ErrorCode.RATE_LIMITED
-    assert replay.reserve("id-2", b"c").first  # the failed commit released the id
-    assert len(replay) == 1
+    assert replay.reserve("id-3", b"c", NOW_MS + 1000).first  # id-1 can no longer verify: its room is free
+    assert replay.lookup("id-1", NOW_MS + 1000) is None and replay.lookup("id-2", NOW_MS + 1000) is not None
+
+
+def test_a_released_reservation_frees_its_room() -> None:
+    replay = ReplayCache(max_entries=1)
+    held = replay.reserve("id-1", b"a", NOW_MS)
+    with pytest.raises(ShutdownRpcError) as info:
+        replay.reserve("id-2", b"b", NOW_MS)
+    assert info.value.code is ErrorCode.RATE_LIMITED
+    replay.release(held)  # refused: nothing remembered, the room is free again
+    assert replay.reserve("id-2", b"b", NOW_MS).first
+    assert len(replay) == 0
 
 
 def test_accepting_a_verified_request_records_it() -> None:
