@@ -10,6 +10,11 @@ What an agent author meets: :func:`enable_remote_shutdown` and the :class:`Remot
 (:func:`parse_reason`) and the counters. Everything else lives in ``_``-prefixed modules.
 """
 
+# ruff: noqa: E402 - the extra check runs before any import that needs the extra
+from shutdown_rpc._extras import require_extra
+
+require_extra("shutdown_rpc.agent_side", "agent", ("livekit.rtc", "livekit.agents"))
+
 from ._enable import enable_remote_shutdown
 from ._handler import RemoteShutdown
 from ._keys import KEYS_ENV, keys_from_env_value, load_key_ring, read_key_file
@@ -18,6 +23,7 @@ from ._policy import (
     DEFAULT_REPLY_FLUSH_DELAY_S,
     KeyScope,
     OnAccepted,
+    SelfSetAttributesWarning,
     ShutdownPolicy,
     UnsignedCallers,
     Veto,
@@ -39,6 +45,7 @@ __all__ = [
     "RemoteRequest",
     "RemoteShutdown",
     "RemoteShutdownReason",
+    "SelfSetAttributesWarning",
     "ShutdownPolicy",
     "UnsignedCallers",
     "Veto",

@@ -19,6 +19,7 @@ from shutdown_rpc.protocol import (
     Verifier,
 )
 
+from ._keys import NO_KEYS_DETAIL
 from ._policy import CallerParticipant, ShutdownPolicy
 from ._rate_limit import FailureLimiter
 from ._request import RemoteRequest
@@ -28,10 +29,23 @@ if TYPE_CHECKING:
 
 # Refusals that say nothing about the caller's own attempt do not count against its rate limit.
 _NOT_COUNTED_AS_FAILURE = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR})
+_ALL_CALLERS = ""  # the one bucket of the all-callers budget (an identity is never empty)
+
+
+class OverBudget(ShutdownRpcError):
+    """RATE_LIMITED in place of another refusal, while the budget across all callers is spent (§7 step 15).
+
+    ``refusal`` is the refusal it stands for (counted against the caller, logged only at debug level).
+    """
+
+    def __init__(self, refusal: ShutdownRpcError) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, "too many refused attempts from all callers")
+        self.refusal = refusal
 
 
 class Decider:
-    """Verifier + policy + per-caller limiter: which calls may end the job, and which are refused with what code."""
+    """Verifier + policy + refusal budgets (per caller, all callers): which calls may end the job, and which are
+    refused with what code."""
 
     def __init__(
         self,
@@ -45,6 +59,7 @@ class Decider:
         self.verifier = verifier
         self.policy = policy
         self.limiter = limiter or FailureLimiter(policy.rate_limit)
+        self.all_callers = FailureLimiter(policy.rate_limit.all_callers())
         self._clock = clock
         self._participants = participants
 
@@ -53,14 +68,32 @@ class Decider:
         caller = data.caller_identity
         if not self.limiter.allows(caller):
             raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
+        if self.all_callers.allows(_ALL_CALLERS):
+            return self._check(data, binding)
+        try:
+            return self._check(data, binding, screen_first=True)
+        except ShutdownRpcError as err:
+            raise OverBudget(err) from None
+
+    def _check(
+        self, data: rtc.RpcInvocationData, binding: Binding, *, screen_first: bool = False
+    ) -> RemoteRequest | DuplicateRequest:
+        caller = data.caller_identity
         now_ms = self._clock.now_ms()
-        result = self.verifier.verify(
-            data.payload,
-            binding,
-            allow_unsigned=self._may_skip_signature(caller),
-            allow_any_agent=self.policy.allow_any_agent,
-            now_ms=now_ms,
-        )
+        allow_unsigned = self._may_skip_signature(caller)
+        allow_any_agent = self.policy.allow_any_agent
+        if screen_first:  # over budget: the checks that need no signature first (the code is RATE_LIMITED anyway)
+            self.verifier.screen(
+                data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
+            )
+        try:
+            result = self.verifier.verify(
+                data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
+            )
+        except ShutdownRpcError as err:
+            if err.code is ErrorCode.UNKNOWN_KEY and not self.verifier.keys:
+                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, NO_KEYS_DETAIL) from None  # say why, not just "unknown"
+            raise
         if isinstance(result, DuplicateRequest):
             return result
         self.policy.authorize(result.request, result.key_id)
@@ -78,9 +111,12 @@ class Decider:
             raise ShutdownRpcError(ErrorCode.VETOED, str(verdict) or "vetoed by the application")
 
     def refused(self, err: ShutdownRpcError, caller: str) -> None:
-        """Count a refusal against ``caller`` (unless it was not the caller's doing)."""
+        """Count a refusal against ``caller`` and all callers (unless it was not the caller's doing)."""
+        if isinstance(err, OverBudget):
+            err = err.refusal
         if err.code not in _NOT_COUNTED_AS_FAILURE:
             self.limiter.record_failure(caller)
+            self.all_callers.record_failure(_ALL_CALLERS)
 
     def _may_skip_signature(self, caller: str) -> bool:
         unsigned = self.policy.unsigned

@@ -20,7 +20,7 @@ from shutdown_rpc.protocol import (
 )
 
 from ._handler import RemoteShutdown
-from ._keys import load_key_ring
+from ._keys import NO_KEYS_LOG, load_key_ring
 from ._policy import ShutdownPolicy
 
 if TYPE_CHECKING:
@@ -58,13 +58,17 @@ async def enable_remote_shutdown(
     Keys come from ``keys`` and ``key_files``, else from ``$SHUTDOWN_RPC_KEYS`` (see ``load_key_ring``). The RPC
     method is registered as soon as the room is connected (now, if it already is) and then advertised in the
     agent's attributes (``shutdown_rpc.method`` / ``.versions`` / ``.key_ids``). ``session`` (default: the job's
-    primary AgentSession) is what a ``drain`` request drains. Raises ValueError if no request could ever be
-    accepted (no key and no unsigned callers). ``_testing`` is internal (tests' clock and replay memory).
+    primary AgentSession) is what a ``drain`` request drains. ``_testing`` is internal (tests' clock and replay
+    memory).
+
+    Without any key (and no policy for unsigned callers) the job carries on with remote shutdown disabled: an
+    ERROR log names ``SHUTDOWN_RPC_KEYS`` and its forms, and every request is refused with ``UNKNOWN_KEY``
+    saying so, so a caller is always told. Invalid keys still raise ValueError (naming the file or entry).
     """
     policy = policy or ShutdownPolicy()
     ring = load_key_ring(keys, files=key_files, env=env)
     if not ring and policy.unsigned is None:
-        raise ValueError("remote shutdown needs at least one key (or a policy allowing unsigned callers)")
+        logger.error(NO_KEYS_LOG)
     seams = _testing or Seams()
     verifier = Verifier(ring, replay=seams.replay, clock=seams.clock)
     remote = RemoteShutdown(ctx, verifier, policy, session=session)  # installs its job watch

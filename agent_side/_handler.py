@@ -27,10 +27,10 @@ from shutdown_rpc.protocol import (
     refusal_message,
 )
 
-from ._deciding import Decider
+from ._deciding import Decider, OverBudget
 from ._ending import JobEnder
 from ._job_watch import JobEndingWatch
-from ._outcomes import OutcomeCounters, log_outcome, refusal_outcome
+from ._outcomes import OutcomeCounters, log_outcome, loggable, refusal_outcome
 from ._policy import ShutdownPolicy
 from ._rate_limit import FailureLimiter
 from ._request import RemoteRequest
@@ -81,6 +81,7 @@ class RemoteShutdown:
         self._answers: dict[str, asyncio.Future[Ack]] = {}  # request id being decided -> its answer, for copies
         self._shutdown_task: asyncio.Task[None] | None = None
         self.counters = OutcomeCounters()
+        self._over_budget = False
         self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
 
@@ -127,7 +128,7 @@ class RemoteShutdown:
             self._refused(err, data)
             raise rtc.RpcError(int(err.code), refusal_message(err), refusal_data(err)) from None
         except Exception:
-            logger.exception("remote shutdown handler failed", extra={"caller_identity": caller})
+            logger.exception("remote shutdown handler failed", extra={"caller_identity": loggable(caller)})
             internal = ShutdownRpcError(ErrorCode.INTERNAL_ERROR, "agent failed while handling the request")
             self._refused(internal, data)
             raise rtc.RpcError(int(internal.code), refusal_message(internal), refusal_data(internal)) from None
@@ -146,8 +147,17 @@ class RemoteShutdown:
         self._decider.refused(err, data.caller_identity)
         outcome = refusal_outcome(err.code)
         self.counters.add(outcome)
+        over_budget = isinstance(err, OverBudget)
+        if over_budget and not self._over_budget:
+            logger.warning("remote shutdown: too many refused attempts from all callers; answering RATE_LIMITED")
+        self._over_budget = over_budget
         log_outcome(
-            outcome, rpc_request_id=data.request_id, caller=data.caller_identity, code=err.code, detail=err.detail
+            outcome,
+            rpc_request_id=data.request_id,
+            caller=data.caller_identity,
+            code=err.code,
+            detail=err.detail,
+            quiet=over_budget,  # a flood is logged once, above, not once per attempt
         )
 
     async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Ack, RemoteRequest | None]:

@@ -16,9 +16,19 @@ from collections.abc import Iterable, Mapping
 
 from shutdown_rpc._key_files import KeyFileRead, read_key_file_from
 from shutdown_rpc._key_files import read_key_file as _read_key_file
-from shutdown_rpc.protocol import AnyKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
+from shutdown_rpc.protocol import AnyKey, Ed25519SigningKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
 
 KEYS_ENV = "SHUTDOWN_RPC_KEYS"
+KEYS_ENV_FORMS = (
+    f"{KEYS_ENV} holds a key file's JSON object, a JSON array of key objects and/or key file paths, "
+    f"or key file paths separated by {os.pathsep!r}"
+)
+# What a caller is told (UNKNOWN_KEY's detail) and what the job logs when an agent has no key at all.
+NO_KEYS_DETAIL = f"this agent has no verification keys ({KEYS_ENV} unset): remote shutdown is disabled"
+NO_KEYS_LOG = (
+    f"remote shutdown DISABLED for this job: no verification keys. {KEYS_ENV_FORMS} (or pass keys= / key_files= "
+    "to enable_remote_shutdown). The job carries on; every shutdown request is refused with UNKNOWN_KEY."
+)
 
 logger = logging.getLogger("shutdown_rpc.agent_side")
 
@@ -43,7 +53,19 @@ def _verifying_key(read: KeyFileRead, name: str) -> VerifyingKey:
     warning = read.exposure_warning(name)
     if warning is not None:
         logger.warning("%s", warning)
-    return verifying_key_of(read.key)
+    return _verifying(read.key, name)
+
+
+def _verifying(key: AnyKey, label: str) -> VerifyingKey:
+    """The key an agent verifies with; warns when it was handed an Ed25519 private key it does not need."""
+    if isinstance(key, Ed25519SigningKey):
+        logger.warning(
+            "%s: Ed25519 PRIVATE key %r given to an agent, which needs only the public key: give agents the .pub "
+            "file (shutdown-rpc keygen writes both), so that an agent's leak cannot sign requests",
+            label,
+            key.key_id,
+        )
+    return verifying_key_of(key)
 
 
 def keys_from_env_value(value: str) -> list[VerifyingKey]:
@@ -52,17 +74,17 @@ def keys_from_env_value(value: str) -> list[VerifyingKey]:
     if not text:
         return []
     if text.startswith("{"):
-        return [verifying_key_of(parse_key(text))]
+        return [_verifying(parse_key(text), KEYS_ENV)]
     if text.startswith("["):
         try:
             items = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValueError(f"{KEYS_ENV} is not valid JSON") from None
         keys: list[VerifyingKey] = []
         for position, item in enumerate(items, 1):
             if isinstance(item, dict):
                 try:
-                    keys.append(verifying_key_of(parse_key(json.dumps(item))))
+                    keys.append(_verifying(parse_key(json.dumps(item)), f"{KEYS_ENV} entry #{position}"))
                 except ValueError as exc:
                     raise ValueError(f"{KEYS_ENV} entry #{position}: {exc}") from None
             elif isinstance(item, str):
@@ -87,7 +109,10 @@ def load_key_ring(
     """
     collected: list[VerifyingKey] = []
     if keys is not None:
-        collected.extend(keys.values() if isinstance(keys, KeyRing) else (verifying_key_of(k) for k in keys))
+        if isinstance(keys, KeyRing):
+            collected.extend(keys.values())
+        else:
+            collected.extend(_verifying(k, f"keys entry #{n}") for n, k in enumerate(keys, 1))
     collected.extend(read_key_file(path) for path in files)
     if keys is None and not collected:
         environ = os.environ if env is None else env

@@ -18,6 +18,14 @@ ALREADY_SHUTTING_DOWN = AckStatus.ALREADY_SHUTTING_DOWN.value
 OUTCOMES: tuple[str, ...] = (ACCEPTED, DUPLICATE, ALREADY_SHUTTING_DOWN, *(c.name.lower() for c in ErrorCode))
 
 
+def loggable(text: str) -> str:
+    """``text`` with every non-printable character escaped as ``\\uXXXX`` (``\\`` doubled first), so a
+    peer-chosen string cannot start a new log line: C0/C1 controls, U+2028/U+2029, bidi and format controls."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else "\\\\" if c == "\\" else f"\\u{ord(c):04x}" for c in text)
+
+
 def refusal_outcome(code: ErrorCode) -> str:
     """The outcome label of a refusal: the code name in lower case (``bad_signature``)."""
     return code.name.lower()
@@ -62,11 +70,17 @@ def log_outcome(
     code: ErrorCode | None = None,
     detail: str | None = None,
     fields: Mapping[str, object] | None = None,
+    quiet: bool = False,
 ) -> None:
-    """One structured log record per call (``extra`` carries the fields; the message repeats them)."""
+    """One structured log record per call (``extra`` carries the fields; the message repeats them).
+
+    ``caller`` is chosen by the peer: it is escaped (:func:`loggable`) so it cannot forge a line. ``quiet``:
+    at debug level (refusals while over the all-callers budget).
+    """
+    caller = loggable(caller)
     extra: dict[str, object] = {
         "shutdown_rpc_outcome": outcome,
-        "rpc_request_id": rpc_request_id,
+        "rpc_request_id": loggable(rpc_request_id),
         "caller_identity": caller,
         "request_id": request_id,
         "key_id": key_id,
@@ -74,7 +88,9 @@ def log_outcome(
         "error_code": int(code) if code is not None else None,
         **(fields or {}),
     }
-    if code is None:
+    if quiet:
+        logger.debug("remote shutdown refused (%s): request %s from %s", outcome, request_id, caller, extra=extra)
+    elif code is None:
         logger.info("remote shutdown %s: request %s from %s", outcome, request_id, caller, extra=extra)
     elif code is ErrorCode.INTERNAL_ERROR:
         logger.error("remote shutdown failed: request %s from %s", request_id, caller, extra=extra)

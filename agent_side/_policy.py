@@ -4,7 +4,9 @@ and the timing knobs of the shutdown that follows."""
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -15,6 +17,8 @@ from ._rate_limit import RateLimit
 
 if TYPE_CHECKING:
     from ._request import RemoteRequest
+
+logger = logging.getLogger("shutdown_rpc.agent_side")
 
 DEFAULT_REPLY_FLUSH_DELAY_S = 0.5
 DEFAULT_DRAIN_GRACE_MS = 10_000
@@ -75,11 +79,19 @@ class CallerParticipant(Protocol):
     def attributes(self) -> Mapping[str, str]: ...
 
 
+class SelfSetAttributesWarning(UserWarning):
+    """An UnsignedCallers rule trusts attributes only, which a participant may be able to set on itself."""
+
+
 @dataclass(frozen=True)
 class UnsignedCallers:
     """Which room participants may send UNSIGNED requests. Every criterion given must hold; at least one is needed.
 
-    ``identities`` entries match like KeyScope entries: literally, ``*`` matching any run of characters.
+    ``identities`` entries match like KeyScope entries: literally, ``*`` matching any run of characters. ``*``
+    is the one way to ask for a pattern (``ops[1]`` admits only ``ops[1]``); the same rule holds for key scopes
+    here and in the JS client, so an entry reads the same everywhere.
+
+    A rule of ``attributes`` alone warns (:class:`SelfSetAttributesWarning`, and a log line) when created.
 
     The caller must be a participant of the room (a server-side PerformRpc caller is not, so it is refused).
     This trusts the server-set ``caller_identity``: use it only for frontends of rooms you control.
@@ -105,6 +117,14 @@ class UnsignedCallers:
     def __post_init__(self) -> None:
         if not (self.identities or self.kinds or self.attributes):
             raise ValueError("UnsignedCallers needs at least one of identities, kinds, attributes")
+        if self.attributes and not (self.identities or self.kinds):
+            message = (
+                "UnsignedCallers(attributes=...) alone admits any participant that sets these attributes on itself"
+                " (a token with canUpdateOwnMetadata): add identities= or kinds=, or make sure no participant"
+                " of the room can update its own metadata"
+            )
+            logger.warning("remote shutdown: %s", message)
+            warnings.warn(message, SelfSetAttributesWarning, stacklevel=3)
 
     def allows(self, participant: CallerParticipant | None) -> bool:
         """Whether this participant (None: not in the room) may send an unsigned request."""

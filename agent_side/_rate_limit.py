@@ -10,15 +10,38 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RateLimit:
-    """``burst`` refusals in a row, then one more every ``1 / refill_per_s`` seconds; ``max_callers`` buckets."""
+    """Budgets of refused attempts (spec §7 step 15).
+
+    Per caller identity: ``burst`` refusals in a row, then one more every ``1 / refill_per_s`` seconds, in
+    ``max_callers`` buckets; a caller over its budget is refused RATE_LIMITED before its payload is read.
+
+    Across all callers (RoomService.PerformRpc callers get a fresh random identity per call, so no per-caller
+    bucket ever fills for them): ``all_callers_burst`` refusals, refilled at ``all_callers_refill_per_s``.
+    While that budget is spent, every call is still decided, never refused unread: the checks that need no
+    signature run first, a request that passes every check is accepted as usual, and any refusal is answered
+    RATE_LIMITED (not logged one by one). Invalid traffic thus costs at most one signature check per attempt
+    and can never keep a valid request out.
+    """
 
     burst: int = 10
     refill_per_s: float = 0.2
     max_callers: int = 1024
+    all_callers_burst: int = 100
+    all_callers_refill_per_s: float = 20.0
 
     def __post_init__(self) -> None:
-        if self.burst < 1 or self.refill_per_s <= 0 or self.max_callers < 1:
-            raise ValueError("burst, refill_per_s and max_callers must be positive")
+        if (
+            self.burst < 1
+            or self.refill_per_s <= 0
+            or self.max_callers < 1
+            or self.all_callers_burst < 1
+            or self.all_callers_refill_per_s <= 0
+        ):
+            raise ValueError("burst, refill_per_s and max_callers (and the all_callers_ ones) must be positive")
+
+    def all_callers(self) -> RateLimit:
+        """The budget across all callers, as the limit of one bucket."""
+        return RateLimit(burst=self.all_callers_burst, refill_per_s=self.all_callers_refill_per_s, max_callers=1)
 
 
 @dataclass

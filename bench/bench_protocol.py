@@ -128,14 +128,21 @@ def main() -> int:
     print(f"{'path':40s} {'median µs':>10s} {'vs standardwebhooks':>20s}  target")
     for name, _, target in rows:
         value = results[name]
-        verdict = "" if target is None else f"<= {target} µs: {'met' if value <= target else 'MISSED'}"
+        verdict = "" if target is None else f"<= {target} µs{_judged(value <= target, args.quick)}"
         print(f"{name:40s} {value:10.2f} {anchor / value:19.2f}x  {verdict}")
     speedup = anchor / results["shutdown_rpc HMAC accept"]
     print(
-        f"\nHMAC accept is {speedup:.2f}x faster than standardwebhooks verify (target >= 2x: "
-        f"{'met' if speedup >= 2 else 'MISSED'})"
+        f"\nHMAC accept is {speedup:.2f}x faster than standardwebhooks verify (target >= 2x"
+        f"{_judged(speedup >= 2, args.quick)})"
     )
+    if args.quick:
+        print("informational: a --quick smoke run on a shared machine judges no target; run without --quick")
     return 0
+
+
+def _judged(met: bool, quick: bool) -> str:
+    """The verdict after a target: none in a --quick smoke run (too few iterations to judge)."""
+    return "" if quick else f": {'met' if met else 'MISSED'}"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ implements :class:`Channel` and reports :class:`RpcFailure`. Many rooms at once:
 :func:`end_fleet` (per-room :class:`RoomOutcome`), confirmed by :class:`WebhookListener` or by polling.
 """
 
+# ruff: noqa: E402 - the extra check runs before any import that needs the extra
+from shutdown_rpc._extras import require_extra
+
+require_extra("shutdown_rpc.client_side", "client", ("livekit.api", "livekit.rtc", "aiohttp"))
+
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure, deliver
 from ._fleet import (
     DEFAULT_FLEET_CONCURRENCY,

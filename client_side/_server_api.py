@@ -15,6 +15,7 @@ servers"; a response timeout of 0 is capped by the server's 15 s internal deadli
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Awaitable
 from types import TracebackType
@@ -29,6 +30,7 @@ from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, FailureKind, Presence, RetryPolicy, RpcFailure
 from ._outcomes import RoomNotFound, ShutdownFailed, ShutdownResult, TransportError
+from ._server_errors import check_server_url, explain_http_status, explain_unreachable
 
 DEFAULT_EXIT_POLL_S = 0.25
 # The server needs a little longer than the response timeout to answer with 1502 itself (it measured ~2x).
@@ -38,8 +40,11 @@ _SERVICE = "RoomService"
 _T = TypeVar("_T")
 
 
-def parse_server_error(error: api.ServerError) -> RpcFailure:
-    """Classify a Twirp error of PerformRpc: the embedded LiveKit RPC error if any, else by Twirp code."""
+def parse_server_error(error: api.ServerError, url: str = "") -> RpcFailure:
+    """Classify a Twirp error of PerformRpc: the embedded LiveKit RPC error if any, else by Twirp code.
+
+    ``url`` (the server's) makes the message of a configuration error (HTTP 401/403/404) say what to fix.
+    """
     message = error.message
     match = _RPC_ERROR.search(message)
     if match:
@@ -52,11 +57,14 @@ def parse_server_error(error: api.ServerError) -> RpcFailure:
         return RpcFailure(text, rpc_code=rpc_code, data=data, transport_code=error.code)
     code = error.code
     what = f"server error {code} ({error.status}): {message}"
-    if code in (api.ServerErrorCode.UNAUTHENTICATED, api.ServerErrorCode.PERMISSION_DENIED):
-        return RpcFailure(
-            f"server refused the API credentials ({code}): check LIVEKIT_API_KEY / LIVEKIT_API_SECRET",
-            transport_code=code,
-        )
+    if code in (api.ServerErrorCode.UNAUTHENTICATED, api.ServerErrorCode.PERMISSION_DENIED) or (
+        error.status in (401, 403) and code == api.ServerErrorCode.UNKNOWN
+    ):
+        status = 403 if code == api.ServerErrorCode.PERMISSION_DENIED else error.status
+        return RpcFailure(explain_http_status(url, status) or what, transport_code=code)
+    if error.status == 404 and code == api.ServerErrorCode.UNKNOWN:
+        # not a Twirp not_found (no such room or participant): no Twirp service at this URL at all
+        return RpcFailure(explain_http_status(url, 404) or what, transport_code=code)
     if code == api.ServerErrorCode.NOT_FOUND:
         return RpcFailure(what, kind=FailureKind.NOT_FOUND, transport_code=code)
     if code == api.ServerErrorCode.UNAVAILABLE:
@@ -99,16 +107,21 @@ async def perform_rpc(
             timeout=aiohttp.ClientTimeout(total=timeout_s),
         )
     except api.ServerError as error:
-        raise parse_server_error(error) from None
+        raise parse_server_error(error, server_url(lkapi)) from None
     except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
         # Refused or dropped before an answer: for a connect error nothing was sent.
         kind = FailureKind.TRANSIENT if isinstance(exc, aiohttp.ClientConnectorError) else FailureKind.UNANSWERED
-        raise RpcFailure(f"cannot reach the LiveKit server: {type(exc).__name__}", kind=kind) from None
+        raise RpcFailure(explain_unreachable(server_url(lkapi), exc), kind=kind) from None
     except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
         raise RpcFailure(
             f"no answer from the LiveKit server: {type(exc).__name__}", kind=FailureKind.UNANSWERED
         ) from None
     return response.payload
+
+
+def server_url(lkapi: api.LiveKitAPI) -> str:
+    """The server URL ``lkapi`` talks to (livekit-api keeps it on its Twirp client, as http/https)."""
+    return str(lkapi.room._client.host)
 
 
 class ServerChannel:
@@ -164,6 +177,8 @@ class ShutdownClient(ShutdownCaller):
         super().__init__(signing_key, issuer=issuer, retry=retry, request_lifetime_s=request_lifetime_s)
         self._owns_api = lkapi is None
         if lkapi is None:
+            if url or os.environ.get("LIVEKIT_URL"):
+                check_server_url(url or os.environ["LIVEKIT_URL"])
             try:
                 lkapi = api.LiveKitAPI(url, api_key, api_secret, failover=False)
             except ValueError as exc:
@@ -171,6 +186,7 @@ class ShutdownClient(ShutdownCaller):
                     f"LiveKit server API: {exc} (LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET)"
                 ) from None
         self.api = lkapi
+        self.url = server_url(lkapi)
 
     async def aclose(self) -> None:
         """Close the livekit-api client if this object created it."""
@@ -189,12 +205,13 @@ class ShutdownClient(ShutdownCaller):
 
     async def room_exists(self, room: str) -> bool:
         """Whether the server knows the room (ListRooms). TransportError on API failure."""
-        listing = await _room_call(self.api.room.list_rooms(api.ListRoomsRequest(names=[room])), room)
+        listing = await _room_call(self.api.room.list_rooms(api.ListRoomsRequest(names=[room])), self.url, room)
         return any(r.name == room for r in listing.rooms)
 
     async def list_agents(self, room: str, *, all_agents: bool = True) -> tuple[str, ...]:
         """Identities of the room's agents (see agent_discovery). RoomNotFound / AgentNotFound / SeveralAgents."""
-        listing = await _room_call(self.api.room.list_participants(api.ListParticipantsRequest(room=room)), room)
+        request = api.ListParticipantsRequest(room=room)
+        listing = await _room_call(self.api.room.list_participants(request), self.url, room)
         candidates = [
             Candidate(p.identity, int(p.kind), dict(p.attributes))
             for p in listing.participants
@@ -213,7 +230,7 @@ class ShutdownClient(ShutdownCaller):
             info = await self.api.room.get_participant(api.RoomParticipantIdentity(room=room, identity=agent))
         except api.ServerError as error:
             if error.code != api.ServerErrorCode.NOT_FOUND:
-                raise _api_error(error, room, agent) from None
+                raise _api_error(error, self.url, room, agent) from None
         except (asyncio.TimeoutError, aiohttp.ClientError):
             return Presence.UNKNOWN
         else:
@@ -293,19 +310,17 @@ class ShutdownClient(ShutdownCaller):
         return await self.wait_for_exit(room, agent, timeout=timeout)
 
 
-def _api_error(error: api.ServerError, room: str, agent: str | None = None) -> ShutdownFailed:
-    failure = parse_server_error(error)
+def _api_error(error: api.ServerError, url: str, room: str, agent: str | None = None) -> ShutdownFailed:
+    failure = parse_server_error(error, url)
     retryable = failure.kind in (FailureKind.TRANSIENT, FailureKind.UNANSWERED)
     return TransportError(failure.message, retryable=retryable, code=error.code, room=room, agent=agent)
 
 
-async def _room_call(call: Awaitable[_T], room: str) -> _T:
+async def _room_call(call: Awaitable[_T], url: str, room: str) -> _T:
     """Await one RoomService call about ``room``; any failure as TransportError (retryable when transient)."""
     try:
         return await call
     except api.ServerError as error:
-        raise _api_error(error, room) from None
+        raise _api_error(error, url, room) from None
     except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
-        raise TransportError(
-            f"cannot reach the LiveKit server: {type(exc).__name__}", retryable=True, room=room
-        ) from None
+        raise TransportError(explain_unreachable(url, exc), retryable=True, room=room) from None

@@ -1,7 +1,7 @@
 """Example backend endpoint: mint a shutdown request for the signed-in user's own frontend to relay.
 
 The frontend never holds a key. It asks this endpoint (with its session), gets an opaque payload bound to one
-room and one agent and valid for 30 s, and relays it with livekit-client's performRpc (see frontend_relay.ts).
+room and one agent and valid for 60 s, and relays it with livekit-client's performRpc (see frontend_relay.ts).
 
 Run:  SHUTDOWN_RPC_KEY_FILE=backend.json APP_SESSION_SECRET=... python examples/backend_mint_endpoint.py
 Optional LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET let it find the room's agent when none is named.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import time
 
 from aiohttp import web
@@ -22,21 +23,50 @@ SIGNING_KEY, _ = load_signing_key(None)  # $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_R
 SESSION_SECRET = os.environ["APP_SESSION_SECRET"].encode()
 
 
+# This app names each call's room "call-<owner>-<number>"; the owner may contain "-" itself.
+_CALL_ROOM = re.compile(r"call-(.+)-([0-9]+)")
+
+
 def authenticate(request: web.Request) -> str | None:
     """Stand-in for YOUR session check: a cookie "session=<user>.<expiry>.<hmac>" signed by this app."""
     try:
         user, expiry, tag = request.cookies["session"].rsplit(".", 2)
-    except (KeyError, ValueError):
+        expires_at = int(expiry)
+        tag_bytes = tag.encode("ascii")  # compare_digest refuses non-ASCII str: compare bytes
+    except (KeyError, ValueError):  # no cookie, wrong shape, non-numeric expiry, non-ASCII tag
         return None
-    expected = hmac.new(SESSION_SECRET, f"{user}.{expiry}".encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, tag) or int(expiry) < time.time():
+    expected = hmac.new(SESSION_SECRET, f"{user}.{expiry}".encode(), hashlib.sha256).hexdigest().encode()
+    if not hmac.compare_digest(expected, tag_bytes) or expires_at < time.time():
         return None
     return user
 
 
 def may_end_call(user: str, room: str) -> bool:
-    """Stand-in for YOUR authorization: is this user a member of this room/call?"""
-    return room.startswith(f"call-{user}-")
+    """Stand-in for YOUR authorization: is this user the owner of this call's room?
+
+    Exact, never a prefix test: ``room.startswith(f"call-{user}-")`` would let user ``alice`` end
+    ``call-alice-bob-1``, a call of user ``alice-bob``. The whole name is parsed, and the owner compared whole.
+    """
+    match = _CALL_ROOM.fullmatch(room)
+    return match is not None and match.group(1) == user
+
+
+async def _json_object(request: web.Request) -> dict[str, object]:
+    """The request body as a JSON object, or 400 (never a 500 for what the client sent)."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise web.HTTPBadRequest(text="body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, object], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise web.HTTPBadRequest(text=f"{name} must be a string")
+    return value
 
 
 async def mint(request: web.Request) -> web.Response:
@@ -44,11 +74,11 @@ async def mint(request: web.Request) -> web.Response:
     user = authenticate(request)
     if user is None:
         raise web.HTTPUnauthorized()
-    body = await request.json()
-    room = str(body.get("room", ""))
+    body = await _json_object(request)
+    room = _text(body, "room")
     if not may_end_call(user, room):
         raise web.HTTPForbidden()
-    agent = body.get("agent")
+    agent = _text(body, "agent")
     if not agent:
         try:  # needs the LiveKit server API credentials; the frontend could also name the agent it sees
             async with ShutdownClient(SIGNING_KEY, issuer="mint-endpoint") as lk:
@@ -57,7 +87,7 @@ async def mint(request: web.Request) -> web.Response:
             raise web.HTTPConflict(text=str(exc)) from None
     try:
         minted = mint_request(
-            SIGNING_KEY, room=room, agent=str(agent), reason=str(body.get("reason", ""))[:200], issuer=f"user:{user}"
+            SIGNING_KEY, room=room, agent=agent, reason=_text(body, "reason")[:200], issuer=f"user:{user}"
         )
     except ValueError:
         raise web.HTTPBadRequest(text="invalid room, agent or reason") from None

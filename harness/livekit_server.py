@@ -40,6 +40,7 @@ from typing import Any
 
 from livekit import api
 
+from harness.go_build import GoBuildError, go_install_with_progress
 from harness.lifecycle import StartStop, stop_process_group
 
 SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
@@ -128,11 +129,9 @@ def ensure_server_binary(*, build: bool = True, build_timeout: float = 1800.0) -
         raise ServerStartError("livekit-server not found and no Go toolchain to build it (need go >= 1.26)")
     cmd = [go, "install", f"{SERVER_MODULE}@{SERVER_VERSION}"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=build_timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise ServerStartError(f"{' '.join(cmd)} timed out after {build_timeout:.0f}s") from exc
-    if proc.returncode != 0:
-        raise ServerStartError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+        go_install_with_progress(cmd, what=f"livekit-server {SERVER_VERSION}", timeout_s=build_timeout)
+    except GoBuildError as exc:
+        raise ServerStartError(str(exc)) from exc
     found = find_server_binary()
     if found is None:
         raise ServerStartError(f"{' '.join(cmd)} succeeded but no binary was found in Go's bin dirs")

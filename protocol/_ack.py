@@ -105,7 +105,7 @@ def parse_refusal(code: int, message: str, data: str | None) -> ShutdownRpcError
     if data:
         try:
             parsed = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
             versions = parsed.get("supported_versions")

@@ -22,9 +22,13 @@ def _b64(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise ValueError(f"key file: {what} must be a base64 string")
     try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
     except (UnicodeEncodeError, binascii.Error):
         raise ValueError(f"key file: {what} is not valid base64") from None
+    # Canonical only (spec §12, as §2): the unused bits of the last character are zero, as the JS reader demands.
+    if base64.b64encode(raw).decode("ascii") != value:
+        raise ValueError(f"key file: {what} is not canonical base64")
+    return raw
 
 
 def parse_key(text: str) -> AnyKey:
@@ -33,7 +37,7 @@ def parse_key(text: str) -> AnyKey:
         raise ValueError("key file too large")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise ValueError("key file is not JSON") from None
     if not isinstance(data, dict):
         raise ValueError("key file must be a JSON object")

@@ -19,8 +19,9 @@ from ._limits import (
 
 ANY_AGENT = "*"
 REQUEST_ID_PATTERN = rf"^[A-Za-z0-9_-]{{{MIN_REQUEST_ID_CHARS},{MAX_REQUEST_ID_CHARS}}}$"
-# These strings end up in logs and in the shutdown reason: no C0/C1 control characters, no DEL, no bidi controls.
-_FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# These strings end up in logs and in the shutdown reason: no C0/C1 control characters, no DEL, no line or
+# paragraph separator (U+2028/U+2029: line breaks to many log viewers), no bidi controls.
+_FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _PRINTABLE = f"^[^{_FORBIDDEN_CHARS}]*$"
 # The issuer also may not contain brackets, so "remote shutdown by {issuer} [{request_id}]: ..." parses one way.
 _ISSUER = rf"^[^{_FORBIDDEN_CHARS}\[\]]*$"

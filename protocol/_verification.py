@@ -125,9 +125,7 @@ class Verifier:
         envelope = unpack_envelope(payload)  # steps 1-5
         message = signed_message(envelope.version, envelope.key_id, envelope.body)
         key_id = self._check_signature(envelope, message, allow_unsigned)  # steps 6-8
-        body = unpack_strict(envelope.body)  # step 9
-        if type(body) is not dict:
-            raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, "body must be a map")
+        body = _body_map(envelope)  # step 9
         now = self.clock.now_ms() if now_ms is None else now_ms
         self._check_time(body.get("issued_at"), body.get("expires_at"), now)  # step 10
         request_id = body.get("request_id")
@@ -139,6 +137,33 @@ class Verifier:
         _check_binding(request, binding, allow_any_agent)  # steps 13-14
         forget_at_ms = request.expires_at * 1000 + self._skew_ms
         return VerifiedRequest(request, key_id, message, self.replay, self.clock, forget_at_ms)
+
+    def screen(
+        self,
+        payload: str,
+        binding: Binding,
+        *,
+        allow_unsigned: bool = False,
+        allow_any_agent: bool = False,
+        now_ms: int | None = None,
+    ) -> None:
+        """Every check of :meth:`verify` that needs no signature and no memory, raising its refusal; no state.
+
+        Steps 1-7, 9-10 and 12-14: an agent over its budget of refused attempts (spec §7 step 15) screens
+        each payload first, so that an attempt costs a signature check only when it is well formed, current,
+        bound to this agent and names a known key. It then calls :meth:`verify` as usual: a valid request
+        passes both, so screening never refuses what :meth:`verify` would accept.
+        """
+        envelope = unpack_envelope(payload)  # steps 1-5
+        if envelope.signed:
+            if self.keys.get(envelope.key_id) is None:  # step 7
+                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, f"unknown key id {envelope.key_id!r}")
+        elif not allow_unsigned:  # step 6
+            raise ShutdownRpcError(ErrorCode.UNSIGNED_REFUSED, "unsigned requests are not allowed")
+        body = _body_map(envelope)  # step 9
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        self._check_time(body.get("issued_at"), body.get("expires_at"), now)  # step 10
+        _check_binding(_validate_body(body), binding, allow_any_agent)  # steps 12-14
 
     def _check_signature(self, envelope: Envelope, message: bytes, allow_unsigned: bool) -> str | None:
         """Steps 6-8: the signing key id, None for an allowed unsigned request."""
@@ -171,6 +196,14 @@ class Verifier:
             raise ShutdownRpcError(ErrorCode.NOT_YET_VALID, "issued in the future beyond the allowed skew")
         if now_ms >= expires_at * 1000 + self._skew_ms:
             raise ShutdownRpcError(ErrorCode.EXPIRED, "request expired")
+
+
+def _body_map(envelope: Envelope) -> dict[str, object]:
+    """Step 9: the body as strict msgpack, and a map."""
+    body = unpack_strict(envelope.body)
+    if type(body) is not dict:
+        raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, "body must be a map")
+    return body
 
 
 def _validate_body(body: dict[str, object]) -> ShutdownRequest:

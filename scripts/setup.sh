@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent setup on a fresh machine: Python venv with the package (editable) and its dev tools, the
+# Idempotent setup on a fresh machine: Python venv with the package (editable) and its dev tools, one venv per
+# extra that the e2e tests install the wheel into, the
 # livekit-server binary (built from its Go module unless one is on PATH), the JS client's packages and,
 # for the browser test, Debian's chromium. Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -13,11 +14,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.setup-stamp
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  say "installing Python packages"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev,bench]"
+  say "installing Python packages (pip's output: .venv/pip-install.log)"
+  { .venv/bin/pip install -q --upgrade pip && .venv/bin/pip install -q -e ".[dev,bench]"; } >.venv/pip-install.log 2>&1 \
+    || { cat .venv/pip-install.log >&2; exit 1; }
   touch "$stamp"
 fi
+
+# The e2e tests run a backend from a venv holding only the wheel's [client] extra (livekit-agents absent) and
+# the example agent from one holding only [agent]: .venv-extras/client and .venv-extras/agent.
+bash scripts/extras_venvs.sh client agent
 
 say "locating or building livekit-server"
 server_bin=$(.venv/bin/python -m harness.livekit_server --ensure-binary)
@@ -27,7 +32,7 @@ say "livekit-server: $server_bin"
 if [ -f js/package-lock.json ]; then
   if [ ! -d js/node_modules ] || [ js/package-lock.json -nt js/node_modules ]; then
     say "installing JS packages (npm ci)"
-    (cd js && npm ci --no-audit --no-fund --loglevel=error)
+    (cd js && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
   (cd js && npm run --silent build)
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: setup, lint, types, vectors, the wheel check, a benchmark smoke run,
-# the JS client's tests (node --test: every shared vector; then ESLint), then pytest: unit tests, a real job lifecycle,
+# The whole test suite, as CI runs it: setup, lint, types, vectors, the wheel check (one venv per extra), the
+# API docs, a benchmark smoke run, the JS client's tests (node --test: every shared vector; then ESLint) and its
+# npm tarball in Node and in a browser page, then pytest: unit tests, a real job lifecycle,
 # and the end-to-end tests on a real livekit-server (Python, Node and headless-browser clients).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,16 +18,20 @@ echo "==> mypy --strict"
 .venv/bin/mypy --strict --explicit-package-bases tests scripts examples
 echo "==> vectors are current"
 $py scripts/gen_vectors.py --check
-echo "==> wheel"
+echo "==> wheel and sdist: one fresh venv per extra (core, client, agent, all)"
 bash scripts/check_wheel.sh
-echo "==> protocol benchmark smoke run (figures only, never a verdict)"
+echo "==> API docs (pdoc)"
+bash scripts/docs.sh
+echo "==> protocol benchmark smoke run (informational: figures only, never a verdict)"
 $py bench/bench_protocol.py --quick
 echo "==> scale benchmark smoke run on a 2-node cluster (figures only, never a verdict)"
 $py -m bench.bench_scale --quick
 
 if [ -f js/package.json ]; then
   echo "==> JS client (node --test, ESLint)"
-  (cd js && npm test)
+  (cd js && npm test --silent)
+  echo "==> npm package: npm pack, installed into a fresh Node project and a plain browser page"
+  (cd js && node pack/check.mjs)
 fi
 
 echo "==> pytest"

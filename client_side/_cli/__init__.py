@@ -57,6 +57,7 @@ from .exit_codes import (
     EXIT_USAGE,
     exit_code_of,
 )
+from .version import version_line
 
 COMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     keygen.register,
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=doc.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for register in COMMANDS:
         register(sub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import NoReturn, TypeAlias
 
@@ -27,6 +28,28 @@ class Parser(argparse.ArgumentParser):
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[Parser]"
 """What each command's ``register`` adds its subparser to."""
+
+
+def _seconds(text: str, *, zero_ok: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        raise argparse.ArgumentTypeError(
+            f"must be a {'non-negative' if zero_ok else 'positive'} number of seconds, not {text!r}"
+        )
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """A deadline argument: finite seconds above 0 (a deadline of 0 would report "no reply" for nothing)."""
+    return _seconds(text, zero_ok=False)
+
+
+def non_negative_seconds(text: str) -> float:
+    """A waiting-time argument: finite seconds, 0 included (0: look once, do not wait)."""
+    return _seconds(text, zero_ok=True)
 
 
 def first_error(exc: ValueError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ import time
 from shutdown_rpc.client_side import load_key
 from shutdown_rpc.protocol import (
     DEFAULT_SKEW_S,
+    LIMITS,
     MAX_LIFETIME_S,
     METHOD_NAME,
     Binding,
@@ -17,6 +19,7 @@ from shutdown_rpc.protocol import (
     FixedClock,
     KeyRing,
     PayloadInspection,
+    ShutdownRequest,
     ShutdownRpcError,
     Verifier,
     inspect_payload,
@@ -26,6 +29,8 @@ from shutdown_rpc.protocol import (
 from .common import SubParsers, UsageError
 from .exit_codes import EXIT_OK
 from .render import show_field, verdict_refuse
+
+_MAX_TIME_S = LIMITS["uint32_max"]  # request times are uint32 seconds (spec §4)
 
 
 def register(sub: SubParsers) -> None:
@@ -38,7 +43,7 @@ def register(sub: SubParsers) -> None:
     inspect.add_argument("--job-id", help="the agent's job id (a target may name it)")
     inspect.add_argument("--allow-any-agent", action="store_true", help="the agent accepts target '*'")
     inspect.add_argument("--allow-unsigned", action="store_true", help="the agent accepts unsigned requests")
-    inspect.add_argument("--now", type=float, help="verify at this Unix time in seconds (default: now)")
+    inspect.add_argument("--now", type=_unix_time, help="verify at this Unix time in seconds (default: now)")
     inspect.add_argument(
         "--skew", type=int, default=DEFAULT_SKEW_S, help=f"allowed clock skew, s (default {DEFAULT_SKEW_S})"
     )
@@ -62,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if seen.error is not None:
         return verdict_refuse(seen.error)
     assert seen.envelope is not None
-    request = seen.request
+    request = seen.request  # None: the body is not a valid request, and the verifier below says why
 
     now_ms = int(args.now * 1000) if args.now is not None else time.time_ns() // 1_000_000
     if request is not None:
@@ -94,8 +99,21 @@ def run(args: argparse.Namespace) -> int:
     except ShutdownRpcError as error:
         return verdict_refuse(error)
     assert not isinstance(decision, DuplicateRequest)  # a fresh verifier has no replay memory
+    note = _skew_note(decision.request, now_ms, args.skew)
+    if note:
+        print(f"note:           {note}")
     print("verdict:        ACCEPT (an agent with this key, room and identity would shut down)")
     return EXIT_OK
+
+
+def _skew_note(request: ShutdownRequest, now_ms: int, skew_s: int) -> str | None:
+    """Why an accepted request is valid only thanks to the clock skew allowance (spec §7), or None."""
+    allowance = f"accepted only within the {skew_s} s clock skew allowance"
+    if now_ms < request.issued_at * 1000:
+        return f"issued {-(-(request.issued_at * 1000 - now_ms) // 1000)} s in the future: {allowance}"
+    if now_ms >= request.expires_at * 1000:
+        return f"expired {(now_ms - request.expires_at * 1000) // 1000} s ago: {allowance}"
+    return None
 
 
 def _print_layers(seen: PayloadInspection) -> None:
@@ -106,8 +124,21 @@ def _print_layers(seen: PayloadInspection) -> None:
     print(f"signature:      {len(envelope.signature)} bytes")
     if seen.error is not None:
         return
-    if isinstance(seen.body, dict):
-        for name, value in seen.body.items():
+    if seen.request is not None:
+        # Only a body that passed the schema is printed: a body that did not may hold any msgpack value
+        # (nesting, bin, 64-bit integers), and the verdict names its fault.
+        for name, value in seen.request.wire_dict().items():
             print(f"{name + ':':<15} {show_field(name, value)}")
     else:
-        print(f"body:           not a map ({type(seen.body).__name__})")
+        print("body:           not shown: not a valid v1 request body (see the verdict)")
+
+
+def _unix_time(text: str) -> float:
+    """``--now``: a finite Unix time within the range request times may take (spec §4: uint32 seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= _MAX_TIME_S:
+        raise argparse.ArgumentTypeError(f"must be a Unix time in seconds within 0..{_MAX_TIME_S}")
+    return value

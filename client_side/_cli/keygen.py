@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     signing = Ed25519SigningKey.generate(args.key_id)
     public_out = Path(args.public_out) if args.public_out else out.with_name(out.name + ".pub")
-    if public_out == out:
+    # Compare the files, not the spellings: "sub/../k.json" is "k.json" (and --force would overwrite the new
+    # private key with the public one).
+    if _same_file(public_out, out):
         raise UsageError("--public-out must differ from --out")
     if not overwrite and os.path.lexists(public_out):  # a dangling symlink counts: it would be refused later
         raise UsageError(f"{str(public_out)!r} exists (use --force to overwrite)")
@@ -44,3 +46,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote ed25519 private key {signing.key_id!r} to {str(out)!r} (mode 600)")
     print(f"wrote its public key to {str(public_out)!r} (mode 644) for the agents' key ring")
     return EXIT_OK
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: the same resolved path, or (when both exist) the same inode."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

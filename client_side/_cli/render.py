@@ -74,7 +74,11 @@ def show_field(name: str, value: object) -> str:
     """A body field as ``inspect`` shows it (times also as UTC dates, binary values by length)."""
     if name in ("issued_at", "expires_at") and type(value) is int:
         return f"{value} ({time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(value))})"
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, bytes) else f"<{len(value)} bytes>"
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    # json.dumps escapes C0 controls only: escape every other non-printable character too (C1, U+2028, bidi).
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def verdict_refuse(error: ShutdownRpcError) -> int:

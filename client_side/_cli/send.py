@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import warnings
 from typing import TypedDict
 
 from shutdown_rpc.client_side import DEFAULT_TIMEOUT_S, ShutdownClient, ShutdownFailed, ShutdownResult
 
-from .common import SubParsers, UsageError, add_request_args, first_error, options_of, signing_key_of_args
+from .common import (
+    SubParsers,
+    UsageError,
+    add_request_args,
+    first_error,
+    non_negative_seconds,
+    options_of,
+    positive_seconds,
+    signing_key_of_args,
+)
 from .exit_codes import EXIT_OK, EXIT_PARTIAL, exit_code_of, exit_code_of_result
 from .render import print_outcome
 
@@ -19,8 +29,12 @@ def register(sub: SubParsers) -> None:
     add_request_args(send, agent_required=False)
     send.add_argument("--all", action="store_true", help="every agent of the room (one request each)")
     send.add_argument("--unsigned", action="store_true", help="send an unsigned request (if agents allow it)")
-    send.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="overall deadline, retries included")
-    send.add_argument("--wait", type=float, metavar="SECONDS", help="then wait this long for the agent to leave")
+    send.add_argument(
+        "--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT_S, help="overall deadline, retries included"
+    )
+    send.add_argument(
+        "--wait", type=non_negative_seconds, metavar="SECONDS", help="then wait this long for the agent to leave"
+    )
     send.add_argument("--url", help="LiveKit server URL (else $LIVEKIT_URL)")
     send.add_argument("--api-key", help="LiveKit API key (else $LIVEKIT_API_KEY; the secret: $LIVEKIT_API_SECRET)")
     send.add_argument("--json", action="store_true", help="one JSON object per agent on stdout")
@@ -29,11 +43,21 @@ def register(sub: SubParsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Send, print each outcome, and exit with the documented code."""
+    _quiet_pyjwt()
     if args.all and args.agent:
         raise UsageError("--agent and --all exclude each other")
     if args.unsigned and args.key_file:
         raise UsageError("--unsigned and --key-file exclude each other")
     return asyncio.run(_send(args))
+
+
+def _quiet_pyjwt() -> None:
+    """No InsecureKeyLengthWarning for each token livekit-api signs: livekit-server --dev's own secret is 6 bytes."""
+    try:
+        from jwt.warnings import InsecureKeyLengthWarning
+    except ImportError:  # PyJWT older than 2.10 does not warn
+        return
+    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 
 class _RequestFields(TypedDict):

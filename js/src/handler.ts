@@ -83,9 +83,36 @@ export type HandleResult =
   | { outcome: 'duplicate'; ack: Acknowledgement }
   | { outcome: 'refused'; refusal: Refusal };
 
+/**
+ * §7 step 15: the budget of refused attempts across all callers (RoomService.PerformRpc callers have a fresh
+ * identity per call, so no per-caller limit holds them). `burst` refusals, refilled at `refillPerS` a second.
+ * While it is spent, every call is still decided: a request that verifies is accepted as usual, and any refusal
+ * of steps 1-15 (but the veto) is answered RATE_LIMITED. The same rule and defaults as the Python agent.
+ */
+export interface RefusalBudget {
+  burst: number;
+  refillPerS: number;
+}
+
+export const DEFAULT_REFUSAL_BUDGET: Readonly<RefusalBudget> = { burst: 100, refillPerS: 20 };
+
+/** RATE_LIMITED standing for another refusal while the budget across all callers is spent. */
+class OverBudget extends ShutdownRpcError {
+  constructor(readonly original: ShutdownRpcError) {
+    super('RATE_LIMITED', 'too many refused attempts from all callers');
+  }
+}
+
+// Refusals that say nothing about the caller's attempt do not spend the budget.
+const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR']);
+
 export interface ShutdownHandlerOptions extends VerifierOptions {
   binding: AgentBinding;
   policy?: ShutdownPolicy;
+  /** Refused attempts across all callers (see RefusalBudget). Default DEFAULT_REFUSAL_BUDGET. */
+  refusalBudget?: RefusalBudget;
+  /** Monotonic clock of the budget, ms. Default performance.now. */
+  monotonicMs?: () => number;
   /** Told about any failure that is not a refusal (the caller gets INTERNAL_ERROR). Default: console.error. */
   onInternalError?: (error: unknown) => void;
 }
@@ -99,11 +126,20 @@ export class ShutdownHandler {
   #accepted: ShutdownRequest | undefined;
   #endingCause: string | undefined;
   readonly #onInternalError: (error: unknown) => void;
+  readonly #budget: RefusalBudget;
+  readonly #monotonicMs: () => number;
+  #tokens: number;
+  #tokensAtMs: number;
 
   constructor(opts: ShutdownHandlerOptions) {
     this.verifier = new Verifier(opts);
     this.binding = opts.binding;
     this.policy = opts.policy ?? {};
+    this.#budget = opts.refusalBudget ?? DEFAULT_REFUSAL_BUDGET;
+    if (!(this.#budget.burst >= 1 && this.#budget.refillPerS > 0)) throw new RangeError('refusalBudget: burst >= 1, refillPerS > 0');
+    this.#monotonicMs = opts.monotonicMs ?? (() => performance.now());
+    this.#tokens = this.#budget.burst;
+    this.#tokensAtMs = this.#monotonicMs();
     this.#onInternalError = opts.onInternalError ?? ((e) => console.error('shutdown-rpc: handler failed', e));
   }
 
@@ -132,16 +168,36 @@ export class ShutdownHandler {
     try {
       return await this.#decide(payload, ctx.callerIdentity, ctx.nowMs);
     } catch (e) {
-      if (e instanceof ShutdownRpcError) return { outcome: 'refused', refusal: e.refusal };
+      if (e instanceof ShutdownRpcError) {
+        const counted = e instanceof OverBudget ? e.original : e;
+        if (!NOT_COUNTED.has(counted.refusal.name)) this.#tokens = Math.max(0, this.#refilled() - 1);
+        return { outcome: 'refused', refusal: e.refusal };
+      }
       this.#onInternalError(e);
       return { outcome: 'refused', refusal: internalError().refusal };
     }
+  }
+
+  #refilled(): number {
+    const now = this.#monotonicMs();
+    this.#tokens = Math.min(this.#budget.burst, this.#tokens + ((now - this.#tokensAtMs) / 1000) * this.#budget.refillPerS);
+    this.#tokensAtMs = now;
+    return this.#tokens;
   }
 
   // nowMs: the time of every step of this call (tests, replays); undefined reads the clock at each step.
   async #decide(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<HandleResult> {
     // 15, first (as §7 allows): a caller over its limit is refused before its payload is read
     if (this.policy.isRateLimited?.(caller)) throw new ShutdownRpcError('RATE_LIMITED', 'too many refused attempts');
+    if (this.#refilled() >= 1) return this.#decideInBudget(payload, caller, nowMs);
+    try {
+      return await this.#decideInBudget(payload, caller, nowMs); // the full §7 order (no screening step here)
+    } catch (e) {
+      throw e instanceof ShutdownRpcError && e.refusal.name !== 'VETOED' ? new OverBudget(e) : e;
+    }
+  }
+
+  async #decideInBudget(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<HandleResult> {
     const allow = this.policy.allowUnsigned;
     const allowUnsigned = typeof allow === 'function' ? allow(caller) : allow === true;
     // 1-14

@@ -81,12 +81,14 @@ export {
   type VerifyOptions,
 } from './verify.js';
 export {
+  DEFAULT_REFUSAL_BUDGET,
   scopeMatches,
   ShutdownHandler,
   shutdownReason,
   type HandleResult,
   type JobState,
   type KeyScope,
+  type RefusalBudget,
   type ShutdownHandlerOptions,
   type ShutdownPolicy,
 } from './handler.js';

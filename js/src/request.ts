@@ -50,8 +50,9 @@ export class RequestValidationError extends Error {
 const BODY_KEYS = ['request_id', 'issued_at', 'expires_at', 'room', 'target', 'reason', 'issuer', 'options'] as const;
 const OPTION_KEYS = ['drain', 'grace_ms', 'delete_room'] as const;
 
-// spec.md §4: C0 and C1 controls, DEL, and the bidi controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069)
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+// spec.md §4: C0 and C1 controls, DEL, the line and paragraph separators (U+2028, U+2029) and the bidi controls
+// (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069)
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const BRACKET = /[[\]]/;
 
 function isUint32(v: unknown): v is number {

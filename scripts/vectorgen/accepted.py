@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from base64 import b64decode
+
 from shutdown_rpc.protocol import ErrorCode, ShutdownRequest, sign_request
 
 from .builder import (
@@ -11,6 +13,7 @@ from .builder import (
     IAT,
     JOB,
     Builder,
+    b64,
     body,
     pack,
     patch,
@@ -80,6 +83,36 @@ def add(v: Builder) -> None:
         signed(HMAC_1, non_minimal),
         "accepted",
     )
+    v.valid(
+        "grace_ms_uint16",
+        "grace_ms 1000: producers write uint16 cd 03 e8 (not int16 d1 03 e8)",
+        HMAC_1,
+        body(93, options={"drain": True, "grace_ms": 1000, "delete_room": False}),
+    )
+    v.valid(
+        "grace_ms_uint16_low_edge",
+        "grace_ms 256: the first uint16 value",
+        ED_1,
+        body(94, options={"drain": True, "grace_ms": 256, "delete_room": False}),
+    )
+    signed_form = patch(
+        pack(body(95, options={"drain": True, "grace_ms": 1000, "delete_room": False})),
+        b"\xa8grace_ms\xcd\x03\xe8",
+        b"\xa8grace_ms\xd1\x03\xe8",
+    )
+    v.add(
+        "grace_ms_signed_form_accepted",
+        "grace_ms 1000 as int16 (a producer's signed form): verifiers read it; not byte-identical to a build",
+        signed(HMAC_1, signed_form),
+        "accepted",
+    )
+    iat_int32 = patch(pack(body(96)), b"\xa9issued_at\xce", b"\xa9issued_at\xd2")
+    v.add(
+        "issued_at_int32_accepted",
+        "issued_at as int32 (signed form of a non-negative value): verifiers read it",
+        signed(HMAC_1, iat_int32),
+        "accepted",
+    )
     ed_alt_order = pack(dict(reversed(list(body(17).items()))))
     v.add(
         "field_order_free",
@@ -92,6 +125,13 @@ def add(v: Builder) -> None:
         "duplicate",
         "the same payload again: the first acknowledgement, status duplicate",
         ok_hmac,
+        "duplicate",
+        prior=[ok_hmac],
+    )
+    v.add(
+        "duplicate_other_envelope_encoding",
+        "the accepted envelope re-encoded with a str8 key id header: same signed message, answered duplicate",
+        b64(patch(b64decode(ok_hmac), b"\xa6hmac-1", b"\xd9\x06hmac-1")),
         "duplicate",
         prior=[ok_hmac],
     )

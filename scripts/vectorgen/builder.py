@@ -97,6 +97,8 @@ class Builder:
         prior: list[str] | None = None,
         build: dict[str, Any] | None = None,
     ) -> None:
+        if prior is not None and len(set(prior)) != len(prior):
+            raise SystemExit(f"{name}: priors must be distinct (spec §15: a repeat would be a duplicate)")
         self.cases.append(
             {
                 "name": name,

@@ -54,3 +54,23 @@ def add(v: Builder) -> None:
         ErrorCode.INVALID_REQUEST,
     )
     v.valid("reason_with_brackets", "brackets are fine in the reason", HMAC_1, body(66, reason="closed [ticket 42]"))
+    v.add(
+        "reason_line_separator",
+        "reason with U+2028 (a line break to many log viewers)",
+        sb(pack(body(90, reason="one\u2028two"))),
+        ErrorCode.INVALID_REQUEST,
+    )
+    v.add(
+        "issuer_paragraph_separator",
+        "issuer with U+2029 (a line break to many log viewers)",
+        sb(pack(body(91, issuer="billing\u2029backend"))),
+        ErrorCode.INVALID_REQUEST,
+    )
+    odd = "room\u2028\x85\u202e-7"
+    v.valid(
+        "room_and_target_any_characters",
+        "room and target have no character rules: compared exactly with the agent's own",
+        HMAC_1,
+        body(92, room=odd, target=odd),
+        binding={"room": odd, "agent_identity": odd},
+    )

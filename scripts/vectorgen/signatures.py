@@ -16,6 +16,9 @@ from .builder import (
     signed,
 )
 
+# The order L of the Ed25519 base point (RFC 8032 §5.1).
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+
 
 def add(v: Builder) -> None:
     """Append this section's cases to ``v``, in file order."""
@@ -86,5 +89,12 @@ def add(v: Builder) -> None:
         "ed25519_wrong",
         "Ed25519 signature with one bit flipped",
         envelope([1, "ed-1", ed_good[:-1] + bytes([ed_good[-1] ^ 0x40]), ed_body]),
+        ErrorCode.BAD_SIGNATURE,
+    )
+    s_value = int.from_bytes(ed_good[32:], "little") + ED25519_ORDER
+    v.add(
+        "ed25519_non_canonical_s",
+        "Ed25519 signature with S + L in place of S (RFC 8032 §5.1.7: S must be below L); lax verifiers accept it",
+        envelope([1, "ed-1", ed_good[:32] + s_value.to_bytes(32, "little"), ed_body]),
         ErrorCode.BAD_SIGNATURE,
     )

@@ -150,9 +150,17 @@ async def test_enable_before_connect_registers_once_connected() -> None:
     assert ctx.room.local_participant.methods[METHOD_NAME] == remote.handle
 
 
-async def test_no_keys_and_no_unsigned_rule_is_a_configuration_error() -> None:
-    with pytest.raises(ValueError, match="at least one key"):
-        await enable_remote_shutdown(FakeCtx().as_job_context(), keys=[], env={})
+async def test_without_keys_the_job_carries_on_and_every_caller_is_told(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="shutdown_rpc.agent_side"):
+        h = await make(keys=None, env={})
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "remote shutdown DISABLED" in record.getMessage()
+    assert "SHUTDOWN_RPC_KEYS holds a key file's JSON object, a JSON array" in record.getMessage()
+    assert h.remote.registered.is_set() and h.remote.key_ids == ()
+    err = await h.refused(signed(), ErrorCode.UNKNOWN_KEY)
+    assert "this agent has no verification keys (SHUTDOWN_RPC_KEYS unset)" in err.message
+    await h.refused(unsigned_request(request()), ErrorCode.UNSIGNED_REFUSED)
+    no_shutdown_scheduled(h)
 
 
 def test_test_seams_stay_out_of_the_authors_signature() -> None:

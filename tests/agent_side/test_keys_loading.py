@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,7 @@ def test_secret_key_file_open_to_group_or_others_is_warned_about(
         with caplog.at_level(logging.WARNING, logger="shutdown_rpc.agent_side"):
             load()
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        warnings = [m for m in warnings if "group/others" in m]  # not the private-key warning (tested below)
         assert bool(warnings) is warned, warnings
         for message in warnings:
             assert f"mode {mode:o}" in message and "chmod 600" in message
@@ -106,3 +108,40 @@ def test_a_fifo_or_directory_is_refused_without_blocking(tmp_path: Path) -> None
             read_key_file(value)
         with pytest.raises(ValueError, match=rf"^{KEYS_ENV} entry #1: not a regular file$"):
             keys_from_env_value(value)
+
+
+ED_PRIVATE = Ed25519SigningKey.from_seed("ops-1", b"s" * 32)
+
+
+@pytest.mark.parametrize(
+    ("given", "label"),
+    [
+        ("file", "key.json"),
+        ("env object", "SHUTDOWN_RPC_KEYS:"),
+        ("env array", "SHUTDOWN_RPC_KEYS entry #2:"),
+        ("code", "keys entry #1:"),
+    ],
+)
+def test_an_ed25519_private_key_given_to_an_agent_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, given: str, label: str
+) -> None:
+    path = _write(tmp_path / "key.json", dump_key(ED_PRIVATE), 0o600)
+    array = json.dumps([json.loads(dump_key(KEY)), json.loads(dump_key(ED_PRIVATE))])
+    loads: dict[str, Callable[[], object]] = {
+        "file": lambda: read_key_file(path),
+        "env object": lambda: keys_from_env_value(dump_key(ED_PRIVATE)),
+        "env array": lambda: keys_from_env_value(array),
+        "code": lambda: load_key_ring([ED_PRIVATE]),
+    }
+    with caplog.at_level(logging.WARNING, logger="shutdown_rpc.agent_side"):
+        loads[given]()
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert label in message and "Ed25519 PRIVATE key 'ops-1'" in message and "give agents the .pub file" in message
+    private = json.loads(dump_key(ED_PRIVATE))["private_key"]
+    assert private not in message
+
+
+def test_public_keys_are_not_warned_about(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="shutdown_rpc.agent_side"):
+        ring = load_key_ring([ED_PRIVATE.verifying_key(), KEY])
+    assert caplog.records == [] and len(ring) == 2

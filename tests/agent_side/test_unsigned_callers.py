@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
 from livekit import rtc
 
-from shutdown_rpc.agent_side import UnsignedCallers
+from shutdown_rpc.agent_side import SelfSetAttributesWarning, UnsignedCallers
 from tests.agent_side.fakes import FakeParticipant
 
 
 def test_attribute_rule_admits_whoever_carries_the_attribute_however_it_was_set() -> None:
-    rule = UnsignedCallers(attributes={"role": "admin"})
+    with pytest.warns(SelfSetAttributesWarning):
+        rule = UnsignedCallers(attributes={"role": "admin"})
     # nothing tells a token-set attribute from one the participant wrote itself (canUpdateOwnMetadata)
     assert rule.allows(FakeParticipant("anyone", attributes={"role": "admin"}))
     combined = UnsignedCallers(

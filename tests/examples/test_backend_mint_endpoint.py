@@ -4,45 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import time
-from collections.abc import AsyncIterator
-from types import ModuleType
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from shutdown_rpc.protocol import (
     Binding,
     ErrorCode,
     FixedClock,
-    HmacSha256Key,
     KeyRing,
     ShutdownRpcError,
     VerifiedRequest,
     Verifier,
-    dump_key,
 )
 
-KEY = HmacSha256Key("web-backend-1", b"k" * 32)
-SESSION_SECRET = "app-session-secret-for-the-test"
-
-
-@pytest.fixture
-def endpoint(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.setenv("SHUTDOWN_RPC_KEY", dump_key(KEY))
-    monkeypatch.setenv("APP_SESSION_SECRET", SESSION_SECRET)
-    monkeypatch.delenv("SHUTDOWN_RPC_KEY_FILE", raising=False)
-    import examples.backend_mint_endpoint as module
-
-    return importlib.reload(module)  # it reads its key and secret at import
-
-
-@pytest.fixture
-async def client(endpoint: ModuleType) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    async with TestClient(TestServer(endpoint.make_app())) as test_client:
-        yield test_client
+from .conftest import KEY, SESSION_SECRET
 
 
 def session_cookie(user: str, *, expires_in: float = 600, secret: str = SESSION_SECRET) -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""Issue 11 defects on the agent side: refused attempts bounded across all callers (#11), peer-chosen strings
+escaped in log lines (#6)."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import pytest
+
+from shutdown_rpc.agent_side import RateLimit, SelfSetAttributesWarning, ShutdownPolicy, UnsignedCallers
+from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode, Verifier
+from tests.agent_side.fakes import OTHER_KEY, FakeParticipant, signed
+from tests.agent_side.test_handler import make, no_shutdown_scheduled
+
+FLOOD = RateLimit(all_callers_burst=5, all_callers_refill_per_s=1e-6)
+
+
+async def test_refusals_from_ever_new_callers_draw_rate_limited_yet_a_valid_request_is_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=FLOOD))
+    signature_checks = 0
+    check_signature = Verifier._check_signature
+
+    def counting(self: Verifier, *args: object) -> str | None:
+        nonlocal signature_checks
+        signature_checks += 1
+        return check_signature(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Verifier, "_check_signature", counting)
+    # PerformRpc callers: a fresh identity per call, so no per-caller bucket ever fills
+    for n in range(5):
+        await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller=f"PA_{n}")
+    for n in range(5, 50):
+        await h.refused(signed(room="other-room"), ErrorCode.RATE_LIMITED, caller=f"PA_{n}")
+        await h.refused("not base64!", ErrorCode.RATE_LIMITED, caller=f"PB_{n}")
+    no_shutdown_scheduled(h)
+    # over budget, a payload is screened first: a wrong room never costs a signature check
+    assert signature_checks == 5
+    assert h.remote.counters["rate_limited"] == 90
+    # a valid signed request in the middle of the flood is decided as usual
+    ack = Ack.from_json(await h.call(signed(), caller="PA_valid"))
+    assert ack.status is AckStatus.ACCEPTED
+    await h.remote.shutdown_done.wait()
+    assert len(h.ctx.shutdown_calls) == 1
+
+
+async def test_a_valid_request_is_accepted_while_over_budget_even_signed_with_the_other_key() -> None:
+    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=FLOOD))
+    for n in range(5):
+        await h.refused(signed(target="someone-else"), ErrorCode.WRONG_TARGET, caller=f"PA_{n}")
+    forged = signed(reason="forged")
+    forged = forged[:-4] + ("AAA=" if not forged.endswith("AAA=") else "BBB=")
+    await h.refused(forged, ErrorCode.RATE_LIMITED, caller="PA_x")
+    assert Ack.from_json(await h.call(signed(OTHER_KEY), caller="PA_y")).status is AckStatus.ACCEPTED
+
+
+def test_rate_limit_refuses_a_non_positive_all_callers_budget() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        RateLimit(all_callers_burst=0)
+    with pytest.raises(ValueError, match="positive"):
+        RateLimit(all_callers_refill_per_s=0)
+
+
+@pytest.mark.parametrize("evil", ["mallory\nINFO remote shutdown accepted", "m\r\x1b[2K", "m\u2028x", "m\x85x"])
+async def test_a_caller_identity_cannot_forge_a_log_line(caplog: pytest.LogCaptureFixture, evil: str) -> None:
+    h = await make()
+    with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
+        await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller=evil)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("shutdown_rpc")]
+    assert lines, "the refusal was not logged"
+    for line in lines:
+        assert line.isprintable(), repr(line)
+    assert any("\\u" in line for line in lines)
+    assert all(str(r.__dict__.get("caller_identity", "")).isprintable() for r in caplog.records)
+
+
+def test_an_attributes_only_unsigned_rule_warns_loudly_when_configured(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.warns(SelfSetAttributesWarning, match="sets these attributes on itself") as warned:
+        UnsignedCallers(attributes={"role": "admin"})
+    assert warned[0].filename == __file__  # points at the configuring line
+    assert any("canUpdateOwnMetadata" in r.getMessage() for r in caplog.records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        UnsignedCallers(attributes={"role": "admin"}, identities=frozenset({"ops-*"}))
+        UnsignedCallers(attributes={"role": "admin"}, kinds=frozenset({4}))
+
+
+def test_unsigned_identities_match_literally_unless_star_asks_for_a_pattern() -> None:
+    rule = UnsignedCallers(identities=frozenset({"ops[1]", "cron-?", "svc-*"}))
+    assert rule.allows(FakeParticipant("ops[1]")) and not rule.allows(FakeParticipant("ops1"))
+    assert rule.allows(FakeParticipant("cron-?")) and not rule.allows(FakeParticipant("cron-a"))
+    assert rule.allows(FakeParticipant("svc-")) and rule.allows(FakeParticipant("svc-billing"))
+    assert not rule.allows(FakeParticipant("xsvc-1")) and not rule.allows(None)

@@ -1,0 +1,140 @@
+"""README.md's Python snippets, run as written: each ```python block is preceded by a ``<!-- snippet: NAME -->``
+marker saying how it runs, and a block without a marker fails the first test.
+
+- ``agent``: the file runs as a worker from a venv holding only the wheel's ``[agent]`` extra. The only thing
+  added is a launcher (tests/e2e/installed.py) that imports it and reports a worker load of 0 before calling
+  ``cli.run_app(server)`` as the snippet's own ``__main__`` block does.
+- ``backend``: runs from a venv holding only ``[client]``, with ``backend.key.json`` made by that venv's
+  ``shutdown-rpc keygen``, against a real server where the agent snippet's job is in room ``support-42``.
+- ``mint``: runs from the ``[client]`` venv; the payload it prints verifies with the agent's public key.
+- ``metrics``: runs in the ``[agent]`` venv; then the agent side logs outcomes and the counter is read.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+from livekit import api
+
+from harness.agent_worker import AgentWorker
+from harness.livekit_server import LiveKitServer
+from shutdown_rpc.protocol import Binding, FixedClock, KeyRing, VerifiedRequest, Verifier, parse_key, verifying_key_of
+from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture, venv_worker  # noqa: F401 - fixture
+from tests.e2e.remote_fixtures import TIMEOUT
+
+pytestmark = pytest.mark.e2e
+
+README = REPO_ROOT / "README.md"
+SNIPPET = re.compile(r"<!-- snippet: (?P<name>[a-z_-]+)[^>]*-->\n```python\n(?P<code>.*?)```", re.DOTALL)
+PYTHON_BLOCK = re.compile(r"^```python$", re.MULTILINE)
+
+METRICS_CHECK = """
+
+# -- appended by tests/e2e/test_readme.py: the agent side logs three calls the way it does for real ones
+from prometheus_client import REGISTRY
+from shutdown_rpc.agent_side._outcomes import log_outcome
+from shutdown_rpc.protocol import ErrorCode
+
+log_outcome("accepted", rpc_request_id="r1", caller="backend", request_id="q1")
+log_outcome("duplicate", rpc_request_id="r2", caller="backend", request_id="q1")
+log_outcome("bad_signature", rpc_request_id="r3", caller="x", code=ErrorCode.BAD_SIGNATURE, detail="forged")
+for outcome in ("accepted", "duplicate", "bad_signature", "expired"):
+    print(outcome, REGISTRY.get_sample_value("shutdown_rpc_calls_total", {"outcome": outcome}))
+"""
+
+
+def snippets() -> dict[str, str]:
+    text = README.read_text()
+    found = {m.group("name"): m.group("code") for m in SNIPPET.finditer(text)}
+    return found
+
+
+def test_every_python_block_of_the_readme_is_run() -> None:
+    text = README.read_text()
+    assert len(PYTHON_BLOCK.findall(text)) == len(list(SNIPPET.finditer(text))), "a ```python block has no marker"
+    assert set(snippets()) == {"agent", "backend", "mint", "metrics"}
+
+
+def keygen(client: ExtraVenv, workdir: Path) -> None:
+    done = client.run(
+        ["keygen", "--key-id", "backend-1", "--out", "backend.key.json"], cwd=workdir, program="shutdown-rpc"
+    )
+    assert done.returncode == 0, done.stderr
+
+
+async def wait_for_advertised_agent(lkapi: api.LiveKitAPI, room: str) -> str:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            listed = await lkapi.room.list_participants(api.ListParticipantsRequest(room=room))
+        except api.TwirpError:
+            listed = None
+        for p in listed.participants if listed else []:
+            if p.attributes.get("shutdown_rpc.method"):
+                return str(p.identity)
+        await asyncio.sleep(0.1)  # poll interval of the wait
+    raise TimeoutError(f"no agent advertising the shutdown method in {room!r}")
+
+
+async def wait_for_log(worker: AgentWorker, text: str) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while text not in worker.log_tail(max_chars=1 << 22):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not in the worker log:\n{worker.log_tail()}")
+        await asyncio.sleep(0.1)  # poll interval of the wait
+
+
+async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
+    extra_venvs: dict[str, ExtraVenv], livekit_server: LiveKitServer, lkapi: api.LiveKitAPI, tmp_path: Path
+) -> None:
+    code = snippets()
+    client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
+    keygen(client, tmp_path)
+    (tmp_path / "agent.py").write_text(code["agent"])
+    (tmp_path / "backend.py").write_text(code["backend"])
+    keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    worker = venv_worker(agent_venv, tmp_path, module="agent", server=livekit_server, agent_name="readme", env=keys)
+    try:
+        await worker.dispatch(lkapi, "support-42")
+        identity = await wait_for_advertised_agent(lkapi, "support-42")
+
+        done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.strip() == f"accepted {identity}"
+        assert "Warning" not in done.stderr, done.stderr  # e.g. PyJWT's InsecureKeyLengthWarning
+        await wait_for_log(worker, "ending on request of billing-backend: ticket closed")
+    finally:
+        worker.stop()
+
+
+def test_mint_snippet_prints_a_payload_the_agent_accepts(extra_venvs: dict[str, ExtraVenv], tmp_path: Path) -> None:
+    client = extra_venvs["client"]
+    keygen(client, tmp_path)
+    (tmp_path / "mint.py").write_text(snippets()["mint"])
+
+    done = client.run(["mint.py"], cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    minted = ast.literal_eval(done.stdout.strip())
+    assert minted["destinationIdentity"] == "agent-AJ_x" and minted["method"] == "shutdown_rpc.shutdown"
+    public = verifying_key_of(parse_key((tmp_path / "backend.key.json.pub").read_text()))
+    verifier = Verifier(KeyRing([public]), clock=FixedClock(time.time_ns() // 1_000_000))
+    decision = verifier.verify(minted["payload"], Binding("support-42", "agent-AJ_x", "AJ_x"))
+    assert isinstance(decision, VerifiedRequest)
+    assert decision.request.reason == "user hung up" and decision.request.issuer == "web-backend"
+
+
+def test_metrics_snippet_counts_each_outcome(extra_venvs: dict[str, ExtraVenv], tmp_path: Path) -> None:
+    (tmp_path / "metrics.py").write_text(snippets()["metrics"] + METRICS_CHECK)
+
+    done = extra_venvs["agent"].run(["metrics.py"], cwd=tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    counts = dict(line.split() for line in done.stdout.strip().splitlines())
+    assert counts == {"accepted": "1.0", "duplicate": "1.0", "bad_signature": "1.0", "expired": "None"}
