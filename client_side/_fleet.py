@@ -77,7 +77,7 @@ class RoomOutcome:
 
 async def list_room_names(client: ShutdownClient) -> list[str]:
     """Every room the server (the whole cluster: rooms live in its shared store) knows, sorted."""
-    listing = await _room_call(client.api.room.list_rooms(api.ListRoomsRequest()), "*")
+    listing = await _room_call(client.api.room.list_rooms(api.ListRoomsRequest()), client.url, "*")
     return sorted(room.name for room in listing.rooms)
 
 
