@@ -172,11 +172,17 @@ class ServerPorts:
 
 
 def server_config(
-    ports: ServerPorts, api_key: str, api_secret: str, log_level: str, rtc_overrides: Mapping[str, Any] | None = None
+    ports: ServerPorts,
+    api_key: str,
+    api_secret: str,
+    log_level: str,
+    rtc_overrides: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> str:
     """The YAML config (JSON is valid YAML) for a loopback-only dev server.
 
-    ``rtc_overrides`` replace keys of the ``rtc`` section (harness/links.py: advertise a relay, no ICE over TCP).
+    ``rtc_overrides`` replace keys of the ``rtc`` section (harness/links.py: advertise a relay, no ICE over TCP);
+    ``extra`` adds top-level sections (e.g. ``redis``, ``webhook`` for a cluster node, see harness/cluster.py).
     """
     config = {
         "port": ports.http,
@@ -201,6 +207,7 @@ def server_config(
     }
     if rtc_overrides:
         config["rtc"] = {**cast("dict[str, Any]", config["rtc"]), **rtc_overrides}
+    config.update(extra or {})
     return json.dumps(config)
 
 
@@ -221,7 +228,10 @@ class LiveKitServer(StartStop):
         log_level: str = "info",
         startup_timeout: float = 30.0,
         rtc_overrides: Mapping[str, Any] | None = None,
+        extra_config: Mapping[str, Any] | None = None,
     ) -> None:
+        """``extra_config``: top-level config sections added to the dev config (``redis``, ``webhook``, ...)."""
+        self._extra_config = dict(extra_config or {})
         self.api_key = api_key
         self.api_secret = api_secret
         self._binary = binary
@@ -343,7 +353,9 @@ class LiveKitServer(StartStop):
 
     def _spawn(self, binary: Path, ports: ServerPorts) -> None:
         assert self._log_path is not None
-        config = server_config(ports, self.api_key, self.api_secret, self._log_level, self._rtc_overrides)
+        config = server_config(
+            ports, self.api_key, self.api_secret, self._log_level, self._rtc_overrides, self._extra_config
+        )
         with open(self._log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 [str(binary), "--dev", "--bind", LOOPBACK, "--config-body", config],

@@ -37,18 +37,28 @@ if [ -f js/package-lock.json ]; then
   (cd js && npm run --silent build)
 fi
 
+# Debian packages: the package lists are refreshed once per run, only when something is missing.
+apt_updated=0
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  apt-get install -y -qq "$@" >/dev/null
+}
+
 # nftables: the e2e egress guard (harness/egress.py) and packet loss on impaired links (harness/links.py);
 # util-linux (nsenter, taskset, unshare) is part of every Debian base system.
 if ! command -v nft >/dev/null 2>&1 && [ ! -x /usr/sbin/nft ]; then
   say "installing Debian's nftables (nft) for the egress guard and the impaired-link test bed"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq nftables >/dev/null
+  apt_install nftables
 fi
 
 if [ "${SKIP_BROWSER:-0}" != 1 ] && ! command -v chromium >/dev/null 2>&1; then
   say "installing Debian's chromium for the browser test"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
+fi
+
+# The cluster tests run their own redis-server (harness/redis_server.py) on a loopback port.
+if ! command -v redis-server >/dev/null 2>&1; then
+  say "installing Debian's redis-server for the cluster tests"
+  apt_install redis-server
 fi

@@ -24,6 +24,8 @@ echo "==> API docs (pdoc)"
 bash scripts/docs.sh
 echo "==> protocol benchmark smoke run (informational: figures only, never a verdict)"
 $py bench/bench_protocol.py --quick
+echo "==> scale benchmark smoke run on a 2-node cluster (figures only, never a verdict)"
+$py -m bench.bench_scale --quick
 
 echo "==> fuzzing the verifier (atheris, time-boxed; fuzz/README.md has the release-length run)"
 fuzz_scratch=$(mktemp -d)

@@ -5,6 +5,7 @@ Commands:
   mint     a short-lived signed payload bound to one room and one agent, for a frontend to relay (JSON out)
   send     ask the room's agent(s) to shut down through the server API (RoomService.PerformRpc)
   inspect  decode a payload, print every field and verify it as an agent would (and why it would refuse)
+  fleet    end the agents of many rooms (a list, a name glob, or all rooms); --dry-run, --json, --wait
 
 Secrets: the signing key comes from --key-file, $SHUTDOWN_RPC_KEY_FILE (a path) or $SHUTDOWN_RPC_KEY (the key
 file's JSON); the LiveKit API secret only from $LIVEKIT_API_SECRET (URL and API key: flags or $LIVEKIT_URL,
@@ -25,7 +26,10 @@ Exit codes:
   10  the agent does not handle the shutdown method
   11  transport error: server unreachable, bad API credentials, unexpected server answer
   12  acknowledged, but the agent was still in the room when --wait ran out
-  13  --all: at least one agent did not acknowledge (each outcome is printed)
+  13  --all: at least one agent did not acknowledge (each outcome is printed);
+      fleet: at least one room failed (each outcome is printed)
+  fleet: 0 every selected room ended (or had no agent); 12 an agent was still in its room when --wait ran
+      out; 7 no room matched; 11 the rooms could not be listed
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import inspect, keygen, mint, send
+from . import fleet, inspect, keygen, mint, send
 from .common import Parser, SubParsers, UsageError, first_error
 from .exit_codes import (
     EXIT_AGENT_LEFT,
@@ -60,6 +64,7 @@ COMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     mint.register,
     send.register,
     inspect.register,
+    fleet.register,
 )
 """Each command module's ``register``, in --help order: adding a command is one module and one line here."""
 
