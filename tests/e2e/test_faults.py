@@ -23,6 +23,7 @@ from livekit import api
 from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
+from harness.room_state import identities
 from shutdown_rpc.client_side import (
     AgentLeftBeforeReply,
     RoomShutdownCaller,
@@ -249,7 +250,10 @@ async def test_delete_room_racing_an_accepted_request(
     callbacks = await ended_at_most_once(fault_agent, job)
     assert len(callbacks) == 1, "the job ended, and its callbacks ran exactly once"
     print("  callback reason:", callbacks[0]["reason"])
-    await job.user.wait_disconnected(timeout=TIMEOUT)
+    # Not the user's own disconnect event: when DeleteRoom races its session, the user's rtc SDK may resume and
+    # rejoin (seen in CI: "resuming connection failed ... restarting connection"), recreating the room. What must
+    # hold is that the agent is gone from the server whatever the user's SDK does.
+    assert job.agent_identity not in await identities(lkapi, room_name)
 
 
 @pytest_asyncio.fixture

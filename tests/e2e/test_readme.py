@@ -57,7 +57,7 @@ def snippets() -> dict[str, str]:
 def test_every_python_block_of_the_readme_is_run() -> None:
     text = README.read_text()
     assert len(PYTHON_BLOCK.findall(text)) == len(list(SNIPPET.finditer(text))), "a ```python block has no marker"
-    assert set(snippets()) == {"agent", "backend", "mint", "metrics"}
+    assert set(snippets()) == {"agent", "backend", "fleet", "mint", "metrics"}
 
 
 def keygen(client: ExtraVenv, workdir: Path) -> None:
@@ -109,6 +109,15 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
         assert done.stdout.strip() == f"accepted {identity}"
         assert "Warning" not in done.stderr, done.stderr  # e.g. PyJWT's InsecureKeyLengthWarning
         await wait_for_log(worker, "ending on request of billing-backend: ticket closed")
+
+        (tmp_path / "fleet.py").write_text(code["fleet"])
+        await worker.dispatch(lkapi, "tenant-42-a")
+        await wait_for_advertised_agent(lkapi, "tenant-42-a")
+        done = await asyncio.to_thread(client.run, ["fleet.py"], cwd=tmp_path, env=livekit_server.env())
+
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.strip() == "tenant-42-a ended"
+        await wait_for_log(worker, "ending on request of ops: maintenance")
     finally:
         worker.stop()
 
