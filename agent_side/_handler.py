@@ -40,6 +40,8 @@ from ._state import JobEvent, JobState, JobStateMachine
 if TYPE_CHECKING:
     from livekit.agents import AgentSession, JobContext
 
+REPLY_TURNS = 2  # loop turns between the handler's return and livekit-rtc sending its reply (see _end_job)
+
 logger = logging.getLogger("shutdown_rpc.agent_side")
 
 
@@ -227,14 +229,21 @@ class RemoteShutdown:
         return ack.as_duplicate()
 
     def _accept(self, remote: RemoteRequest) -> None:
-        # No await between the acknowledgement and returning it: the shutdown task cannot run before the reply
-        # has been handed back to LiveKit.
+        # No await between the acknowledgement and returning it; the shutdown task starts after the reply has
+        # been handed back to LiveKit (see _end_job).
         self._accepted = remote
         self._job.handle(JobEvent.ACCEPT)
         self._shutdown_task = asyncio.get_running_loop().create_task(self._end_job(remote), name="shutdown_rpc.end_job")
 
     async def _end_job(self, remote: RemoteRequest) -> None:
         try:
+            # livekit-rtc runs the handler in a task of its own and sends the reply from the task awaiting it,
+            # which resumes two loop turns after the handler returned. Work this task did before that (silencing
+            # the session, setting attributes) would run first and delay the acknowledgement; two turns put it
+            # right after the reply instead (spec §11: the acknowledgement is sent before the agent starts
+            # leaving). Silence still comes before any wait.
+            for _ in range(REPLY_TURNS):
+                await asyncio.sleep(0)
             await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt)
         finally:
             self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)

@@ -4,8 +4,10 @@ reply-flush wait, and the job's dispatch deleted before ``ctx.shutdown``. Fakes 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any, cast
 
+from livekit import rtc
 from livekit.agents import AgentSession
 
 from shutdown_rpc.agent_side import RemoteShutdown, ShutdownPolicy, enable_remote_shutdown
@@ -52,6 +54,25 @@ async def test_without_drain_the_agent_falls_silent_before_any_wait() -> None:
     assert (session.input.audio_enabled, session.output.audio_enabled) == (False, False)
     assert session.drain_args == [False]
     assert ctx.shutdown_calls == []
+
+
+async def test_reply_is_handed_to_livekit_before_the_silence_work_runs() -> None:
+    """Through livekit-rtc's own incoming-call chain (the handler in a task of its own, the reply sent when the
+    awaiting task resumes): silencing the session must not run between the handler's return and the reply,
+    or the acknowledgement waits for it. Uses the installed SDK's private chain on purpose: if its scheduling
+    changes, this fails rather than the ack silently slowing down."""
+    ctx = FakeCtx()
+    session = FakeSession(speaking=True)
+    await enable(ctx, session, reply_flush_delay_s=LONG)
+    sdk = object.__new__(rtc.LocalParticipant)
+    sdk._rpc_interceptors = []
+    sdk._rpc_handlers = {METHOD_NAME: ctx.room.local_participant.methods[METHOD_NAME]}
+    reply = await sdk._run_incoming_chain(invocation(signed(options=opts(drain=False))))
+    interrupted_when_replied = list(session.interrupted)  # livekit-rtc sends `reply` right here, synchronously
+    await turns()
+    assert json.loads(reply or "")["status"] == "accepted"
+    assert interrupted_when_replied == []
+    assert session.interrupted == [True]
 
 
 async def test_receipt_ends_the_flush_wait_only_for_the_accepted_request() -> None:
