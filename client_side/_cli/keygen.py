@@ -28,6 +28,9 @@ def run(args: argparse.Namespace) -> int:
     """Write the key file(s)."""
     out = Path(args.out)
     overwrite: bool = args.force
+    for path in (out, Path(args.public_out) if args.public_out else out):
+        if not path.parent.is_dir():  # else a bare FileNotFoundError from deep in the writer
+            raise UsageError(f"{str(path)!r}: folder {str(path.parent)!r} does not exist (create it first)")
     if args.algorithm in ("hmac-sha256", "hmac"):
         key = HmacSha256Key(args.key_id, os.urandom(32))
         write_key_file(out, dump_key(key), secret=True, overwrite=overwrite)

@@ -61,6 +61,15 @@ def test_keygen_ed25519_writes_public_file(tmp_path: Path) -> None:
     assert again.returncode == cli.EXIT_USAGE and "exists" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_keygen_into_a_missing_folder_says_so(tmp_path: Path) -> None:
+    for extra in ((), ("--public-out", str(tmp_path / "missing" / "k.pub"))):
+        target = tmp_path / ("missing" if not extra else "") / "k.json"
+        proc = run("keygen", "--key-id", "k-1", "--out", str(target), *extra)
+        assert proc.returncode == cli.EXIT_USAGE, proc.stderr
+        assert "does not exist (create it first)" in proc.stderr and "FileNotFoundError" not in proc.stderr
+        assert not (tmp_path / "k.json").exists()
+
+
 def test_mint_then_inspect(hmac_key: Path) -> None:
     proc = run("mint", "--key-file", str(hmac_key), "--room", "r1", "--agent", "agent-1", "--reason", "bye")
     assert proc.returncode == 0, proc.stderr
