@@ -1,12 +1,14 @@
 """Flood benchmark on a real livekit-server: valid requests while hostile callers send invalid ones. Measured,
 not asserted.
 
-    .venv/bin/python -m bench.bench_flood [--rounds 6] [--window 3] [--concurrency 48]
+    .venv/bin/python -m bench.bench_flood [--rounds 6] [--window 3] [--rate 1000] [--participant-in-flight 32]
 
 One worker (bench/flood_agent.py: the example agent, speaking a long greeting, plus a stats RPC) serves a new
 room per round; "user" sits in the room and counts the agent's audio. Per round, in alternating order, a QUIET
 window and a FLOOD window of ``--window`` seconds; during a flood window two hostile callers send invalid
-requests at the agent's shutdown method as fast as they can (each with ``--concurrency`` calls in flight):
+requests at the agent's shutdown method, each ``--rate`` calls per second on schedule whatever the answers do
+(open loop, at most ``--participant-in-flight`` / ``--server-api-in-flight`` unanswered; a call due beyond
+that is counted, not sent):
 
 * a participant "attacker" in the room (``perform_rpc``), and
 * a RoomService.PerformRpc caller (the server API; livekit-server gives each call a fresh caller identity),
@@ -17,11 +19,13 @@ which the agent verifies fully and then vetoes, so the job goes on) every 100 ms
 of each round one valid request ends the job: under flood in even rounds, quiet in odd ones.
 
 Reported (JSON summary; ratios flood/quiet from the same run): valid request -> ack p50/p99 and probe ->
-answer p50/p99; the agent's event-loop lag and CPU (cores); hostile calls sent per second, how many the agent
+answer p50/p99; the agent's event-loop lag and CPU (cores); hostile calls due and sent per second (the
+offered rate: a 2-core machine runs the attackers, the server and the agent together), how many the agent
 processed (verified and refused) vs dropped before any work (RATE_LIMITED) or never saw; audio received per
 second by the user (1.0 = the session kept speaking in real time); and every valid request that was NOT
 answered as it should be (must be 0: garbage never causes the refusal of a valid signed request).
-Targets (issue 12): ack p99 under flood <= 2x quiet; >= 1000 invalid RPC/s per hostile caller.
+Targets (issue 12): ack p99 under flood <= 2x quiet (the probes give the most samples); >= 1000 invalid RPC/s
+per hostile caller.
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ class Window:
     lag: dict[str, float] = field(default_factory=dict)
     cpu_cores: float = 0.0
     audio_s_per_s: float = 0.0
+    hostile_due: dict[str, int] = field(default_factory=dict)
     hostile_sent: dict[str, int] = field(default_factory=dict)
     hostile_seconds: dict[str, float] = field(default_factory=dict)
     hostile_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -138,6 +143,20 @@ class Bench:
         self.windows: list[Window] = []
         self.ack_ms: dict[str, list[float]] = {"quiet": [], "flood": []}
         self.final_wrong: list[str] = []
+
+    async def start_hostile(self, room: str, agent: str) -> Any:
+        return await Hostile.start(
+            self.server,
+            self.key,
+            room,
+            agent,
+            seconds=WAIT_S,
+            rate=self.args.rate,
+            max_in_flight=self.in_flight_caps(),
+        )
+
+    def in_flight_caps(self) -> dict[str, int]:
+        return {"participant": self.args.participant_in_flight, "server_api": self.args.server_api_in_flight}
 
     async def rpc(self, room: str, agent: str, method: str, payload: str, timeout: float = 10.0) -> str:
         answer: str = await perform_rpc(
@@ -181,11 +200,7 @@ class Bench:
     async def window(self, kind: str, room: str, agent: str, audio: AudioMeter) -> None:
         w = Window(kind)
         before = await self.stats(room, agent, reset=True)
-        hostile = (
-            await Hostile.start(self.server, self.key, room, agent, seconds=WAIT_S, concurrency=self.args.concurrency)
-            if kind == "flood"
-            else None
-        )
+        hostile = await self.start_hostile(room, agent) if kind == "flood" else None
         t0 = time.monotonic()
         await self.probes(room, agent, t0 + self.args.window, w)
         t1 = time.monotonic()
@@ -195,6 +210,7 @@ class Bench:
         w.lag = after["lag_ms"]
         w.cpu_cores = round((after["cpu_s"] - before["cpu_s"]) / (after["mono_s"] - before["mono_s"]), 3)
         w.audio_s_per_s = audio.seconds_per_second(t0, t1)
+        w.hostile_due = {name: c["due"] for name, c in counts.items()}
         w.hostile_sent = {name: c["sent"] for name, c in counts.items()}
         w.hostile_seconds = {name: c["seconds"] for name, c in counts.items()}
         w.hostile_outcomes = {name: c["outcomes"] for name, c in counts.items()}
@@ -225,11 +241,7 @@ class Bench:
 
     async def final(self, room: str, agent: str, *, under_flood: bool) -> None:
         """One valid request that ends the job; under flood, the flood has run for a second already."""
-        hostile = (
-            await Hostile.start(self.server, self.key, room, agent, seconds=WAIT_S, concurrency=self.args.concurrency)
-            if under_flood
-            else None
-        )
+        hostile = await self.start_hostile(room, agent) if under_flood else None
         if hostile is not None:
             await asyncio.sleep(1.0)  # let the flood reach its rate before the measured request
         payload = sign_request(build_request(room=room, target=agent, reason="bench", issuer="bench"), self.key)
@@ -265,6 +277,7 @@ class Bench:
             return dict(total)
 
         sent = summed("flood", lambda w: w.hostile_sent)
+        due = summed("flood", lambda w: w.hostile_due)
         flood_s = {k: sum(w.hostile_seconds.get(k, 0.0) for w in by["flood"]) for k in sent}
         agent_seen = summed("flood", lambda w: w.agent_outcomes)
         probe_q, probe_f = p50_p99_n(merged("quiet", "probe_ms")), p50_p99_n(merged("flood", "probe_ms"))
@@ -274,7 +287,8 @@ class Bench:
         return {
             "rounds": self.args.rounds,
             "window_s": self.args.window,
-            "concurrency_per_hostile_caller": self.args.concurrency,
+            "rate_per_hostile_caller": self.args.rate,
+            "max_in_flight": self.in_flight_caps(),
             "agent_log_level": self.args.agent_log_level or "default",
             "elapsed_s": round(elapsed, 1),
             "loadavg_before_after": [load_before, load_after],
@@ -284,7 +298,8 @@ class Bench:
             "probe_flood_over_quiet_p50_p99": (ratio(probe_f[0], probe_q[0]), ratio(probe_f[1], probe_q[1])),
             "valid_requests_not_answered_as_expected": [w for x in self.windows for w in x.probe_wrong]
             + self.final_wrong,
-            # sent while flooding (from the first call to the stop signal) per second of flooding
+            # due (the schedule) and sent (due and under the in-flight cap) per second of flooding
+            "hostile_rpc_due_per_s": {k: round(v / flood_s[k], 1) if flood_s[k] else 0.0 for k, v in due.items()},
             "hostile_rpc_per_s": {k: round(v / flood_s[k], 1) if flood_s[k] else 0.0 for k, v in sent.items()},
             "hostile_outcomes_seen_by_callers": {
                 "participant": summed("flood", lambda w: w.hostile_outcomes.get("participant", {})),
@@ -356,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_flood", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=6, help="jobs; each has a quiet and a flood window")
     parser.add_argument("--window", type=float, default=3.0, help="seconds per quiet/flood window")
-    parser.add_argument("--concurrency", type=int, default=48, help="calls in flight per hostile caller")
+    parser.add_argument("--rate", type=float, default=1000.0, help="invalid calls per second per hostile caller")
+    # Every pending perform_rpc of livekit-rtc (Python) listens to every FFI event of its process, so a
+    # participant's cost per call grows with its calls in flight: a few dozen is its fastest setting here.
+    parser.add_argument("--participant-in-flight", type=int, default=32, help="the hostile participant's cap")
+    parser.add_argument("--server-api-in-flight", type=int, default=1000, help="the PerformRpc caller's cap")
     parser.add_argument("--agent-log-level", default="", help="e.g. ERROR: the agent's shutdown_rpc log level")
     args = parser.parse_args(argv)
     isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads

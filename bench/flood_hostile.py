@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from livekit import api, rtc
 
 from harness.livekit_server import LiveKitServer
@@ -59,37 +60,60 @@ class Garbage:
 
 @dataclass
 class Flooder:
-    """``concurrency`` loops calling ``send(payload)`` until stopped; counts calls and outcomes."""
+    """Open loop: ``rate`` calls per second of ``send(payload)``, started on schedule whatever the answers do,
+    with at most ``max_in_flight`` unanswered (a call due while that many are pending is counted as
+    ``not_sent_in_flight_cap``, not sent). A closed loop (send, await the answer, send again) slows down exactly
+    when the agent does, so it never offers the agent more than it can take; an attacker does not wait."""
 
     name: str
     send: Callable[[str], Awaitable[object]]
     garbage: Garbage
-    concurrency: int
+    rate: float
+    max_in_flight: int
     sent: int = 0
+    due: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _pacer: asyncio.Task[None] | None = None
+    _in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def _loop(self) -> None:
+    async def _one(self, payload: str) -> None:
+        try:
+            await asyncio.wait_for(self.send(payload), 15)
+            self.outcomes["answered"] += 1
+        except rtc.RpcError as err:
+            self.outcomes[str(err.code)] += 1
+        except RpcFailure as err:
+            self.outcomes[str(err.rpc_code or err.kind.value)] += 1
+        except Exception as exc:  # keep flooding whatever happens (a timeout included); count it
+            self.outcomes[type(exc).__name__] += 1
+
+    async def _pace(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         while not self._stop.is_set():
-            self.sent += 1
-            try:
-                await asyncio.wait_for(self.send(self.garbage.next()), 15)
-                self.outcomes["answered"] += 1
-            except rtc.RpcError as err:
-                self.outcomes[str(err.code)] += 1
-            except RpcFailure as err:
-                self.outcomes[str(err.rpc_code or err.kind.value)] += 1
-            except Exception as exc:  # keep flooding whatever happens (a timeout included); count it
-                self.outcomes[type(exc).__name__] += 1
+            due_now = int((loop.time() - started) * self.rate)
+            while self.due < due_now:
+                self.due += 1
+                if len(self._in_flight) >= self.max_in_flight:
+                    self.outcomes["not_sent_in_flight_cap"] += 1
+                    continue
+                self.sent += 1
+                task = asyncio.create_task(self._one(self.garbage.next()))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            await asyncio.sleep(0.002)  # the pacer's tick: calls due meanwhile start together at the next one
 
     def start(self) -> None:
         self._stop.clear()
-        self._tasks = [asyncio.create_task(self._loop()) for _ in range(self.concurrency)]
+        self._pacer = asyncio.create_task(self._pace())
 
     async def stop(self) -> None:
+        """No new calls; the calls in flight still finish (each within its timeout) and count their outcomes."""
         self._stop.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._pacer is not None:
+            await self._pacer
+        await asyncio.gather(*self._in_flight, return_exceptions=True)
 
 
 class Hostile:
@@ -102,7 +126,15 @@ class Hostile:
 
     @classmethod
     async def start(
-        cls, server: LiveKitServer, key: HmacSha256Key, room: str, agent: str, *, seconds: float, concurrency: int
+        cls,
+        server: LiveKitServer,
+        key: HmacSha256Key,
+        room: str,
+        agent: str,
+        *,
+        seconds: float,
+        rate: float,
+        max_in_flight: dict[str, int],
     ) -> Hostile:
         spec = {
             "url": server.url,
@@ -112,7 +144,8 @@ class Hostile:
             "room": room,
             "agent": agent,
             "seconds": seconds,
-            "concurrency": concurrency,
+            "rate": rate,
+            "max_in_flight": max_in_flight,
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -152,12 +185,15 @@ async def hostile_main(spec: dict[str, Any]) -> None:
     """Child process: connect "attacker", flood until stdin closes (or ``seconds``), print the counts as JSON."""
     key = parse_key(spec["key"])
     assert isinstance(key, HmacSha256Key)
-    room, agent, n = spec["room"], spec["agent"], spec["concurrency"]
+    room, agent = spec["room"], spec["agent"]
     garbage = Garbage(key, room, agent)
     attacker = await connect_participant(
         spec["url"], spec["api_key"], spec["api_secret"], room=room, identity="attacker"
     )
-    lkapi = api.LiveKitAPI(spec["url"], spec["api_key"], spec["api_secret"])
+    # aiohttp's default pool holds 100 connections: more calls in flight than that would queue in the client
+    # and never reach the server, which would hide the flood's cost there.
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+    lkapi = api.LiveKitAPI(spec["url"], spec["api_key"], spec["api_secret"], session=session)
 
     async def as_participant(payload: str) -> object:
         return await attacker.local.perform_rpc(
@@ -175,7 +211,10 @@ async def hostile_main(spec: dict[str, Any]) -> None:
             timeout_s=10.0,
         )
 
-    flooders = [Flooder("participant", as_participant, garbage, n), Flooder("server_api", as_server_api, garbage, n)]
+    flooders = [
+        Flooder(name, send, garbage, spec["rate"], spec["max_in_flight"][name])
+        for name, send in (("participant", as_participant), ("server_api", as_server_api))
+    ]
     # The parent stops the flood by closing our stdin (a thread waits for EOF: nothing the busy loop can starve).
     stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     for f in flooders:
@@ -187,9 +226,12 @@ async def hostile_main(spec: dict[str, Any]) -> None:
     seconds = time.monotonic() - t0
     for f in flooders:
         await f.stop()  # calls in flight still finish (and count their outcomes); no new ones start
-    counts = {f.name: {"sent": f.sent, "seconds": seconds, "outcomes": dict(f.outcomes)} for f in flooders}
+    counts = {
+        f.name: {"due": f.due, "sent": f.sent, "seconds": seconds, "outcomes": dict(f.outcomes)} for f in flooders
+    }
     print(json.dumps(counts), flush=True)
     await lkapi.aclose()
+    await session.close()
     await attacker.disconnect()
 
 

@@ -27,7 +27,7 @@ import os
 import time
 from typing import Any
 
-from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference
+from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference, room_io
 
 from shutdown_rpc.agent_side import (
     DEFAULT_REPLY_FLUSH_DELAY_S,
@@ -114,7 +114,10 @@ async def entrypoint(ctx: JobContext) -> None:
     session.on("close", lambda ev: record_event(ctx, "session_closed", close_reason=str(ev.reason)))
     remote = await enable_remote_shutdown(ctx, policy=policy_from_env(ctx), session=session)
 
-    await session.start(agent=Agent(instructions="You only speak greetings."), room=ctx.room)
+    # A tone has no words: syncing a transcript to it would only cost CPU (livekit-agents estimates the speaking
+    # rate with an FFT of the audio, on the event loop).
+    no_sync = room_io.RoomOptions(text_output=room_io.TextOutputOptions(sync_transcription=False))
+    await session.start(agent=Agent(instructions="You only speak greetings."), room=ctx.room, room_options=no_sync)
     record_event(ctx, "entrypoint_started", identity=ctx.room.local_participant.identity, key_ids=list(remote.key_ids))
     greeting = os.environ.get("SHUTDOWN_RPC_GREETING", DEFAULT_GREETING)
     if greeting:

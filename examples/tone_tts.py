@@ -14,6 +14,11 @@ from livekit.agents import APIConnectOptions, tts
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
 
 SAMPLE_RATE = 24_000
+CHUNK_SAMPLES = SAMPLE_RATE // 10  # 100 ms: exactly 44 periods of 440 Hz, so every chunk is the same bytes
+_STEP = 2 * math.pi * 440 / SAMPLE_RATE
+# Made once: computing the samples per utterance (up to 20 s of audio) blocked the agent's event loop for
+# hundreds of ms at every greeting, which delayed RPC replies in the benchmarks.
+_CHUNK = struct.pack(f"<{CHUNK_SAMPLES}h", *(int(3000 * math.sin(_STEP * i)) for i in range(CHUNK_SAMPLES)))
 
 
 class ToneTTS(tts.TTS[Any]):
@@ -39,10 +44,6 @@ class _ToneStream(tts.ChunkedStream):
         output_emitter.initialize(
             request_id=f"tone-{id(self)}", sample_rate=SAMPLE_RATE, num_channels=1, mime_type="audio/pcm"
         )
-        step = 2 * math.pi * 440 / SAMPLE_RATE
-        chunk = SAMPLE_RATE // 10
-        for start in range(0, samples, chunk):
-            n = min(chunk, samples - start)
-            pcm = struct.pack(f"<{n}h", *(int(3000 * math.sin(step * (start + i))) for i in range(n)))
-            output_emitter.push(pcm)
+        for start in range(0, samples, CHUNK_SAMPLES):
+            output_emitter.push(_CHUNK[: 2 * min(CHUNK_SAMPLES, samples - start)])
         output_emitter.flush()
