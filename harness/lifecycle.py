@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import threading
+from pathlib import Path
 from types import FrameType, TracebackType
 
 from typing_extensions import Self
@@ -49,6 +50,14 @@ class StartStop:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.stop)
+
+
+def read_log_tail(path: Path, max_chars: int) -> str:
+    """The last ``max_chars`` characters of a process's log, "" if there is none (yet): for error messages."""
+    try:
+        return path.read_text(errors="replace")[-max_chars:]
+    except (OSError, RuntimeError):
+        return ""
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], timeout: float) -> None:

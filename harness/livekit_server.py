@@ -44,7 +44,7 @@ from typing import Any, cast
 from livekit import api
 
 from harness.go_build import GoBuildError, go_install_with_progress
-from harness.lifecycle import StartStop, stop_process_group, track, untrack
+from harness.lifecycle import StartStop, read_log_tail, stop_process_group, track, untrack
 
 SERVER_MODULE = "github.com/livekit/livekit-server/cmd/server"
 SERVER_VERSION = "v1.13.5"
@@ -274,10 +274,8 @@ class LiveKitServer(StartStop):
         return {"LIVEKIT_URL": self.url, "LIVEKIT_API_KEY": self.api_key, "LIVEKIT_API_SECRET": self.api_secret}
 
     def log_tail(self, max_chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-max_chars:]
-        except (OSError, RuntimeError):
-            return ""
+        """The end of this process's log (for error messages)."""
+        return read_log_tail(self.log_path, max_chars)
 
     def start(self) -> None:
         """Start the server and wait until HTTP answers OK and RoomService.ListRooms succeeds."""

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
-from harness.lifecycle import StartStop, stop_process_group
+from harness.lifecycle import StartStop, read_log_tail, stop_process_group
 from harness.livekit_server import LOOPBACK, free_port
 
 REDIS_BINARY_ENV = "REDIS_SERVER_BINARY"
@@ -68,10 +68,8 @@ class RedisServer(StartStop):
         return self._dir / "redis.log"
 
     def log_tail(self, max_chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-max_chars:]
-        except (OSError, RuntimeError):
-            return ""
+        """The end of this process's log (for error messages)."""
+        return read_log_tail(self.log_path, max_chars)
 
     def start(self) -> None:
         """Start redis-server and wait until it answers PING."""
