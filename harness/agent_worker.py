@@ -44,10 +44,10 @@ from typing import Any, Literal
 
 from livekit import api
 
+from harness.job_events import RECORD_ENV
 from harness.lifecycle import StartStop, stop_process_group, track, untrack
 from harness.livekit_server import LiveKitServer
 
-RECORD_ENV = "HARNESS_RECORD_FILE"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _REGISTERED = re.compile(r"registered worker.*?\"id\": \"(?P<id>[^\"]+)\"")

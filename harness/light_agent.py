@@ -17,12 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
-from typing import Any
 
 from livekit.agents import AgentServer, JobContext, cli
 
-from harness.agent_worker import RECORD_ENV
+from harness.job_events import record, zero_load
 from shutdown_rpc.agent_side import (
     DEFAULT_REPLY_FLUSH_DELAY_S,
     RemoteRequest,
@@ -34,32 +32,7 @@ from shutdown_rpc.agent_side import (
 FLUSH_DELAY_ENV = "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"  # the example agent's variable, same meaning
 
 
-def zero_load() -> float:
-    """Load 0: livekit-server drops dispatches to workers reporting a high (machine-wide) CPU load."""
-    return 0.0
-
-
 server = AgentServer(load_fnc=zero_load)
-
-
-def record(ctx: JobContext, event: str, **fields: Any) -> None:
-    """Append one event line (one write per line, so concurrent jobs do not interleave)."""
-    path = os.environ.get(RECORD_ENV)
-    if not path:
-        return
-    line = {
-        "event": event,
-        "job_id": ctx.job.id,
-        "room": ctx.job.room.name,
-        "pid": os.getpid(),
-        "wall_ms": time.time() * 1000,
-        **fields,
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(line) + "\n").encode())
-    finally:
-        os.close(fd)
 
 
 @server.rtc_session()  # agent_name from $LIVEKIT_AGENT_NAME (set by the harness): explicit dispatch

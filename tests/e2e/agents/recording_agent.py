@@ -15,46 +15,16 @@ Run it like any agent: ``python recording_agent.py dev`` (the harness does, with
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import time
-from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentServer, JobContext, cli
 
-RECORD_ENV = "HARNESS_RECORD_FILE"
+from harness.job_events import record, zero_load
+
 END_JOB_METHOD = "test.end_job"
 
 
-def zero_load() -> float:
-    """The worker reports load 0: livekit-server DROPS a dispatch when every worker's reported load (the
-    machine's CPU usage) is at or above its target load, which happens at random on a busy 2-core machine."""
-    return 0.0
-
-
 server = AgentServer(load_fnc=zero_load)
-
-
-def record(ctx: JobContext, event: str, **fields: Any) -> None:
-    """Append one event line; one write() per line so concurrent jobs do not interleave."""
-    path = os.environ.get(RECORD_ENV)
-    if not path:
-        return
-    line = {
-        "event": event,
-        "job_id": ctx.job.id,
-        "room": ctx.job.room.name,
-        "pid": os.getpid(),
-        "mono_ms": time.monotonic() * 1000,
-        "wall_ms": time.time() * 1000,
-        **fields,
-    }
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(line) + "\n").encode())
-    finally:
-        os.close(fd)
 
 
 @server.rtc_session()  # agent_name comes from $LIVEKIT_AGENT_NAME (set by the harness): explicit dispatch
