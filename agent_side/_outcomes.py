@@ -70,12 +70,11 @@ def log_outcome(
     code: ErrorCode | None = None,
     detail: str | None = None,
     fields: Mapping[str, object] | None = None,
-    quiet: bool = False,
 ) -> None:
     """One structured log record per call (``extra`` carries the fields; the message repeats them).
 
-    ``caller`` is chosen by the peer: it is escaped (:func:`loggable`) so it cannot forge a line. ``quiet``:
-    at debug level (refusals while over the all-callers budget).
+    ``caller`` is chosen by the peer: it is escaped (:func:`loggable`) so it cannot forge a line. Refusals
+    while over the all-callers budget get no record of their own (the handler logs the flood in sum).
     """
     caller = loggable(caller)
     extra: dict[str, object] = {
@@ -88,9 +87,7 @@ def log_outcome(
         "error_code": int(code) if code is not None else None,
         **(fields or {}),
     }
-    if quiet:
-        logger.debug("remote shutdown refused (%s): request %s from %s", outcome, request_id, caller, extra=extra)
-    elif code is None:
+    if code is None:
         logger.info("remote shutdown %s: request %s from %s", outcome, request_id, caller, extra=extra)
     elif code is ErrorCode.INTERNAL_ERROR:
         logger.error("remote shutdown failed: request %s from %s", request_id, caller, extra=extra)

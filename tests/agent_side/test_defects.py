@@ -46,6 +46,27 @@ async def test_refusals_from_ever_new_callers_draw_rate_limited_yet_a_valid_requ
     assert len(h.ctx.shutdown_calls) == 1
 
 
+async def test_a_flood_is_logged_when_it_starts_and_in_sum_when_it_ends(caplog: pytest.LogCaptureFixture) -> None:
+    h = await make(
+        ShutdownPolicy(reply_flush_delay_s=0, rate_limit=RateLimit(all_callers_burst=5, all_callers_refill_per_s=1))
+    )
+    now = [1000.0]
+    h.remote._decider.all_callers._now = lambda: now[0]
+    with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
+        for n in range(5):
+            await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller=f"PA_{n}")
+        for n in range(40):
+            await h.refused("not base64!", ErrorCode.RATE_LIMITED, caller=f"PB_{n}")
+        now[0] += 60.0  # the budget refills
+        await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller="PC")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("shutdown_rpc")]
+    assert sum("refused (" in m for m in messages) == 6  # one record per refusal only within the budget
+    assert sum("too many refused attempts" in m for m in messages) == 1
+    (summary,) = [r for r in caplog.records if "budget recovered" in r.getMessage()]
+    assert summary.__dict__["unlogged_refusals"] == 40
+    assert h.remote.counters["rate_limited"] == 40  # every attempt still counted for metrics
+
+
 async def test_a_valid_request_is_accepted_while_over_budget_even_signed_with_the_other_key() -> None:
     h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=FLOOD))
     for n in range(5):

@@ -43,7 +43,9 @@ from shutdown_rpc.protocol import ErrorCode
 log_outcome("accepted", rpc_request_id="r1", caller="backend", request_id="q1")
 log_outcome("duplicate", rpc_request_id="r2", caller="backend", request_id="q1")
 log_outcome("bad_signature", rpc_request_id="r3", caller="x", code=ErrorCode.BAD_SIGNATURE, detail="forged")
-for outcome in ("accepted", "duplicate", "bad_signature", "expired"):
+# the record the handler writes when a flood's budget recovers (its attempts had no record of their own)
+logging.getLogger("shutdown_rpc.agent_side").warning("budget recovered", extra={"unlogged_refusals": 40})
+for outcome in ("accepted", "duplicate", "bad_signature", "expired", "rate_limited"):
     print(outcome, REGISTRY.get_sample_value("shutdown_rpc_calls_total", {"outcome": outcome}))
 """
 
@@ -146,4 +148,10 @@ def test_metrics_snippet_counts_each_outcome(extra_venvs: dict[str, ExtraVenv], 
 
     assert done.returncode == 0, done.stderr
     counts = dict(line.split() for line in done.stdout.strip().splitlines())
-    assert counts == {"accepted": "1.0", "duplicate": "1.0", "bad_signature": "1.0", "expired": "None"}
+    assert counts == {
+        "accepted": "1.0",
+        "duplicate": "1.0",
+        "bad_signature": "1.0",
+        "expired": "None",
+        "rate_limited": "40.0",
+    }
