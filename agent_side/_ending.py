@@ -6,8 +6,9 @@
 3. the reply is given time to reach the caller: until the caller's receipt (``shutdown_rpc.received``) arrives,
    at most ``reply_flush_delay_s``; with ``drain`` also until the current speech has finished (``grace_ms``);
 4. the job's dispatch is deleted (the server then records the job as a success, not "agent worker left the
-   room") and ``ctx.shutdown`` is called once; from a shutdown callback, once the agent has left the room,
-   the optional DeleteRoom.
+   room"), ``ctx.shutdown`` is called once and the agent leaves the room at once (the job's teardown would
+   leave only after its own work); from a shutdown callback, once the agent has left the room, the optional
+   DeleteRoom.
 
 Deciding happens elsewhere (_deciding.py); this module only ends.
 """
@@ -82,20 +83,36 @@ def silence_session(session: AgentSession[Any]) -> None:
 END_DISPATCH_TIMEOUT_S = 2.0
 
 
-def hold_disconnect_until(room: rtc.Room, done: asyncio.Future[None]) -> None:
-    """Make the next ``room.disconnect()`` (the job's teardown) wait for ``done`` first; it never raises.
+def leave_after(room: rtc.Room, first: Awaitable[None]) -> asyncio.Future[None]:
+    """Leave the room as soon as ``first`` is done (whatever its outcome), and make the job teardown's own
+    ``room.disconnect()`` wait for this leave instead of starting a second one; never raises (failures logged).
 
-    livekit-agents 1.8.9 disconnects the job's room in its teardown, with no hook before it; an instance
-    attribute shadows the method for that one call (the same technique as the job-ending watch's).
+    livekit-agents 1.8.9 disconnects the job's room only after its teardown (closing the session, building the
+    session report, ...), with no hook before it: ~60 ms of the agent's loop on loopback between ``ctx.shutdown``
+    and the leave. An instance attribute shadows the method for that one call (the same technique as the
+    job-ending watch's).
     """
     original = room.disconnect
 
-    async def disconnect() -> None:
+    async def leave() -> None:
         with contextlib.suppress(Exception):
-            await asyncio.shield(done)
+            await first
         await original()
 
+    leaving = asyncio.ensure_future(leave())
+
+    def _logged(done: asyncio.Future[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            logger.warning("remote shutdown: leaving the room failed", exc_info=done.exception())
+
+    leaving.add_done_callback(_logged)
+
+    async def disconnect() -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(leaving)
+
     setattr(room, "disconnect", disconnect)  # noqa: B010 (mypy refuses assigning to a method)
+    return leaving
 
 
 class JobEnder:
@@ -138,10 +155,10 @@ class JobEnder:
         except Exception:
             logger.exception("remote shutdown: error before shutting down; shutting down anyway")
         finally:
-            try:
-                self._end_dispatch()
-            except Exception:  # the job ends anyway; the server then records it as "agent worker left the room"
-                logger.exception("remote shutdown: could not end the job's dispatch")
+            # DeleteDispatch first, then at once (same loop turn) ctx.shutdown: the job termination the deletion
+            # causes must reach the job after the caller's reason was set. The leave waits for the deletion, or
+            # it could reach the server first (observed: 11 ms apart on loopback, either order), and no longer.
+            dispatch_deleted = asyncio.ensure_future(self._end_dispatch())
             cause = other_cause()
             if cause is not None:
                 # livekit-agents keeps the first reason: this one will not reach the shutdown callbacks.
@@ -150,6 +167,7 @@ class JobEnder:
                     extra={"request_id": remote.request_id, "cause": cause},
                 )
             self._shutdown(remote.shutdown_reason)
+            leave_after(self._ctx.room, dispatch_deleted)
 
     async def delete_room_if_asked(self, remote: RemoteRequest | None) -> None:
         """Shutdown callback: DeleteRoom (every participant leaves) if the accepted request asked for it."""
@@ -173,25 +191,21 @@ class JobEnder:
         local = self._ctx.room.local_participant
         self._background(lambda: local.set_attributes(attributes), "announce the ending")
 
-    def _end_dispatch(self) -> None:
-        """DeleteDispatch of this job's dispatch (room jobs only: a dispatch of per-participant jobs has others).
+    async def _end_dispatch(self) -> None:
+        """DeleteDispatch of this job's dispatch (room jobs only: a dispatch of per-participant jobs has others),
+        awaited (at most ``END_DISPATCH_TIMEOUT_S``); a failure is logged, never raised.
 
         livekit-server records a job that ends because its agent left the room as failed ("agent worker left
-        the room"); a job terminated through its dispatch first is recorded as a success. Sent right before
-        ``ctx.shutdown``, so the termination it causes reaches the job after the caller's reason was set; the
-        job's ``room.disconnect()`` waits for it (at most ``END_DISPATCH_TIMEOUT_S``), or the agent's leave
-        could reach the server first (observed: 11 ms apart on loopback, either order).
+        the room"); a job terminated through its dispatch first is recorded as a success.
         """
         job = self._ctx.job
         if not (self._policy.end_dispatch and job.dispatch_id and job.type == agent.JobType.JT_ROOM):
             return
-        dispatches = self._ctx.api.agent_dispatch  # livekit-agents builds it from LIVEKIT_URL/_API_KEY/_API_SECRET
-        timeout = END_DISPATCH_TIMEOUT_S
-        done = self._background(
-            lambda: asyncio.wait_for(dispatches.delete_dispatch(job.dispatch_id, job.room.name), timeout),
-            "delete the job's dispatch",
-        )
-        hold_disconnect_until(self._ctx.room, done)
+        try:
+            dispatches = self._ctx.api.agent_dispatch  # built from LIVEKIT_URL/_API_KEY/_API_SECRET
+            await asyncio.wait_for(dispatches.delete_dispatch(job.dispatch_id, job.room.name), END_DISPATCH_TIMEOUT_S)
+        except Exception:  # the job ends anyway; the server then records it as "agent worker left the room"
+            logger.warning("remote shutdown: could not delete the job's dispatch", exc_info=True)
 
     def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> asyncio.Task[None]:
         async def run() -> None:

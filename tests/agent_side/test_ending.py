@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any, cast
 
+import pytest
 from livekit import rtc
 from livekit.agents import AgentSession
 
@@ -119,18 +120,36 @@ async def test_dispatch_deleted_before_shutdown_unless_disabled() -> None:
         assert ctx.api.agent_dispatch.deleted == expected
 
 
-async def test_room_disconnect_waits_for_the_dispatch_deletion() -> None:
+async def test_dispatch_deleted_then_shutdown_then_the_agent_leaves_before_the_teardown_asks() -> None:
     ctx = FakeCtx()
     ctx.api.agent_dispatch.release.clear()  # the DeleteDispatch call is still in flight
     remote = await enable(ctx, reply_flush_delay_s=0)
     await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed()))
-    await remote.shutdown_done.wait()
-    teardown = asyncio.ensure_future(ctx.room.disconnect())  # what the job's teardown does next
     await turns()
-    assert ctx.room.disconnects == 0 and not teardown.done()
+    # the reason is set at once (the termination the deletion causes must find it set), but the leave may not
+    # overtake the deletion (the job would be recorded as failed)
+    await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1 and ctx.room.disconnects == 0
     ctx.api.agent_dispatch.release.set()
-    await teardown
-    assert ctx.room.disconnects == 1 and ctx.api.agent_dispatch.deleted == [("AD_fake", ROOM)]
+    await turns()
+    assert ctx.api.agent_dispatch.deleted == [("AD_fake", ROOM)]
+    assert ctx.room.disconnects == 1  # left without waiting for the job's teardown to disconnect
+    await ctx.room.disconnect()  # what the job's teardown does next: joins the same leave
+    assert ctx.room.disconnects == 1
+
+
+async def test_a_hung_dispatch_deletion_delays_the_leave_by_its_bound_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("shutdown_rpc.agent_side._ending.END_DISPATCH_TIMEOUT_S", 0.01)
+    ctx = FakeCtx()
+    ctx.api.agent_dispatch.release.clear()  # never answers
+    remote = await enable(ctx, reply_flush_delay_s=0)
+    await ctx.room.local_participant.methods[METHOD_NAME](invocation(signed()))
+    await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1
+    await ctx.room.disconnect()  # the job's teardown: returns once the bounded wait is over and the agent left
+    assert ctx.room.disconnects == 1
 
 
 def test_receipt_and_attribute_helpers() -> None:
