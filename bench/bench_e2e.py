@@ -239,9 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = args.profile or ["clean"]
     names = list(PROFILES) if "all" in names else names
-    isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
-    if isolation_error is not None:
-        print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
+    if not netns.isolate_command_line_tool():  # before the rtc SDK starts its threads
         return 1
     summaries = asyncio.run(run_all(names, args))
     print(table(summaries))

@@ -378,9 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-api-in-flight", type=int, default=1000, help="the PerformRpc caller's cap")
     parser.add_argument("--agent-log-level", default="", help="e.g. ERROR: the agent's shutdown_rpc log level")
     args = parser.parse_args(argv)
-    isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
-    if isolation_error is not None:
-        print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
+    if not netns.isolate_command_line_tool():  # before the rtc SDK starts its threads
         return 1
     report = asyncio.run(amain(args))
     print(json.dumps(report, indent=2))

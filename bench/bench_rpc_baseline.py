@@ -115,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payload-bytes", type=int, default=300, help="echo payload size (ASCII characters)")
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args(argv)
-    isolation_error = netns.isolate_process()  # before the rtc SDK starts its threads
-    if isolation_error is not None:
-        print(f"cannot set up the private network namespace: {isolation_error}", file=sys.stderr)
+    if not netns.isolate_command_line_tool():  # before the rtc SDK starts its threads
         return 1
     result = asyncio.run(run(args.rounds, args.payload_bytes, args.warmup))
     print(json.dumps(result, indent=2))

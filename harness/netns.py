@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 
 CLONE_NEWNET = 0x40000000
@@ -118,3 +119,13 @@ def isolate_process() -> str | None:
     except NetnsError as exc:
         return str(exc)
     return None
+
+
+def isolate_command_line_tool() -> bool:
+    """:func:`isolate_process` for a command-line tool (the benchmarks): False, with the reason on stderr, when
+    the private namespace could not be set up. Call it first thing, for the same reason."""
+    error = isolate_process()
+    if error is not None:
+        print(f"cannot set up the private network namespace: {error}", file=sys.stderr)
+        return False
+    return True
