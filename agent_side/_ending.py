@@ -22,7 +22,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from livekit import rtc
 from livekit.protocol import agent
 
 from shutdown_rpc.protocol import Ending, ending_attributes
@@ -83,38 +82,6 @@ def silence_session(session: AgentSession[Any]) -> None:
 END_DISPATCH_TIMEOUT_S = 2.0
 
 
-def leave_after(room: rtc.Room, first: Awaitable[None]) -> asyncio.Future[None]:
-    """Leave the room as soon as ``first`` is done (whatever its outcome), and make the job teardown's own
-    ``room.disconnect()`` wait for this leave instead of starting a second one; never raises (failures logged).
-
-    livekit-agents 1.8.9 disconnects the job's room only after its teardown (closing the session, building the
-    session report, ...), with no hook before it: ~60 ms of the agent's loop on loopback between ``ctx.shutdown``
-    and the leave. An instance attribute shadows the method for that one call (the same technique as the
-    job-ending watch's).
-    """
-    original = room.disconnect
-
-    async def leave() -> None:
-        with contextlib.suppress(Exception):
-            await first
-        await original()
-
-    leaving = asyncio.ensure_future(leave())
-
-    def _logged(done: asyncio.Future[None]) -> None:
-        if not done.cancelled() and done.exception() is not None:
-            logger.warning("remote shutdown: leaving the room failed", exc_info=done.exception())
-
-    leaving.add_done_callback(_logged)
-
-    async def disconnect() -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(leaving)
-
-    setattr(room, "disconnect", disconnect)  # noqa: B010 (mypy refuses assigning to a method)
-    return leaving
-
-
 class JobEnder:
     """Ends the job for one accepted request. ``shutdown`` is the job's original ``ctx.shutdown``."""
 
@@ -167,7 +134,7 @@ class JobEnder:
                     extra={"request_id": remote.request_id, "cause": cause},
                 )
             self._shutdown(remote.shutdown_reason)
-            leave_after(self._ctx.room, dispatch_deleted)
+            self._leave_after(dispatch_deleted)
 
     async def delete_room_if_asked(self, remote: RemoteRequest | None) -> None:
         """Shutdown callback: DeleteRoom (every participant leaves) if the accepted request asked for it."""
@@ -206,6 +173,29 @@ class JobEnder:
             await asyncio.wait_for(dispatches.delete_dispatch(job.dispatch_id, job.room.name), END_DISPATCH_TIMEOUT_S)
         except Exception:  # the job ends anyway; the server then records it as "agent worker left the room"
             logger.warning("remote shutdown: could not delete the job's dispatch", exc_info=True)
+
+    def _leave_after(self, first: Awaitable[None]) -> None:
+        """Leave the room as soon as ``first`` is done, and make the job teardown's own ``room.disconnect()``
+        wait for this leave instead of starting a second one; never raises (a failure is logged).
+
+        livekit-agents 1.8.9 disconnects the job's room only after its teardown (closing the session, building
+        the session report, ...), with no hook before it: ~60 ms of the agent's loop on loopback between
+        ``ctx.shutdown`` and the leave. An instance attribute shadows the method for that one call (the same
+        technique as the job-ending watch's).
+        """
+        room = self._ctx.room
+        original = room.disconnect
+
+        async def leave() -> None:
+            await first  # _end_dispatch: never raises
+            await original()
+
+        leaving = self._background(leave, "leave the room")
+
+        async def disconnect() -> None:
+            await asyncio.shield(leaving)  # the background task never raises
+
+        setattr(room, "disconnect", disconnect)  # noqa: B010 (mypy refuses assigning to a method)
 
     def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> asyncio.Task[None]:
         async def run() -> None:
