@@ -26,6 +26,7 @@ from livekit.protocol import agent
 
 from shutdown_rpc.protocol import Ending, ending_attributes
 
+from ._compat_adapters import delete_room, primary_session
 from ._policy import ShutdownPolicy
 from ._request import RemoteRequest
 
@@ -141,7 +142,7 @@ class JobEnder:
         if remote is None or not remote.options.delete_room:
             return
         try:
-            await asyncio.wait_for(self._ctx.delete_room(remote.request.room), self._policy.delete_room_timeout_s)
+            await asyncio.wait_for(delete_room(self._ctx, remote.request.room), self._policy.delete_room_timeout_s)
             logger.info("remote shutdown: room deleted", extra={"request_id": remote.request_id})
         except Exception:  # a raising shutdown callback would abort the others (asyncio.gather)
             logger.exception("remote shutdown: delete_room failed", extra={"request_id": remote.request_id})
@@ -212,9 +213,7 @@ class JobEnder:
     def _session(self) -> AgentSession[Any] | None:
         if self._session_arg is not None:
             return self._session_arg
-        with contextlib.suppress(RuntimeError):
-            return self._ctx.primary_session
-        return None
+        return primary_session(self._ctx)
 
     async def _run_on_accepted(self, remote: RemoteRequest) -> None:
         hook = self._policy.on_accepted

@@ -21,91 +21,35 @@ Environment:
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import time
-from typing import Any
 
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference, room_io
 
-from shutdown_rpc.agent_side import (
-    DEFAULT_REPLY_FLUSH_DELAY_S,
-    RemoteRequest,
-    ShutdownPolicy,
-    UnsignedCallers,
-    enable_remote_shutdown,
-    parse_reason,
-)
+from shutdown_rpc.agent_side import enable_remote_shutdown
 
-try:
-    from .tone_tts import ToneTTS  # imported as examples.agent (tests)
-except ImportError:
-    from tone_tts import ToneTTS  # type: ignore[no-redef,import-not-found,unused-ignore]  # run as a script
-
-EVENTS_ENV = "SHUTDOWN_RPC_EVENTS_FILE"
-AGENT_NAME = os.environ.get("LIVEKIT_AGENT_NAME") or "shutdown-rpc-example"
-DEFAULT_GREETING = "Hello. This agent ends when an authorized backend asks it to."
-
-logger = logging.getLogger("shutdown_rpc.example")
-server = AgentServer()
-
-
-def record_event(ctx: JobContext, event: str, **fields: Any) -> None:
-    """Log an event and, with SHUTDOWN_RPC_EVENTS_FILE set, append it as one JSON line (one write per line)."""
-    line = {"event": event, "wall_ms": time.time_ns() // 1_000_000, "job_id": ctx.job.id, "room": ctx.job.room.name}
-    line.update(fields)
-    logger.info("%s %s", event, json.dumps(fields, default=str))
-    path = os.environ.get(EVENTS_ENV)
-    if not path:
-        return
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (json.dumps(line, default=str) + "\n").encode())
-    finally:
-        os.close(fd)
-
-
-def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
-    """The example's policy, from environment variables."""
-    unsigned_ids = [p.strip() for p in os.environ.get("SHUTDOWN_RPC_UNSIGNED_IDENTITIES", "").split(",") if p.strip()]
-
-    def on_accepted(request: RemoteRequest) -> None:
-        record_event(
-            ctx,
-            "remote_shutdown_accepted",
-            request_id=request.request_id,
-            issuer=request.issuer,
-            caller=request.caller_identity,
-            key_id=request.key_id,
-            options=request.options.model_dump(),
-        )
-
-    return ShutdownPolicy(
-        allow_any_agent=os.environ.get("SHUTDOWN_RPC_ALLOW_ANY_AGENT") == "1",
-        unsigned=UnsignedCallers(identities=frozenset(unsigned_ids)) if unsigned_ids else None,
-        on_accepted=on_accepted,
-        reply_flush_delay_s=float(os.environ.get("SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S", DEFAULT_REPLY_FLUSH_DELAY_S)),
+try:  # imported as examples.agent (tests)
+    from .agent_events import DEFAULT_GREETING, policy_from_env, record_event, shutdown_recorder
+    from .tone_tts import ToneTTS
+except ImportError:  # run as a script
+    from agent_events import (  # type: ignore[no-redef,import-not-found,unused-ignore]
+        DEFAULT_GREETING,
+        policy_from_env,
+        record_event,
+        shutdown_recorder,
     )
+    from tone_tts import ToneTTS  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+__all__ = ["AGENT_NAME", "entrypoint", "policy_from_env", "record_event", "server"]
+
+AGENT_NAME = os.environ.get("LIVEKIT_AGENT_NAME") or "shutdown-rpc-example"
+
+server = AgentServer()
 
 
 @server.rtc_session(agent_name=AGENT_NAME)
 async def entrypoint(ctx: JobContext) -> None:
     """Start a speaking session and let remote callers end the job."""
-
-    async def on_shutdown(reason: str) -> None:
-        remote_reason = parse_reason(reason)
-        record_event(
-            ctx,
-            "shutdown_callback",
-            reason=reason,
-            remote=remote_reason is not None,
-            issuer=remote_reason.issuer if remote_reason else None,
-            request_id=remote_reason.request_id if remote_reason else None,
-            caller_reason=remote_reason.reason if remote_reason else None,
-        )
-
-    ctx.add_shutdown_callback(on_shutdown)
+    ctx.add_shutdown_callback(shutdown_recorder(ctx))
 
     # The local end-of-turn model: in dev mode livekit-agents 1.8.9 defaults to its cloud detector (a DNS lookup
     # and an outbound connection per job, falling back to this model when they fail). Nothing here leaves the host.

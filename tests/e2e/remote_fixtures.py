@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from livekit import api
+from livekit import api, rtc
 
 from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
 from harness.participant import RoomParticipant
@@ -26,8 +26,9 @@ from shutdown_rpc.client_side import ServerChannel, ShutdownClient
 from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# examples/agent.py with a worker that always reports load 0 (see harness/steady_example_agent.py)
-EXAMPLE_AGENT = "harness.steady_example_agent"
+# examples/agent.py with a worker that always reports load 0 (see harness/steady_example_agent.py); the
+# compatibility matrix (noxfile.py) runs the same scenario on older livekit-agents: harness.portable_agent
+EXAMPLE_AGENT = os.environ.get("SHUTDOWN_RPC_E2E_AGENT", "harness.steady_example_agent")
 TIMEOUT = 60.0  # upper bound of every wait; nothing is timed
 HMAC_KEY_ID = "e2e-hmac-1"
 ED25519_KEY_ID = "e2e-ed25519-1"
@@ -66,19 +67,26 @@ def e2e_keys_fixture() -> E2EKeys:
     return E2EKeys(HmacSha256Key(HMAC_KEY_ID, os.urandom(32)), Ed25519SigningKey.generate(ED25519_KEY_ID))
 
 
+def start_example_agent(agent_worker_factory: object, keys: E2EKeys, events_path: Path, **env: str) -> ExampleAgent:
+    """A worker of the example agent trusting ``keys``, recording to ``events_path``; ``env`` adds to its
+    environment (the example's SHUTDOWN_RPC_* variables)."""
+    env = {
+        "SHUTDOWN_RPC_KEYS": keys.agent_env_value(),
+        "SHUTDOWN_RPC_EVENTS_FILE": str(events_path),
+        "SHUTDOWN_RPC_GREETING": "Hello. This agent ends when an authorized backend asks it to, and only then.",
+        **env,
+    }
+    worker = agent_worker_factory(EXAMPLE_AGENT, agent_name=None, env=env)  # type: ignore[operator]
+    return ExampleAgent(worker, RecordFile(events_path))
+
+
 @pytest.fixture(scope="session", name="example_agent")
 def example_agent_fixture(
     agent_worker_factory: object, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
 ) -> ExampleAgent:
     """One worker of examples/agent.py for the session (one job per room), trusting :func:`e2e_keys`."""
     events_path = tmp_path_factory.mktemp("example-agent") / "events.jsonl"
-    env = {
-        "SHUTDOWN_RPC_KEYS": e2e_keys.agent_env_value(),
-        "SHUTDOWN_RPC_EVENTS_FILE": str(events_path),
-        "SHUTDOWN_RPC_GREETING": "Hello. This agent ends when an authorized backend asks it to, and only then.",
-    }
-    worker = agent_worker_factory(EXAMPLE_AGENT, agent_name=None, env=env)  # type: ignore[operator]
-    return ExampleAgent(worker, RecordFile(events_path))
+    return start_example_agent(agent_worker_factory, e2e_keys, events_path)
 
 
 @dataclass
@@ -98,8 +106,9 @@ async def start_job(agent: ExampleAgent, lkapi: api.LiveKitAPI, participant_fact
     user: RoomParticipant = await participant_factory(room, "user")  # type: ignore[operator]
     await agent.worker.dispatch(lkapi, room)
     started = await agent.events.wait_for(room=room, event="entrypoint_started", timeout=TIMEOUT)
-    remote = await user.wait_for_agent(agent_name=agent.agent_name, timeout=TIMEOUT)
-    assert remote.identity == started["identity"]
+    # by the identity the agent recorded: livekit-agents before 1.3 does not set the lk.agent.name attribute
+    remote = await user.wait_for_participant(started["identity"], timeout=TIMEOUT)
+    assert remote.kind == rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
     await user.wait_until(lambda: bool(remote.attributes.get("shutdown_rpc.method")), timeout=TIMEOUT, what="advert")
     return Job(room, user, started, remote.identity, started["job_id"], agent.job_pid(started["job_id"]))
 
