@@ -21,7 +21,7 @@ from shutdown_rpc.protocol import (
 )
 
 from ._handler import RemoteShutdown
-from ._keys import NO_KEYS_LOG, load_key_ring
+from ._keys import load_keys_tolerantly
 from ._policy import ShutdownPolicy
 
 if TYPE_CHECKING:
@@ -62,17 +62,21 @@ async def enable_remote_shutdown(
     primary AgentSession) is what a ``drain`` request drains. ``_testing`` is internal (tests' clock and replay
     memory).
 
-    Without any key (and no policy for unsigned callers) the job carries on with remote shutdown disabled: an
-    ERROR log names ``SHUTDOWN_RPC_KEYS`` and its forms, and every request is refused with ``UNKNOWN_KEY``
-    saying so, so a caller is always told. Invalid keys still raise ValueError (naming the file or entry).
+    Bad deployment configuration never ends the job. A key file or ``SHUTDOWN_RPC_KEYS`` entry that cannot be
+    loaded (missing, unreadable, not a key, ...) is left out: the entries that load are used, ONE ERROR names
+    each failed entry (variable or ``key_files=``, position, path; never a key's value), and a request signed
+    with a key that did not load is refused with ``UNKNOWN_KEY`` saying this agent's keys could not be loaded.
+    Without any key (and no policy for unsigned callers) the method is still registered and every request is
+    refused that way, so a caller is always told.
     """
     policy = policy or ShutdownPolicy()
-    ring = load_key_ring(keys, files=key_files, env=env)
-    if not ring and policy.unsigned is None:
-        logger.error(NO_KEYS_LOG)
+    loaded = load_keys_tolerantly(keys, files=key_files, env=env)
+    problem = loaded.error_log(unsigned_allowed=policy.unsigned is not None)
+    if problem is not None:
+        logger.error("%s", problem)
     seams = _testing or Seams()
-    verifier = Verifier(ring, replay=seams.replay, clock=seams.clock)
-    remote = RemoteShutdown(ctx, verifier, policy, session=session)  # installs its job watch
+    verifier = Verifier(loaded.ring, replay=seams.replay, clock=seams.clock)
+    remote = RemoteShutdown(ctx, verifier, policy, session=session, unknown_key_detail=loaded.unknown_key_detail())
 
     async def delete_room_after_shutdown(reason: str) -> None:
         await remote.delete_room_if_asked(reason)
@@ -107,7 +111,11 @@ async def _register_and_advertise(ctx: JobContext, remote: RemoteShutdown) -> No
         # Advertising is a convenience for callers; the method works without it.
         logger.warning("remote shutdown: could not advertise in participant attributes", exc_info=True)
     remote.registered.set()
+    # Not "enabled" when nothing can pass: the ERROR logged at the start said why.
+    disabled = not remote.key_ids and remote.policy.unsigned is None
     logger.info(
-        "remote shutdown enabled",
+        "remote shutdown registered, DISABLED (no keys): every request is refused with UNKNOWN_KEY"
+        if disabled
+        else "remote shutdown enabled",
         extra={"method": METHOD_NAME, "key_ids": list(remote.key_ids), "agent_identity": local.identity},
     )

@@ -70,11 +70,17 @@ class RemoteShutdown:
         *,
         session: AgentSession[Any] | None = None,
         limiter: FailureLimiter | None = None,
+        unknown_key_detail: str | None = None,
     ) -> None:
         self._ctx = ctx
         self._clock = verifier.clock  # one time source for verifying and for the acknowledgement
         self._decider = Decider(
-            verifier, policy, clock=self._clock, participants=lambda: ctx.room.remote_participants, limiter=limiter
+            verifier,
+            policy,
+            clock=self._clock,
+            participants=lambda: ctx.room.remote_participants,
+            limiter=limiter,
+            unknown_key_detail=unknown_key_detail,
         )
         self._job = JobStateMachine()
         watch = JobEndingWatch(ctx, self._job_ending_seen)
