@@ -4,10 +4,9 @@
 or file paths separated by ``os.pathsep``. Ed25519 private keys are reduced to their public half.
 
 Deployment configuration never ends a job (:func:`load_keys_tolerantly`): an entry that cannot be loaded is
-left out and reported (position, and path when it is one), the others load. Errors about an entry of
-``SHUTDOWN_RPC_KEYS`` name its position (``entry #2``), and its value only when that value is a path on disk or
-has a file name's dot (a base64 or hex secret has neither): a key pasted where a path belongs never ends up in
-a log or a traceback.
+left out and reported, the others load. Errors about an entry of ``SHUTDOWN_RPC_KEYS`` name its position
+(``entry #2``), and its value only when ``shown_path`` deems it a path (on disk, or with a file name's dot, which
+no base64 or hex secret has): a key pasted where a path belongs never ends up in a log or a traceback.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from shutdown_rpc._key_files import KeyFileRead, read_key_file_from
+from shutdown_rpc._key_files import KeyFileRead, read_key_file_from, shown_path
 from shutdown_rpc._key_files import read_key_file as _read_key_file
 from shutdown_rpc.protocol import AnyKey, Ed25519SigningKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
 
@@ -118,14 +117,6 @@ def _verifying(key: AnyKey, label: str) -> VerifyingKey:
     return verifying_key_of(key)
 
 
-def _shown_path(value: str) -> str:
-    """`` (PATH)`` when ``value`` is safe to show: on disk, or with a file name's dot (no base64/hex secret has
-    one); else nothing."""
-    if "." in value or os.path.lexists(value):
-        return f" ({value})"
-    return ""
-
-
 def _strip_label(message: str, label: str) -> str:
     return message.removeprefix(f"{label}: ")
 
@@ -176,7 +167,8 @@ def _env_path_entry(path: str, position: int) -> Entry:
     try:
         return _read_env_entry(path, position)
     except (ValueError, RecursionError) as exc:
-        return KeyLoadFailure(label + _shown_path(path), _strip_label(_problem(exc), label))
+        source = label + shown_path(path)
+        return KeyLoadFailure(source, _strip_label(_problem(exc), source))
 
 
 def _file_entries(files: Iterable[str | os.PathLike[str]]) -> Iterator[Entry]:

@@ -154,3 +154,21 @@ async def test_send_exit_codes(fake: tuple[FakeLiveKit, str], hmac_key: Path) ->
     assert bad_creds.returncode == cli.EXIT_TRANSPORT and "nope" not in bad_creds.stderr
     no_url = await _send({k: v for k, v in env.items() if k != "LIVEKIT_URL"}, "--room", "ok")
     assert no_url.returncode == cli.EXIT_USAGE
+
+
+@pytest.mark.parametrize(
+    ("given", "named", "not_named"),
+    [
+        ({"LIVEKIT_API_SECRET": "s" * 32}, "LIVEKIT_API_KEY is not set (or api_key= / --api-key)", "SECRET"),
+        ({"LIVEKIT_API_KEY": "devkey"}, "LIVEKIT_API_SECRET is not set", "LIVEKIT_API_KEY"),
+    ],
+)
+def test_a_missing_api_key_and_a_missing_secret_are_told_apart(
+    hmac_key: Path, given: dict[str, str], named: str, not_named: str
+) -> None:
+    # issue 19: both gave livekit-api's "either token, or api_key and api_secret, must be set" (no --token exists)
+    env = {"LIVEKIT_URL": "ws://127.0.0.1:9", "SHUTDOWN_RPC_KEY_FILE": str(hmac_key), **given}
+    done = run("send", "--room", "r", env=env)
+    assert done.returncode == cli.EXIT_USAGE
+    assert named in done.stderr and not_named not in done.stderr.split("error:")[1]
+    assert "token" not in done.stderr
