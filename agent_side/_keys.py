@@ -182,6 +182,15 @@ def _file_entries(files: Iterable[str | os.PathLike[str]]) -> Iterator[Entry]:
             yield KeyLoadFailure(source, _strip_label(_problem(exc), str(path)))
 
 
+def _code_keys(keys: KeyRing | Iterable[AnyKey] | None) -> list[VerifyingKey]:
+    """The verifying keys of ``keys=`` (objects given in code: they cannot fail to load)."""
+    if keys is None:
+        return []
+    if isinstance(keys, KeyRing):
+        return list(keys.values())
+    return [_verifying(k, f"keys entry #{n}") for n, k in enumerate(keys, 1)]
+
+
 def _problem(exc: BaseException) -> str:
     return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
 
@@ -207,12 +216,7 @@ def load_keys_tolerantly(
     truncated JSON, not a key, non-canonical base64, a key id given twice) becomes a :class:`KeyLoadFailure`;
     the entries that load are kept. Keys given in code (``keys=``) are objects: they cannot fail to load.
     """
-    collected: list[VerifyingKey] = []
-    if keys is not None:
-        if isinstance(keys, KeyRing):
-            collected.extend(keys.values())
-        else:
-            collected.extend(_verifying(k, f"keys entry #{n}") for n, k in enumerate(keys, 1))
+    collected = _code_keys(keys)
     files = list(files)
     entries: Iterable[Entry] = _file_entries(files)
     if keys is None and not files:
@@ -243,12 +247,7 @@ def load_key_ring(
     defaults. Strict: the first entry that cannot be loaded raises (ValueError, or OSError for a key file named
     in code), as does a key id given twice. ``enable_remote_shutdown`` uses :func:`load_keys_tolerantly`.
     """
-    collected: list[VerifyingKey] = []
-    if keys is not None:
-        if isinstance(keys, KeyRing):
-            collected.extend(keys.values())
-        else:
-            collected.extend(_verifying(k, f"keys entry #{n}") for n, k in enumerate(keys, 1))
+    collected = _code_keys(keys)
     collected.extend(read_key_file(path) for path in files)
     if keys is None and not collected:
         environ = os.environ if env is None else env
