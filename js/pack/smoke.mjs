@@ -8,14 +8,14 @@ export async function smoke(pkg, vectors) {
       k.key_id,
       k.algorithm === 'hmac-sha256'
         ? new pkg.HmacSha256Key(k.key_id, pkg.hexToBytes(k.secret_hex))
-        : await pkg.Ed25519PrivateKey.fromSeed(k.key_id, pkg.hexToBytes(k.seed_hex), pkg.hexToBytes(k.public_hex)),
+        : await pkg.Ed25519SigningKey.fromSeed(k.key_id, pkg.hexToBytes(k.seed_hex), pkg.hexToBytes(k.public_hex)),
     );
   }
   const failures = [];
   let checked = 0;
   for (const c of vectors.cases.filter((x) => x.build)) {
     const key = c.build.key_id === null ? null : keys.get(c.build.key_id);
-    const payload = await pkg.buildPayload(pkg.fromWire(c.build.request), key);
+    const payload = await pkg.signRequest(pkg.fromWire(c.build.request), key);
     if (payload !== c.payload) failures.push(`${c.name}: payload differs`);
     checked += 1;
   }

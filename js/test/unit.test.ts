@@ -1,50 +1,55 @@
 // Unit tests: acknowledgement and refusal parsing, RPC error mapping, relaying, keys, strict codecs, verifier
-// and handler state (replay memory, already_shutting_down, policy hooks, key scopes).
+// and decider state (replay memory, already_shutting_down, policy hooks, key scopes).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { encode as libEncode } from '@msgpack/msgpack';
 
 import {
-  base64DecodeStrict,
-  base64Encode,
-  buildPayload,
   createRequest,
-  decodeStrict,
-  Ed25519PrivateKey,
+  Ed25519SigningKey,
   HmacSha256Key,
   inspectPayload,
   KeyError,
-  METHOD,
-  MsgpackFloat,
   newRequestId,
-  parseAck,
   parseKeyFile,
-  parseRefusal,
-  refusalToRpcError,
-  makeRefusal,
   relayShutdown,
-  ReplayMemory,
+  type RequestAddress,
   RequestValidationError,
-  resultFromRpcError,
+  type RpcCaller,
   sendShutdown,
-  serializeAck,
-  ShutdownHandler,
-  shutdownReason,
-  StrictMsgpackError,
-  utf8Length,
+  type ShutdownCommand,
+  signRequest,
   VerifiedRequest,
   Verifier,
-  type RpcCaller,
-  RECEIPT_METHOD,
 } from '../src/index.js';
+import {
+  base64DecodeStrict,
+  base64Encode,
+  decodeStrict,
+  makeRefusal,
+  METHOD_NAME,
+  MsgpackFloat,
+  parseAck,
+  parseRefusal,
+  RECEIPT_METHOD_NAME,
+  refusalToRpcError,
+  ReplayCache,
+  resultFromRpcError,
+  serializeAck,
+  StrictMsgpackError,
+  utf8Length,
+} from '../src/wire.js';
+import { ShutdownDecider, shutdownReason } from '../src/agent.js';
 
 const NOW = 1_800_000_005_000;
 const SECRET = new Uint8Array(32).map((_, i) => i + 1);
 const binding = { room: 'room-1', agentIdentity: 'agent-AJ_1', jobId: 'AJ_1' };
 
-function req(overrides: Partial<Parameters<typeof createRequest>[0]> = {}) {
-  return createRequest({ room: 'room-1', target: 'agent-AJ_1', issuer: 'unit-test', reason: 'done', nowMs: NOW - 5000, ...overrides });
+type RequestOverrides = Partial<RequestAddress> & ShutdownCommand & { nowMs?: number };
+
+function req({ room = 'room-1', target = 'agent-AJ_1', issuer = 'unit-test', nowMs = NOW - 5000, ...command }: RequestOverrides = {}) {
+  return createRequest({ room, target, issuer }, { reason: 'done', ...command }, nowMs);
 }
 
 // ---- acknowledgements ----
@@ -149,17 +154,17 @@ test('resultFromRpcError maps §9 codes, LiveKit codes, and other throws', () =>
 
 // ---- sending and relaying with a fake participant (an in-process agent) ----
 
-function fakeAgent(handler: ShutdownHandler, calls: Array<Record<string, unknown>> = [], receipts: string[] = []): RpcCaller {
+function fakeAgent(decider: ShutdownDecider, calls: Array<Record<string, unknown>> = [], receipts: string[] = []): RpcCaller {
   return {
     async performRpc(params) {
-      if (params.method === RECEIPT_METHOD) {
+      if (params.method === RECEIPT_METHOD_NAME) {
         receipts.push(params.payload);
         return '';
       }
       calls.push(params);
-      assert.equal(params.method, METHOD);
+      assert.equal(params.method, METHOD_NAME);
       if (params.destinationIdentity !== binding.agentIdentity) throw new FakeRpcError(1401, 'Recipient not found');
-      const r = await handler.handle(params.payload, { nowMs: NOW, callerIdentity: 'frontend-1' });
+      const r = await decider.decide(params.payload, { nowMs: NOW, callerIdentity: 'frontend-1' });
       if (r.outcome === 'refused') {
         const e = refusalToRpcError(r.refusal);
         throw new FakeRpcError(e.code, e.message, e.data);
@@ -171,7 +176,7 @@ function fakeAgent(handler: ShutdownHandler, calls: Array<Record<string, unknown
 
 test('sendShutdown signs, sends with the right method and timeout, and reads the ack', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const h = new ShutdownHandler({ keys: [key], binding });
+  const h = new ShutdownDecider({ keys: [key], binding });
   const calls: Array<Record<string, unknown>> = [];
   const agent = fakeAgent(h, calls);
   const request = req();
@@ -192,7 +197,7 @@ test('sendShutdown signs, sends with the right method and timeout, and reads the
 test('a receipt follows an ack that delivers the reason (accepted, duplicate), never another', async () => {
   const key = new HmacSha256Key('k1', SECRET);
   const receipts: string[] = [];
-  const agent = fakeAgent(new ShutdownHandler({ keys: [key], binding }), [], receipts);
+  const agent = fakeAgent(new ShutdownDecider({ keys: [key], binding }), [], receipts);
   const first = req();
   await sendShutdown(agent, first, key);
   await sendShutdown(agent, req(), key); // already_shutting_down: its reason is not the one delivered
@@ -201,14 +206,14 @@ test('a receipt follows an ack that delivers the reason (accepted, duplicate), n
 });
 
 test('relayShutdown sends the payload unchanged and maps refusals', async () => {
-  const minted = await buildPayload(req({ room: 'other-room' }), new HmacSha256Key('k1', SECRET));
+  const minted = await signRequest(req({ room: 'other-room' }), new HmacSha256Key('k1', SECRET));
   const calls: Array<Record<string, unknown>> = [];
-  const agent = fakeAgent(new ShutdownHandler({ keys: [new HmacSha256Key('k1', SECRET)], binding }), calls);
+  const agent = fakeAgent(new ShutdownDecider({ keys: [new HmacSha256Key('k1', SECRET)], binding }), calls);
   const r = await relayShutdown(agent, minted);
   assert.equal(calls[0]?.['payload'], minted);
   assert.ok(r.kind === 'refused' && r.refusal.code === 4130 && r.refusal.name === 'WRONG_ROOM');
 
-  const unknown = await relayShutdown(fakeAgent(new ShutdownHandler({ keys: [], binding })), minted);
+  const unknown = await relayShutdown(fakeAgent(new ShutdownDecider({ keys: [], binding })), minted);
   assert.ok(unknown.kind === 'refused' && unknown.refusal.name === 'UNKNOWN_KEY');
 });
 
@@ -216,7 +221,7 @@ test('relayShutdown refuses locally what is not a v1 payload, and needs a destin
   let sent = 0;
   const agent: RpcCaller = { performRpc: () => Promise.resolve((sent++, '')) };
   assert.equal((await relayShutdown(agent, 'not base64!')).kind, 'invalid_payload');
-  const any = await buildPayload(req({ target: '*' }), null);
+  const any = await signRequest(req({ target: '*' }));
   assert.equal((await relayShutdown(agent, any)).kind, 'invalid_payload');
   assert.equal(sent, 0);
   const r = await relayShutdown(agent, any, { destinationIdentity: 'agent-x' });
@@ -225,7 +230,7 @@ test('relayShutdown refuses locally what is not a v1 payload, and needs a destin
 });
 
 test('an ack for another request id is an invalid response', async () => {
-  const payload = await buildPayload(req(), null);
+  const payload = await signRequest(req());
   const agent: RpcCaller = {
     performRpc: () =>
       Promise.resolve(
@@ -248,14 +253,14 @@ test('createRequest: fresh 22-character ids, 60 s default lifetime, producer rul
   assert.throws(() => req({ reason: 'a\nb' }), RequestValidationError);
   assert.throws(() => req({ issuer: '' }), RequestValidationError);
   assert.throws(() => req({ room: 'r'.repeat(257) }), RequestValidationError);
-  assert.throws(() => req({ options: { graceMs: 60001 } }), RequestValidationError);
+  assert.throws(() => req({ graceMs: 60001 }), RequestValidationError);
   assert.throws(() => req({ requestId: 'short' }), RequestValidationError);
   assert.throws(() => req({ reason: '\ud800' }), RequestValidationError);
 });
 
 test('inspectPayload reads without a key; the body is the library encoding of the ordered map', async () => {
-  const r = req({ options: { drain: true, graceMs: 1500, deleteRoom: true } });
-  const p = await buildPayload(r, new HmacSha256Key('k1', SECRET));
+  const r = req({ drain: true, graceMs: 1500, deleteRoom: true });
+  const p = await signRequest(r, new HmacSha256Key('k1', SECRET));
   const i = inspectPayload(p);
   assert.ok(!('ok' in i));
   if (!('ok' in i)) {
@@ -266,18 +271,18 @@ test('inspectPayload reads without a key; the body is the library encoding of th
 });
 
 test('Ed25519 keys: sign with a seed, verify with the public key only, key files round-trip', async () => {
-  const priv = await Ed25519PrivateKey.generate('ops-1');
+  const priv = await Ed25519SigningKey.generate('ops-1');
   const file = priv.toKeyFile();
   assert.equal(Object.keys(file).join(','), 'key_id,algorithm,private_key,public_key');
-  const pubOnly = await parseKeyFile(JSON.stringify(priv.toPublicKey().toKeyFile()));
+  const pubOnly = await parseKeyFile(JSON.stringify(priv.verifyingKey().toKeyFile()));
   const r = req();
-  const payload = await buildPayload(r, priv);
+  const payload = await signRequest(r, priv);
   const v = new Verifier({ keys: [pubOnly] });
   assert.ok((await v.verify(payload, binding, { nowMs: NOW })) instanceof VerifiedRequest);
   const reparsed = await parseKeyFile(file);
-  assert.ok(reparsed instanceof Ed25519PrivateKey);
+  assert.ok(reparsed instanceof Ed25519SigningKey);
   await assert.rejects(parseKeyFile({ ...file, public_key: base64Encode(new Uint8Array(32)) }), KeyError);
-  assert.equal(String(priv), 'Ed25519PrivateKey(ops-1)');
+  assert.equal(String(priv), 'Ed25519SigningKey(ops-1)');
 });
 
 test('HMAC keys: >= 32 bytes, valid key ids, secret never in toString', async () => {
@@ -333,55 +338,55 @@ test('strict msgpack: ints vs floats, ext, duplicate and non-str keys, >16 items
   assert.deepEqual([...(m as Map<string, unknown>).keys()], ['b', 'a']);
 });
 
-// ---- handler state and policy ----
+// ---- decider state and policy ----
 
-test('handler: replay memory is bounded and fails closed; entries are forgotten after expiry', async () => {
+test('decider: replay memory is bounded and fails closed; entries are forgotten after expiry', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const v = new ShutdownHandler({ keys: [key], binding, replay: new ReplayMemory(1) });
-  assert.equal((await v.handle(await buildPayload(req(), key), { nowMs: NOW })).outcome, 'accepted');
-  const second = await v.handle(await buildPayload(req(), key), { nowMs: NOW });
+  const v = new ShutdownDecider({ keys: [key], binding, replay: new ReplayCache(1) });
+  assert.equal((await v.decide(await signRequest(req(), key), { nowMs: NOW })).outcome, 'accepted');
+  const second = await v.decide(await signRequest(req(), key), { nowMs: NOW });
   assert.ok(second.outcome === 'refused' && second.refusal.name === 'RATE_LIMITED' && second.refusal.retryable);
   // after expires_at + skew the first entry is gone
   const later = NOW + 200_000;
-  const third = await v.handle(await buildPayload(req({ nowMs: later }), key), { nowMs: later });
+  const third = await v.decide(await signRequest(req({ nowMs: later }), key), { nowMs: later });
   assert.equal(third.outcome, 'already_shutting_down');
 });
 
-test('handler: policy hooks (unsigned per caller, key scopes, veto, rate limit) and the §11 reason', async () => {
+test('decider: policy hooks (unsigned per caller, key scopes, veto, rate limit) and the §11 reason', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const unsigned = await buildPayload(req(), null);
-  const byCaller = new ShutdownHandler({ keys: [], binding, policy: { allowUnsigned: (c) => c === 'trusted' } });
-  const r1 = await byCaller.handle(unsigned, { nowMs: NOW, callerIdentity: 'stranger' });
+  const unsigned = await signRequest(req());
+  const byCaller = new ShutdownDecider({ keys: [], binding, policy: { allowUnsigned: (c) => c === 'trusted' } });
+  const r1 = await byCaller.decide(unsigned, { nowMs: NOW, callerIdentity: 'stranger' });
   assert.ok(r1.outcome === 'refused' && r1.refusal.code === 4112);
-  const r2 = await byCaller.handle(unsigned, { nowMs: NOW, callerIdentity: 'trusted' });
+  const r2 = await byCaller.decide(unsigned, { nowMs: NOW, callerIdentity: 'trusted' });
   assert.equal(r2.outcome, 'accepted');
   if (r2.outcome === 'accepted') {
     assert.equal(shutdownReason(r2.request), `remote shutdown by unit-test [${r2.request.requestId}]: done`);
   }
 
-  const scoped = new ShutdownHandler({ keys: [key], binding, policy: { keyScopes: { k1: { issuers: ['billing'] } } } });
-  const r3 = await scoped.handle(await buildPayload(req(), key), { nowMs: NOW });
+  const scoped = new ShutdownDecider({ keys: [key], binding, policy: { keyScopes: { k1: { issuers: ['billing'] } } } });
+  const r3 = await scoped.decide(await signRequest(req(), key), { nowMs: NOW });
   assert.ok(r3.outcome === 'refused' && r3.refusal.name === 'NOT_AUTHORIZED');
 
-  const vetoing = new ShutdownHandler({ keys: [key], binding, policy: { veto: () => 'mid-call' } });
-  const r4 = await vetoing.handle(await buildPayload(req(), key), { nowMs: NOW });
+  const vetoing = new ShutdownDecider({ keys: [key], binding, policy: { veto: () => 'mid-call' } });
+  const r4 = await vetoing.decide(await signRequest(req(), key), { nowMs: NOW });
   assert.ok(r4.outcome === 'refused' && r4.refusal.name === 'VETOED' && r4.refusal.detail === 'mid-call');
 
-  const limited = new ShutdownHandler({ keys: [key], binding, policy: { isRateLimited: () => true } });
-  const r5 = await limited.handle(await buildPayload(req(), key), { nowMs: NOW });
+  const limited = new ShutdownDecider({ keys: [key], binding, policy: { isRateLimited: () => true } });
+  const r5 = await limited.decide(await signRequest(req(), key), { nowMs: NOW });
   assert.ok(r5.outcome === 'refused' && r5.refusal.name === 'RATE_LIMITED');
   // refused requests are not remembered: the same payload is accepted once the veto is lifted
   assert.equal(vetoing.verifier.replay.size, 0);
 });
 
-test('handler: a repeat of an already_shutting_down answer keeps that status', async () => {
+test('decider: a repeat of an already_shutting_down answer keeps that status', async () => {
   const key = new HmacSha256Key('k1', SECRET);
-  const v = new ShutdownHandler({ keys: [key], binding });
+  const v = new ShutdownDecider({ keys: [key], binding });
   v.noteJobEnding('room disconnected');
   assert.equal(v.state, 'ending_other_cause');
-  const p = await buildPayload(req(), key);
-  assert.equal((await v.handle(p, { nowMs: NOW })).outcome, 'already_shutting_down');
-  const again = await v.handle(p, { nowMs: NOW + 1000 });
+  const p = await signRequest(req(), key);
+  assert.equal((await v.decide(p, { nowMs: NOW })).outcome, 'already_shutting_down');
+  const again = await v.decide(p, { nowMs: NOW + 1000 });
   assert.ok(again.outcome === 'duplicate' && again.ack.status === 'already_shutting_down' && again.ack.agentTimeMs === NOW);
   assert.equal(v.state, 'ending_other_cause');
   assert.equal(v.endingCause, 'room disconnected');
