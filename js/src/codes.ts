@@ -122,7 +122,7 @@ export const DEFAULT_REPLAY_CAPACITY = 4096;
  * Every limit above by name (the constant's name in lower case), in spec order: what vectors/v1.json `limits`
  * holds, and the same table as the Python package's `LIMITS`.
  */
-export const LIMITS: Readonly<Record<string, number>> = Object.freeze({
+export const LIMITS = Object.freeze({
   max_payload_bytes: MAX_PAYLOAD_BYTES,
   max_ack_bytes: MAX_ACK_BYTES,
   max_refusal_message_bytes: MAX_REFUSAL_MESSAGE_BYTES,
