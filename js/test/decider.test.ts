@@ -1,89 +1,13 @@
-// The pure verifier (steps 1-14, one typed error, acceptance that remembers) and the decider around it (key
-// scopes, the request id held while an async veto runs, the job state).
+// The sans-IO agent core around the Verifier: key scopes, the veto with the request id held, the replay cache
+// bound, the job state, the budget of refusals across all callers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import {
-  createRequest,
-  DuplicateRequest,
-  HmacSha256Key,
-  type RequestAddress,
-  type ShutdownCommand,
-  ShutdownRpcError,
-  signRequest,
-  VerifiedRequest,
-  Verifier,
-  type VerifyingKey,
-} from '../src/index.js';
-import { DEFAULT_REPLAY_CAPACITY, FixedClock, ReplayCache } from '../src/wire.js';
-import { ShutdownDecider } from '../src/agent.js';
+import { HmacSha256Key, signRequest, type VerifyingKey } from '../src/index.js';
+import { FixedClock, ReplayCache } from '../src/wire.js';
+import { ShutdownDecider, shutdownReason } from '../src/agent.js';
 import { scopeMatches } from '../src/decider.js';
-
-const NOW = 1_800_000_005_000;
-const KEY = new HmacSha256Key('k1', new Uint8Array(32).map((_, i) => i + 1));
-const binding = { room: 'room-1', agentIdentity: 'agent-AJ_1', jobId: 'AJ_1' };
-
-type RequestOverrides = Partial<RequestAddress> & ShutdownCommand & { nowMs?: number };
-
-function req({ room = 'room-1', target = 'agent-AJ_1', issuer = 'unit-test', nowMs = NOW - 5000, ...command }: RequestOverrides = {}) {
-  return createRequest({ room, target, issuer }, { reason: 'done', ...command }, nowMs);
-}
-
-async function refusalOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ShutdownRpcError, String(e));
-    return e.refusal.name;
-  }
-  assert.fail('expected a ShutdownRpcError');
-}
-
-test('Verifier: one typed error per refusal; verifying remembers nothing, accepting does', async () => {
-  const clock = new FixedClock(NOW);
-  const v = new Verifier({ keys: [KEY], clock });
-  assert.equal(v.replay.capacity, DEFAULT_REPLAY_CAPACITY);
-  assert.equal(await refusalOf(v.verify('not base64!', binding)), 'MALFORMED');
-  assert.equal(await refusalOf(v.verify(await signRequest(req({ room: 'room-2' }), KEY), binding)), 'WRONG_ROOM');
-  assert.equal(await refusalOf(v.verify(await signRequest(req()), binding)), 'UNSIGNED_REFUSED');
-  assert.equal(await refusalOf(v.verify(await signRequest(req({ target: '*' }), KEY), binding)), 'NOT_AUTHORIZED');
-  assert.ok((await v.verify(await signRequest(req({ target: '*' }), KEY), binding, { allowAnyAgent: true })) instanceof VerifiedRequest);
-
-  const payload = await signRequest(req(), KEY);
-  const first = await v.verify(payload, binding);
-  assert.ok(first instanceof VerifiedRequest && first.keyId === 'k1');
-  assert.ok((await v.verify(payload, binding)) instanceof VerifiedRequest, 'not remembered before acceptance');
-  clock.advance(1500);
-  const ack = await first.accept();
-  assert.deepEqual(ack, { version: 1, status: 'accepted', requestId: first.request.requestId, agentIdentity: 'agent-AJ_1', jobId: 'AJ_1', agentTimeMs: NOW + 1500 });
-  const dup = await v.verify(payload, binding);
-  assert.ok(dup instanceof DuplicateRequest);
-  assert.deepEqual(await dup.ack, { ...ack, status: 'duplicate' });
-  // the same id with other content
-  const other = await signRequest({ ...req(), requestId: first.request.requestId, reason: 'other' }, KEY);
-  assert.equal(await refusalOf(v.verify(other, binding)), 'REQUEST_ID_CONFLICT');
-  // a copy verified before the first was accepted is answered as a repeat when accepted in turn
-  const copy = await v.verify(await signRequest(req({ requestId: 'CCCCCCCCCCCCCCCCCCCCCC' }), KEY), binding);
-  const racing = await v.verify(await signRequest(req({ requestId: 'CCCCCCCCCCCCCCCCCCCCCC' }), KEY), binding);
-  assert.ok(copy instanceof VerifiedRequest && racing instanceof VerifiedRequest);
-  assert.equal((await copy.accept()).status, 'accepted');
-  assert.equal((await racing.accept()).status, 'duplicate');
-  // remembered until expires_at + skew, then forgotten (and then expired anyway)
-  clock.set((first.request.expiresAt + 30) * 1000);
-  assert.equal(await refusalOf(v.verify(payload, binding)), 'EXPIRED');
-  assert.equal(v.replay.lookup(first.request.requestId, clock.nowMs()), undefined);
-});
-
-test('Verifier: skew and maximum lifetime are options within the spec bounds', async () => {
-  assert.throws(() => new Verifier({ keys: [], skewS: 301 }), RangeError);
-  assert.throws(() => new Verifier({ keys: [], maxLifetimeS: 301 }), RangeError);
-  assert.throws(() => new Verifier({ keys: [], maxLifetimeS: 0 }), RangeError);
-  assert.throws(() => new ReplayCache(0), RangeError);
-  const short = new Verifier({ keys: [KEY], maxLifetimeS: 30, clock: new FixedClock(NOW) });
-  assert.equal(await refusalOf(short.verify(await signRequest(req(), KEY), binding)), 'LIFETIME_TOO_LONG');
-  const noSkew = new Verifier({ keys: [KEY], skewS: 0, clock: new FixedClock(NOW - 6000) });
-  assert.equal(await refusalOf(noSkew.verify(await signRequest(req(), KEY), binding)), 'NOT_YET_VALID');
-});
+import { binding, KEY, NOW, req, SECRET } from './fixtures.js';
 
 test('key scope entries: literal except "*", which matches any run of characters', () => {
   const cases: Array<[string, string, boolean]> = [
@@ -116,6 +40,59 @@ test('key scope entries: literal except "*", which matches any run of characters
   for (const [pattern, value, expected] of cases) assert.equal(scopeMatches(pattern, value), expected, `${pattern} ~ ${value}`);
   // no catastrophic backtracking on many stars
   assert.equal(scopeMatches('*a'.repeat(30) + 'b', 'a'.repeat(256)), false);
+});
+
+test('decider: replay memory is bounded and fails closed; entries are forgotten after expiry', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const v = new ShutdownDecider({ keys: [key], binding, replay: new ReplayCache(1) });
+  assert.equal((await v.decide(await signRequest(req(), key), { nowMs: NOW })).outcome, 'accepted');
+  const second = await v.decide(await signRequest(req(), key), { nowMs: NOW });
+  assert.ok(second.outcome === 'refused' && second.refusal.name === 'RATE_LIMITED' && second.refusal.retryable);
+  // after expires_at + skew the first entry is gone
+  const later = NOW + 200_000;
+  const third = await v.decide(await signRequest(req({ nowMs: later }), key), { nowMs: later });
+  assert.equal(third.outcome, 'already_shutting_down');
+});
+
+test('decider: policy hooks (unsigned per caller, key scopes, veto, rate limit) and the §11 reason', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const unsigned = await signRequest(req());
+  const byCaller = new ShutdownDecider({ keys: [], binding, policy: { allowUnsigned: (c) => c === 'trusted' } });
+  const r1 = await byCaller.decide(unsigned, { nowMs: NOW, callerIdentity: 'stranger' });
+  assert.ok(r1.outcome === 'refused' && r1.refusal.code === 4112);
+  const r2 = await byCaller.decide(unsigned, { nowMs: NOW, callerIdentity: 'trusted' });
+  assert.equal(r2.outcome, 'accepted');
+  if (r2.outcome === 'accepted') {
+    assert.equal(shutdownReason(r2.request), `remote shutdown by unit-test [${r2.request.requestId}]: done`);
+  }
+
+  const scoped = new ShutdownDecider({ keys: [key], binding, policy: { keyScopes: { k1: { issuers: ['billing'] } } } });
+  const r3 = await scoped.decide(await signRequest(req(), key), { nowMs: NOW });
+  assert.ok(r3.outcome === 'refused' && r3.refusal.name === 'NOT_AUTHORIZED');
+
+  const vetoing = new ShutdownDecider({ keys: [key], binding, policy: { veto: () => 'mid-call' } });
+  const r4 = await vetoing.decide(await signRequest(req(), key), { nowMs: NOW });
+  assert.ok(r4.outcome === 'refused' && r4.refusal.name === 'VETOED' && r4.refusal.detail === 'mid-call');
+
+  const limited = new ShutdownDecider({ keys: [key], binding, policy: { isRateLimited: () => true } });
+  const r5 = await limited.decide(await signRequest(req(), key), { nowMs: NOW });
+  assert.ok(r5.outcome === 'refused' && r5.refusal.name === 'RATE_LIMITED');
+  // refused requests are not remembered: the same payload is accepted once the veto is lifted
+  assert.equal(vetoing.verifier.replay.size, 0);
+});
+
+test('decider: a repeat of an already_shutting_down answer keeps that status', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const v = new ShutdownDecider({ keys: [key], binding });
+  v.noteJobEnding('room disconnected');
+  assert.equal(v.state, 'ending_other_cause');
+  const p = await signRequest(req(), key);
+  assert.equal((await v.decide(p, { nowMs: NOW })).outcome, 'already_shutting_down');
+  const again = await v.decide(p, { nowMs: NOW + 1000 });
+  assert.ok(again.outcome === 'duplicate' && again.ack.status === 'already_shutting_down' && again.ack.agentTimeMs === NOW);
+  assert.equal(v.state, 'ending_other_cause');
+  assert.equal(v.endingCause, 'room disconnected');
+  assert.equal(v.accepted, undefined);
 });
 
 test('decider: the any-agent target is policy (allowAnyAgent, a verify option), not part of the binding', async () => {
@@ -290,4 +267,34 @@ test('decider: the acknowledgement carries the clock at acceptance, after the ve
   const h = new ShutdownDecider({ keys: [KEY], binding, clock, policy: { veto: () => (clock.advance(700), false) } });
   const r = await h.decide(await signRequest(req(), KEY));
   assert.ok(r.outcome === 'accepted' && r.ack.agentTimeMs === NOW + 700, JSON.stringify(r));
+});
+
+test('budget: refusals from ever new callers draw RATE_LIMITED, a valid request is still accepted', async () => {
+  let clock = 0;
+  const decider = new ShutdownDecider({
+    keys: [KEY],
+    binding,
+    policy: { refusalBudget: { burst: 5, refillPerS: 1 } },
+    monotonicMs: () => clock,
+  });
+  const wrongRoom = await signRequest(req({ room: 'other-room' }), KEY);
+  const names: string[] = [];
+  for (let n = 0; n < 20; n++) {
+    const r = await decider.decide(n % 2 ? wrongRoom : 'not base64!', { callerIdentity: `PA_${n}`, nowMs: NOW });
+    assert.equal(r.outcome, 'refused');
+    if (r.outcome === 'refused') names.push(r.refusal.name);
+  }
+  assert.deepEqual(names.slice(0, 5), ['MALFORMED', 'WRONG_ROOM', 'MALFORMED', 'WRONG_ROOM', 'MALFORMED']);
+  assert.ok(names.slice(5).every((n) => n === 'RATE_LIMITED'), names.join());
+  const valid = await decider.decide(await signRequest(req(), KEY), { callerIdentity: 'PA_valid', nowMs: NOW });
+  assert.equal(valid.outcome, 'accepted');
+  // the budget refills with time: refusals carry their own code again
+  clock += 2000;
+  const later = await decider.decide(wrongRoom, { callerIdentity: 'PA_later', nowMs: NOW });
+  assert.ok(later.outcome === 'refused' && later.refusal.name === 'WRONG_ROOM');
+});
+
+test('budget: refuses a nonsensical budget', () => {
+  assert.throws(() => new ShutdownDecider({ keys: [KEY], binding, policy: { refusalBudget: { burst: 0, refillPerS: 1 } } }), RangeError);
+  assert.throws(() => new ShutdownDecider({ keys: [KEY], binding, policy: { refusalBudget: { burst: 1, refillPerS: 0 } } }), RangeError);
 });
