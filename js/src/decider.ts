@@ -95,6 +95,7 @@ const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>
   ending_other_cause: { job_ending: 'ending_other_cause' },
 };
 
+/** What `decide` answers: an acknowledgement to return (with the request, unless it is a repeat), or a refusal. */
 export type Decision =
   | { outcome: 'accepted' | 'already_shutting_down'; request: ShutdownRequest; keyId: string; ack: Acknowledgement }
   | { outcome: 'duplicate'; ack: Acknowledgement }
