@@ -8,23 +8,18 @@ import os
 import sys
 import time
 
-from shutdown_rpc.client_side import load_key
+from shutdown_rpc.client_side._key_files import load_key
 from shutdown_rpc.protocol import (
-    DEFAULT_SKEW_S,
     LIMITS,
-    MAX_LIFETIME_S,
-    METHOD_NAME,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
-    FixedClock,
     KeyRing,
-    PayloadInspection,
     ShutdownRequest,
     ShutdownRpcError,
     Verifier,
-    inspect_payload,
-    verifying_key_of,
 )
+from shutdown_rpc.protocol._limits import DEFAULT_SKEW_S, MAX_LIFETIME_S
+from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock, PayloadInspection, inspect_payload, verifying_key_of
 
 from .common import SubParsers, UsageError
 from .exit_codes import EXIT_OK
@@ -91,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             "note:           room/target checked against the request itself (pass --room/--agent for an agent's view)"
         )
     verifier = Verifier(keys, clock=FixedClock(now_ms), skew_s=args.skew, max_lifetime_s=args.max_lifetime)
-    binding = Binding(room=room, agent_identity=agent, job_id=args.job_id)
+    binding = AgentBinding(room=room, agent_identity=agent, job_id=args.job_id)
     try:
         decision = verifier.verify(
             payload, binding, allow_unsigned=args.allow_unsigned, allow_any_agent=args.allow_any_agent
