@@ -18,7 +18,6 @@ from shutdown_rpc.protocol import (
     ShutdownRpcError,
     Verifier,
 )
-from shutdown_rpc.protocol._limits import DEFAULT_SKEW_S, MAX_LIFETIME_S
 from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock, PayloadInspection, inspect_payload, verifying_key_of
 
 from .common import SubParsers, UsageError
@@ -26,6 +25,8 @@ from .exit_codes import EXIT_OK
 from .render import show_field, verdict_refuse
 
 _MAX_TIME_S = LIMITS["uint32_max"]  # request times are uint32 seconds (spec §4)
+DEFAULT_SKEW_S = LIMITS["default_skew_s"]
+MAX_LIFETIME_S = LIMITS["max_lifetime_s"]
 
 
 def register(sub: SubParsers) -> None:
