@@ -12,14 +12,14 @@ no base64 or hex secret has): a key pasted where a path belongs never ends up in
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from shutdown_rpc._key_files import KeyFileRead, read_key_file_from, shown_path
-from shutdown_rpc._key_files import read_key_file as _read_key_file
-from shutdown_rpc.protocol import AnyKey, Ed25519SigningKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
+from shutdown_rpc._key_files import KeyFileRead, read_key_and_mode, read_key_and_mode_from, shown_path
+from shutdown_rpc._log import logger
+from shutdown_rpc.protocol import Ed25519SigningKey, KeyRing, VerifyingKey, parse_key_file
+from shutdown_rpc.protocol.wire import AnyKey, verifying_key_of
 
 KEYS_ENV = "SHUTDOWN_RPC_KEYS"
 KEYS_ENV_FORMS = (
@@ -35,8 +35,6 @@ NO_KEYS_LOG = (
 # A caller's UNKNOWN_KEY detail when some configured keys did not load (the log names which; the caller is not
 # told this agent's paths).
 FAILED_KEYS_DETAIL = "this agent's keys could not be loaded ({failed} of {configured} failed; see the agent's log)"
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
 
 
 @dataclass(frozen=True)
@@ -82,20 +80,20 @@ class LoadedKeys:
         return f"{head}: {listed}. The job carries on; {tail}. {KEYS_ENV_FORMS}."
 
 
-def read_key_file(path: str | os.PathLike[str]) -> VerifyingKey:
+def read_verifying_key(path: str | os.PathLike[str]) -> VerifyingKey:
     """The verifying key in one key file named in code. Errors name the file, never its content; OSError if it
     cannot be opened; a FIFO or directory is refused without blocking.
 
     Logs a warning when the file holds a secret (HMAC secret, Ed25519 private key) and is readable or writable
     by group or others.
     """
-    return _verifying_key(_read_key_file(path, str(path)), str(path))
+    return _verifying_key(read_key_and_mode(path, str(path)), str(path))
 
 
 def _read_env_entry(path: str, position: int) -> VerifyingKey:
     """A key file named by ``SHUTDOWN_RPC_KEYS``: errors and warnings name the entry's position, not its value."""
     label = f"{KEYS_ENV} entry #{position}"
-    return _verifying_key(read_key_file_from(path, label), label)
+    return _verifying_key(read_key_and_mode_from(path, label), label)
 
 
 def _verifying_key(read: KeyFileRead, name: str) -> VerifyingKey:
@@ -131,7 +129,7 @@ def _env_entries(value: str) -> Iterator[Entry]:
         return
     if text.startswith("{"):
         try:
-            yield _verifying(parse_key(text), KEYS_ENV)
+            yield _verifying(parse_key_file(text), KEYS_ENV)
         except (ValueError, RecursionError) as exc:
             yield KeyLoadFailure(f"{KEYS_ENV} (a key object)", _problem(exc))
         return
@@ -153,7 +151,7 @@ def _env_array_entries(text: str) -> Iterator[Entry]:
         label = f"{KEYS_ENV} entry #{position}"
         if isinstance(item, dict):
             try:
-                yield _verifying(parse_key(json.dumps(item)), label)
+                yield _verifying(parse_key_file(json.dumps(item)), label)
             except (ValueError, RecursionError) as exc:
                 yield KeyLoadFailure(label, _problem(exc))
         elif isinstance(item, str):
@@ -175,7 +173,7 @@ def _file_entries(files: Iterable[str | os.PathLike[str]]) -> Iterator[Entry]:
     for position, path in enumerate(files, 1):
         source = f"key_files entry #{position} ({os.fspath(path)})"
         try:
-            yield read_key_file(path)
+            yield read_verifying_key(path)
         except OSError as exc:
             yield KeyLoadFailure(source, f"cannot read key file: {exc.strerror or type(exc).__name__}")
         except (ValueError, RecursionError) as exc:
@@ -248,7 +246,7 @@ def load_key_ring(
     in code), as does a key id given twice. ``enable_remote_shutdown`` uses :func:`load_keys_tolerantly`.
     """
     collected = _code_keys(keys)
-    collected.extend(read_key_file(path) for path in files)
+    collected.extend(read_verifying_key(path) for path in files)
     if keys is None and not collected:
         environ = os.environ if env is None else env
         collected.extend(keys_from_env_value(environ.get(KEYS_ENV, "")))

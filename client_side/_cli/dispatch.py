@@ -15,7 +15,7 @@ from livekit import api
 
 from shutdown_rpc.client_side import ShutdownClient, TransportError
 from shutdown_rpc.client_side._server_api import _room_call
-from shutdown_rpc.protocol import ATTR_METHOD
+from shutdown_rpc.protocol.wire import ATTR_METHOD
 
 from .common import SubParsers, UsageError, non_negative_seconds
 from .exit_codes import EXIT_AGENT_NOT_FOUND, EXIT_OK, EXIT_TRANSPORT

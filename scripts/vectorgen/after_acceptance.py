@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shutdown_rpc.protocol import RECEIPT_METHOD, Ending, ending_attributes, is_receipt_for, parse_ending
+from shutdown_rpc.protocol.wire import RECEIPT_METHOD_NAME, Ending, ending_attributes, is_receipt_for, parse_ending
 
 RID = "AAAAAAAAAAAAAAAAAAAAAA"
 RID_64 = "a" * 64
@@ -30,7 +30,7 @@ def _ending(ending: Ending) -> dict[str, Any]:
 
 def generate() -> dict[str, Any]:
     return {
-        "receipt_method": RECEIPT_METHOD,
+        "receipt_method": RECEIPT_METHOD_NAME,
         "receipts": [
             _receipt(RID, RID),
             _receipt(RID_64, RID_64),

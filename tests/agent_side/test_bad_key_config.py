@@ -15,19 +15,19 @@ from typing import Any
 
 import pytest
 
-from shutdown_rpc.agent_side import KEYS_ENV
-from shutdown_rpc.agent_side._keys import load_keys_tolerantly
-from shutdown_rpc.protocol import METHOD_NAME, ErrorCode, dump_key
+from shutdown_rpc.agent_side._keys import KEYS_ENV, load_keys_tolerantly
+from shutdown_rpc.protocol import ErrorCode, dump_key_file
+from shutdown_rpc.protocol.wire import METHOD_NAME
 from tests.agent_side.fakes import KEY, OTHER_KEY, signed
 from tests.agent_side.test_handler import Harness, make
 
 # What a broken entry meant to be (OTHER_KEY); its secret must never appear in a log or a refusal.
-OTHER_SECRET = json.loads(dump_key(OTHER_KEY))["secret"]
+OTHER_SECRET = json.loads(dump_key_file(OTHER_KEY))["secret"]
 NOT_CANONICAL = base64.b64encode(b"\0" * 32).decode()[:-2] + "B="  # decodes, but pad bits are set
 
 
 def _other_key_text(**overrides: object) -> str:
-    return json.dumps({**json.loads(dump_key(OTHER_KEY)), **overrides})
+    return json.dumps({**json.loads(dump_key_file(OTHER_KEY)), **overrides})
 
 
 # name -> (makes the bad entry's path in tmp_path, the problem the ERROR states)
@@ -63,11 +63,11 @@ def _file(path: Path, text: str) -> Path:
 
 
 def _good_file(tmp_path: Path) -> Path:
-    return _file(tmp_path / "backend-1.json", dump_key(KEY))
+    return _file(tmp_path / "backend-1.json", dump_key_file(KEY))
 
 
 async def _enable(caplog: pytest.LogCaptureFixture, **kw: Any) -> tuple[Harness, str]:
-    with caplog.at_level(logging.INFO, logger="shutdown_rpc.agent_side"):
+    with caplog.at_level(logging.INFO, logger="shutdown_rpc"):
         h = await make(keys=None, **kw)
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, errors  # ONE error, however many entries failed
@@ -136,7 +136,7 @@ async def test_a_secret_pasted_as_a_path_is_named_by_position_only(caplog: pytes
 
 
 def test_a_key_id_given_twice_keeps_the_first(tmp_path: Path) -> None:
-    first, second = _good_file(tmp_path), _file(tmp_path / "again.json", dump_key(KEY))
+    first, second = _good_file(tmp_path), _file(tmp_path / "again.json", dump_key_file(KEY))
     loaded = load_keys_tolerantly(files=[first, second])
     assert list(loaded.ring) == [KEY.key_id]
     assert [str(f) for f in loaded.failures] == ["key id 'backend-1': given twice; the first one is used"]

@@ -1,13 +1,16 @@
 """The docs site as a reader meets it: built with ``mkdocs build --strict`` (a broken link or an API reference
 that does not resolve fails), served on loopback, opened in Debian's headless Chromium (driven by playwright-core
 from js/node_modules): every page renders with its title and no script error, and the search box finds
-``enable_remote_shutdown``. A screenshot of the search result is saved; its path is printed."""
+``enable_remote_shutdown``. A screenshot of the search result is saved; its path is printed. The API reference
+documents exactly each public package's ``__all__``."""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -92,3 +95,20 @@ def test_every_page_renders_and_search_finds_enable_remote_shutdown(site: Path, 
         assert result["pages"][path]["h1"], f"{path} has no title"
     assert any("enable_remote_shutdown" in hit for hit in result["search"]), result["search"]
     assert SCREENSHOT.stat().st_size > 0
+
+
+REFERENCE_PAGES = {
+    "shutdown_rpc.protocol": "reference/protocol",
+    "shutdown_rpc.protocol.wire": "reference/wire",
+    "shutdown_rpc.agent_side": "reference/agent_side",
+    "shutdown_rpc.client_side": "reference/client_side",
+    "shutdown_rpc.client_side.fleet": "reference/fleet",
+}
+
+
+@pytest.mark.parametrize("package", REFERENCE_PAGES)
+def test_the_api_reference_has_every_public_name_and_nothing_else(site: Path, package: str) -> None:
+    public = set(importlib.import_module(package).__all__)
+    html = (site / REFERENCE_PAGES[package] / "index.html").read_text()
+    documented = set(re.findall(rf'id="{re.escape(package)}\.([A-Za-z_][A-Za-z0-9_]*)"', html))
+    assert documented == public

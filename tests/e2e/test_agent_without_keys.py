@@ -11,9 +11,9 @@ import pytest
 from livekit import api
 
 from harness.agent_worker import RecordFile, process_gone
-from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import Refused, ShutdownClient
-from shutdown_rpc.protocol import ErrorCode, dump_key
+from shutdown_rpc.agent_side._reason import format_reason
+from shutdown_rpc.client_side import Refused, ShutdownClient, ShutdownCommand
+from shutdown_rpc.protocol import ErrorCode, dump_key_file
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     EXAMPLE_AGENT,
     TIMEOUT,
@@ -45,7 +45,7 @@ async def test_agent_without_keys_runs_on_and_tells_each_caller(
 
     client = ShutdownClient(e2e_keys.hmac, issuer="backend", lkapi=lkapi)
     with pytest.raises(Refused) as refused:
-        await client.shutdown(room_name, agent=job.agent_identity, reason="bye", timeout=TIMEOUT)
+        await client.shutdown(room_name, ShutdownCommand(reason="bye"), agent=job.agent_identity, timeout=TIMEOUT)
 
     assert refused.value.code is ErrorCode.UNKNOWN_KEY and not refused.value.retryable
     assert "no verification keys (SHUTDOWN_RPC_KEYS unset)" in refused.value.message
@@ -64,7 +64,7 @@ async def test_agent_with_a_missing_key_path_runs_on_and_is_ended_by_a_key_that_
 ) -> None:
     # issue 19: a mis-mounted key file raised out of enable_remote_shutdown and the agent left the room
     good = tmp_path / "backend.key.json"
-    good.write_text(dump_key(e2e_keys.hmac))
+    good.write_text(dump_key_file(e2e_keys.hmac))
     good.chmod(0o600)
     missing = tmp_path / "not-mounted" / "ops.pub"
     events = tmp_path / "events.jsonl"
@@ -80,12 +80,13 @@ async def test_agent_with_a_missing_key_path_runs_on_and_is_ended_by_a_key_that_
 
     ops = ShutdownClient(e2e_keys.ed25519, issuer="ops", lkapi=lkapi)  # its public key was the missing file
     with pytest.raises(Refused) as refused:
-        await ops.shutdown(room_name, agent=job.agent_identity, reason="bye", timeout=TIMEOUT)
+        await ops.shutdown(room_name, ShutdownCommand(reason="bye"), agent=job.agent_identity, timeout=TIMEOUT)
     assert refused.value.code is ErrorCode.UNKNOWN_KEY
     assert "this agent's keys could not be loaded (1 of 2 failed" in refused.value.message
     assert not process_gone(job.pid) and job.agent_identity in job.user.room.remote_participants
 
     backend = ShutdownClient(e2e_keys.hmac, issuer="backend", lkapi=lkapi)
-    result = await backend.shutdown(room_name, agent=job.agent_identity, reason="key that loaded", timeout=TIMEOUT)
+    command = ShutdownCommand(reason="key that loaded")
+    result = await backend.shutdown(room_name, command, agent=job.agent_identity, timeout=TIMEOUT)
     callback = await job_ended_once(agent, job)
     assert callback["reason"] == format_reason("backend", result.request_id, "key that loaded")

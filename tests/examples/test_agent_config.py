@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from examples.agent import FLUSH_DELAY_ENV, flush_delay_from_env
-from shutdown_rpc.agent_side import DEFAULT_REPLY_FLUSH_DELAY_S
+from shutdown_rpc.agent_side import EndingTimings
 
 
 @pytest.mark.parametrize("value", ["half a second", "-1", "11", "nan", "inf"])
@@ -17,12 +17,12 @@ def test_a_bad_flush_delay_is_named_and_the_default_used(
 ) -> None:
     monkeypatch.setenv(FLUSH_DELAY_ENV, value)
     with caplog.at_level(logging.ERROR):
-        assert flush_delay_from_env() == DEFAULT_REPLY_FLUSH_DELAY_S
+        assert flush_delay_from_env() == EndingTimings.reply_flush_delay_s
     (record,) = caplog.records
     assert FLUSH_DELAY_ENV in record.getMessage() and "using the default" in record.getMessage()
 
 
-@pytest.mark.parametrize(("value", "expected"), [("", DEFAULT_REPLY_FLUSH_DELAY_S), ("0", 0.0), ("1.5", 1.5)])
+@pytest.mark.parametrize(("value", "expected"), [("", EndingTimings.reply_flush_delay_s), ("0", 0.0), ("1.5", 1.5)])
 def test_a_good_or_unset_flush_delay_is_used(value: str, expected: float, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FLUSH_DELAY_ENV, value)
     assert flush_delay_from_env() == expected
