@@ -85,26 +85,19 @@ async def _good_loaded_bad_told(h: Harness) -> None:
     await h.ctx.shutdown_called.wait()
 
 
+@pytest.mark.parametrize("given", [KEYS_ENV, "key_files"])
 @pytest.mark.parametrize("kind", BAD_FILES)
-async def test_a_bad_entry_of_the_env_list_is_named_and_the_good_one_loads(
-    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_a_bad_entry_of_a_list_is_named_and_the_good_one_loads(
+    kind: str, given: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_path, problem = BAD_FILES[kind]
-    bad = make_path(tmp_path)
-    h, error = await _enable(caplog, env={KEYS_ENV: f"{_good_file(tmp_path)}{os.pathsep}{bad}"})
-    assert f"{KEYS_ENV} entry #2 ({bad}): " in error and problem in error, error
+    entries = [_good_file(tmp_path), make_path(tmp_path)]
+    if given == KEYS_ENV:
+        h, error = await _enable(caplog, env={KEYS_ENV: os.pathsep.join(map(str, entries))})
+    else:
+        h, error = await _enable(caplog, key_files=entries)
+    assert f"{given} entry #2 ({entries[1]}): " in error and problem in error, error
     assert "1 of 2 configured keys could not be loaded" in error and "loaded: backend-1" in error
-    await _good_loaded_bad_told(h)
-
-
-@pytest.mark.parametrize("kind", BAD_FILES)
-async def test_a_bad_key_files_entry_is_named_and_the_good_one_loads(
-    kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    make_path, problem = BAD_FILES[kind]
-    bad = make_path(tmp_path)
-    h, error = await _enable(caplog, key_files=[_good_file(tmp_path), bad])
-    assert f"key_files entry #2 ({bad}): " in error and problem in error, error
     await _good_loaded_bad_told(h)
 
 
