@@ -26,7 +26,6 @@ from ._ending import (
     STATE_ENDING,
     Ending,
     ending_attributes,
-    is_receipt_for,
     parse_ending,
 )
 from ._envelope import METHOD_NAME, SUPPORTED_VERSIONS, VERSION, Envelope, signed_message, unpack_envelope
@@ -50,6 +49,7 @@ from ._limits import (
     MAX_LIFETIME_S,
     MAX_PAYLOAD_BYTES,
 )
+from ._receipt_token import is_receipt_for, is_receipt_token, new_receipt_token
 from ._replay import ReplayCache, Reservation
 from ._schema import ANY_AGENT, ShutdownOptions, ShutdownRequest
 from ._signing import build_request, encode_body, new_request_id, seal, sign_request, unsigned_request
@@ -113,6 +113,8 @@ __all__ = [
     "ending_attributes",
     "inspect_payload",
     "is_receipt_for",
+    "is_receipt_token",
+    "new_receipt_token",
     "new_request_id",
     "parse_advertisement",
     "parse_ending",

@@ -6,7 +6,7 @@ import enum
 import json
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ._envelope import SUPPORTED_VERSIONS, VERSION
 from ._errors import ErrorCode, ShutdownRpcError
@@ -32,21 +32,32 @@ class Ack(BaseModel):
     agent_identity: str
     job_id: str
     agent_time_ms: Annotated[int, Field(ge=0)]
+    receipt_token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")] | None = Field(
+        default=None, repr=False
+    )
+    """The secret the caller sends back as its receipt (spec §8): ``accepted`` and ``duplicate`` only. Kept out
+    of ``repr`` so that logging an acknowledgement never logs it."""
 
     def to_json(self) -> str:
         """Compact JSON with keys in spec order, the RPC response payload."""
-        return json.dumps(
-            {
-                "version": self.version,
-                "status": self.status.value,
-                "request_id": self.request_id,
-                "agent_identity": self.agent_identity,
-                "job_id": self.job_id,
-                "agent_time_ms": self.agent_time_ms,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        fields: dict[str, object] = {
+            "version": self.version,
+            "status": self.status.value,
+            "request_id": self.request_id,
+            "agent_identity": self.agent_identity,
+            "job_id": self.job_id,
+            "agent_time_ms": self.agent_time_ms,
+        }
+        if self.receipt_token is not None:
+            fields["receipt_token"] = self.receipt_token
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def receipt(self) -> str | None:
+        """The payload of the receipt a caller sends for this answer (spec §2), or None when it sends none."""
+        if self.status is AckStatus.ALREADY_SHUTTING_DOWN:
+            return None
+        return self.receipt_token
 
     @classmethod
     def from_json(cls, text: str) -> Ack:
