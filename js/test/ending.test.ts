@@ -7,7 +7,7 @@ import { endingAttributes, isReceiptFor, onAgentEnding, parseEnding, RECEIPT_MET
 
 interface After {
   receipt_method: string;
-  receipts: Array<{ request_id: string; payload: string; matches: boolean }>;
+  receipts: Array<{ receipt_token: string; request_id: string; payload: string; matches: boolean }>;
   ending_attributes: Array<{ ending: { request_id: string; issuer: string; reason: string | null }; attributes: Record<string, string> }>;
   not_ending: Array<Record<string, string>>;
 }
@@ -17,7 +17,7 @@ const after = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { after_acceptan
 
 test('receipt method and payloads', () => {
   assert.equal(after.receipt_method, RECEIPT_METHOD);
-  for (const c of after.receipts) assert.equal(isReceiptFor(c.payload, c.request_id), c.matches, JSON.stringify(c.payload));
+  for (const c of after.receipts) assert.equal(isReceiptFor(c.payload, c.receipt_token), c.matches, JSON.stringify(c.payload));
 });
 
 test('ending attributes both ways', () => {
