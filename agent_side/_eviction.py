@@ -58,9 +58,8 @@ class FloodEviction:
             )
         if self._evict_after is None or count < self._evict_after or caller in self._tasks:
             return
-        if not self._evictable(caller):
+        if not self._evictable(caller):  # e.g. its arrival is not known here yet: the next refusal tries again
             return
-        del self._over[caller]
         task = asyncio.get_running_loop().create_task(self._evict(caller, count), name="shutdown_rpc.evict")
         self._tasks[caller] = task
         task.add_done_callback(lambda _: self._tasks.pop(caller, None))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from shutdown_rpc.protocol import is_receipt_for, new_receipt_token
+from shutdown_rpc.protocol import is_receipt_for
 
 logger = logging.getLogger("shutdown_rpc.agent_side")
 
@@ -23,10 +23,9 @@ class ReceiptGate:
         self.arrived = asyncio.Event()
         self.unmatched = 0
 
-    def issue(self) -> str:
-        """A fresh token for the acknowledgement being accepted; receipts count only with it from now on."""
-        self._token = new_receipt_token()
-        return self._token
+    def arm(self, token: str) -> None:
+        """The token of the accepted acknowledgement: receipts count only with it from now on."""
+        self._token = token
 
     def offer(self, payload: str) -> None:
         """One call of the receipt method: sets ``arrived`` for the token, counts anything else."""

@@ -16,6 +16,7 @@ from livekit import api
 
 from shutdown_rpc.protocol import (
     METHOD_NAME,
+    RECEIPT_METHOD,
     Ack,
     AckStatus,
     Binding,
@@ -25,6 +26,7 @@ from shutdown_rpc.protocol import (
     Verifier,
     VerifyingKey,
     advertisement_attributes,
+    new_receipt_token,
     refusal_data,
     refusal_message,
 )
@@ -72,6 +74,7 @@ class FakeParticipant:
     job_id: str = "AJ_fake"
     script: list[Step] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)  # payloads of the receipt method (answered "")
     verifier: Verifier | None = None
 
     def answer(self, room: str, payload: str) -> str:
@@ -87,6 +90,7 @@ class FakeParticipant:
             agent_identity=self.identity,
             job_id=self.job_id,
             agent_time_ms=1,
+            receipt_token=new_receipt_token(),
         )
         decision.accept(ack)
         return ack.to_json()
@@ -167,6 +171,9 @@ class FakeLiveKit:
         if target is None:
             return _twirp("unavailable", 503, "no response from servers")
         target.payloads.append(req.payload)
+        if req.method == RECEIPT_METHOD:
+            target.receipts.append(req.payload)
+            return _proto(api.PerformRpcResponse(payload=""))
         if req.method != METHOD_NAME:
             return _rpc_error(1400, "Method not supported at destination", None)
         step = target.script.pop(0) if target.script else None
