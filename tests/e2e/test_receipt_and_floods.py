@@ -18,7 +18,6 @@ import pytest_asyncio
 from aiohttp import ClientSession, web
 from livekit import api, rtc
 
-from harness.agent_worker import RecordFile
 from harness.room_state import identities
 from shutdown_rpc.agent_side import format_reason
 from shutdown_rpc.client_side import RetryPolicy, ShutdownClient, ShutdownResult, perform_rpc
@@ -35,13 +34,13 @@ from shutdown_rpc.protocol import (
 )
 from tests.e2e.conftest import WorkerFactory
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
-    EXAMPLE_AGENT,
     TIMEOUT,
     E2EKeys,
     ExampleAgent,
     e2e_keys_fixture,
     example_agent_fixture,
     job_ended_once,
+    start_example_agent,
     start_job,
     wall_ms,
 )
@@ -57,13 +56,9 @@ def patient_agent(
     agent_worker_factory: WorkerFactory, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
 ) -> ExampleAgent:
     """The example agent, waiting up to 10 s for the caller's receipt."""
-    events_path = tmp_path_factory.mktemp("patient-agent") / "events.jsonl"
-    env = {
-        "SHUTDOWN_RPC_KEYS": e2e_keys.agent_env_value(),
-        "SHUTDOWN_RPC_EVENTS_FILE": str(events_path),
-        "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S": LONG_BOUND_S,
-    }
-    return ExampleAgent(agent_worker_factory(EXAMPLE_AGENT, env=env), RecordFile(events_path))
+    return start_example_agent(
+        agent_worker_factory, e2e_keys, tmp_path_factory, SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S=LONG_BOUND_S
+    )
 
 
 def signed(keys: E2EKeys, room: str, agent: str, reason: str) -> tuple[str, str]:
