@@ -6,7 +6,15 @@ import enum
 import json
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from ._envelope import SUPPORTED_VERSIONS, VERSION
 from ._errors import ErrorCode, ShutdownRpcError
@@ -38,6 +46,15 @@ class Ack(BaseModel):
     """The secret the caller sends back as its receipt (spec §8): ``accepted`` and ``duplicate`` only. Kept out
     of ``repr`` so that logging an acknowledgement never logs it."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _token_null_is_not_absent(cls, data: object, info: ValidationInfo) -> object:
+        # spec §8: a receipt_token that is present on the wire must be a token; JSON null is not an absent key
+        wire = bool(info.context and info.context.get("wire"))
+        if wire and isinstance(data, dict) and "receipt_token" in data and data["receipt_token"] is None:
+            raise ValueError("receipt_token must be a string when present")
+        return data
+
     def to_json(self) -> str:
         """Compact JSON with keys in spec order, the RPC response payload."""
         fields: dict[str, object] = {
@@ -65,7 +82,7 @@ class Ack(BaseModel):
         if len(text) > MAX_ACK_BYTES:
             raise ValueError("acknowledgement too long")
         try:
-            return cls.model_validate_json(text)
+            return cls.model_validate_json(text, context={"wire": True})
         except ValidationError as exc:
             raise ValueError(f"not a shutdown acknowledgement: {exc.error_count()} error(s)") from None
 

@@ -69,6 +69,7 @@ def _acknowledgements() -> list[dict[str, Any]]:
     accepted = _ack(AckStatus.ACCEPTED, TOKEN)
     shutting_down = _ack(AckStatus.ALREADY_SHUTTING_DOWN, None).to_json()
     bad_char = TOKEN[:-1] + "="
+    token_null = _with(accepted, receipt_token=False).replace("false", "null")  # _with drops None values
     return [
         _acknowledgement("accepted: the receipt is the token", accepted.to_json()),
         _acknowledgement("duplicate: repeats the accepted token", accepted.as_duplicate().to_json()),
@@ -77,6 +78,7 @@ def _acknowledgements() -> list[dict[str, Any]]:
         _acknowledgement("accepted without a token (no receipt)", _ack(AckStatus.ACCEPTED, None).to_json()),
         _acknowledgement("an unknown key is ignored", _with(accepted, later_field=[1, 2])),
         _acknowledgement("token not a string: not an acknowledgement", _with(accepted, receipt_token=12345)),
+        _acknowledgement("token null: not an acknowledgement", token_null),
         _acknowledgement("token of 21 characters: not an acknowledgement", _with(accepted, receipt_token=TOKEN[:21])),
         _acknowledgement("token of 65 characters: not an acknowledgement", _with(accepted, receipt_token="a" * 65)),
         _acknowledgement("token outside the alphabet: not an acknowledgement", _with(accepted, receipt_token=bad_char)),
