@@ -9,13 +9,12 @@ credentials). Logged once when a caller first goes over its budget and once per 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
-from ._outcomes import loggable
+from shutdown_rpc._log import logger
 
-logger = logging.getLogger("shutdown_rpc.agent_side")
+from ._outcomes import loggable
 
 REMOVE_TIMEOUT_S = 5.0
 

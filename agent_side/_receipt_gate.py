@@ -4,11 +4,9 @@ carrying it has arrived. Anything else sent to the receipt method is counted, ne
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from shutdown_rpc.protocol import is_receipt_for
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
+from shutdown_rpc._log import logger
+from shutdown_rpc.protocol.wire import is_receipt_for
 
 
 class ReceiptGate:

@@ -9,15 +9,13 @@ log (``_eviction``): once per caller.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
+from shutdown_rpc._log import logger
 from shutdown_rpc.protocol import ShutdownRpcError
 
 from ._deciding import CallerOverBudget, OverBudget
 from ._outcomes import log_outcome
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
 
 
 class RefusalLog:

@@ -14,15 +14,8 @@ import hashlib
 import json
 from typing import Any
 
-from shutdown_rpc.protocol import (
-    RECEIPT_METHOD,
-    Ack,
-    AckStatus,
-    Ending,
-    ending_attributes,
-    is_receipt_for,
-    parse_ending,
-)
+from shutdown_rpc.protocol import Acknowledgement, AckStatus
+from shutdown_rpc.protocol.wire import RECEIPT_METHOD_NAME, Ending, ending_attributes, is_receipt_for, parse_ending
 
 RID = "AAAAAAAAAAAAAAAAAAAAAA"
 RID_64 = "a" * 64
@@ -35,8 +28,8 @@ def _receipt(token: str, payload: str, request_id: str = RID) -> dict[str, Any]:
     return {"receipt_token": token, "request_id": request_id, "payload": payload, "matches": matches}
 
 
-def _ack(status: AckStatus, token: str | None, request_id: str = RID) -> Ack:
-    return Ack(
+def _ack(status: AckStatus, token: str | None, request_id: str = RID) -> Acknowledgement:
+    return Acknowledgement(
         status=status,
         request_id=request_id,
         agent_identity="agent-AJ_1",
@@ -48,13 +41,13 @@ def _ack(status: AckStatus, token: str | None, request_id: str = RID) -> Ack:
 
 def _acknowledgement(description: str, text: str) -> dict[str, Any]:
     try:
-        ack = Ack.from_json(text)
+        ack = Acknowledgement.from_json(text)
     except ValueError:
         return {"description": description, "json": text, "valid": False, "receipt": None}
     return {"description": description, "json": text, "valid": True, "receipt": ack.receipt}
 
 
-def _with(ack: Ack, **changes: Any) -> str:
+def _with(ack: Acknowledgement, **changes: Any) -> str:
     """``ack``'s JSON with keys changed (None removes one), for texts an agent would not write."""
     fields = json.loads(ack.to_json())
     for key, value in changes.items():
@@ -96,7 +89,7 @@ def _ending(ending: Ending) -> dict[str, Any]:
 
 def generate() -> dict[str, Any]:
     return {
-        "receipt_method": RECEIPT_METHOD,
+        "receipt_method": RECEIPT_METHOD_NAME,
         "acknowledgements": _acknowledgements(),
         "receipts": [
             _receipt(TOKEN, TOKEN),

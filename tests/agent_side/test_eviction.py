@@ -8,8 +8,8 @@ import logging
 import pytest
 from livekit import rtc
 
-from shutdown_rpc.agent_side import RateLimit, ShutdownPolicy
-from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode
+from shutdown_rpc.agent_side import AccessPolicy, RateLimit
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode
 from tests.agent_side.fakes import ROOM, FakeParticipant, signed
 from tests.agent_side.test_handler import Harness, make
 
@@ -26,7 +26,7 @@ async def flood(h: Harness, caller: str, n: int) -> None:
 async def test_a_participant_over_its_budget_is_removed_once_and_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=SMALL))
+    h = await make(AccessPolicy(rate_limit=SMALL))
     h.ctx.room.remote_participants["flooder"] = FakeParticipant("flooder")
     with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
         await flood(h, "flooder", 2 + 2)  # budget, then 2 over it: not yet
@@ -40,7 +40,7 @@ async def test_a_participant_over_its_budget_is_removed_once_and_logged_once(
     assert sum("is over its refusal budget" in m for m in messages) == 1
     assert sum("removed flooder from the room after 3 refusals" in m for m in messages) == 1
     # still listening: a valid request is accepted
-    assert Ack.from_json(await h.call(signed(), caller="backend")).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed(), caller="backend")).status is AckStatus.ACCEPTED
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ async def test_a_participant_over_its_budget_is_removed_once_and_logged_once(
     ],
 )
 async def test_never_removed(caller: str, kind: int | None, limit: RateLimit) -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=limit))
+    h = await make(AccessPolicy(rate_limit=limit))
     if kind is not None:
         h.ctx.room.remote_participants[caller] = FakeParticipant(caller, kind=kind)
     await flood(h, caller, 20)
@@ -71,6 +71,6 @@ def test_evict_after_must_be_positive() -> None:
 
 
 async def test_rate_limited_code_is_sent_to_the_flooder() -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=SMALL))
+    h = await make(AccessPolicy(rate_limit=SMALL))
     await flood(h, "x", 2)
     await h.refused("garbage", ErrorCode.RATE_LIMITED, caller="x")

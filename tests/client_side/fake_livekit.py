@@ -15,16 +15,18 @@ from aiohttp import web
 from livekit import api
 
 from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    RECEIPT_METHOD,
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     KeyRing,
     ShutdownRpcError,
     Verifier,
     VerifyingKey,
+)
+from shutdown_rpc.protocol.wire import (
+    METHOD_NAME,
+    RECEIPT_METHOD_NAME,
     advertisement_attributes,
     new_receipt_token,
     refusal_data,
@@ -78,13 +80,13 @@ class FakeParticipant:
     verifier: Verifier | None = None
 
     def answer(self, room: str, payload: str) -> str:
-        """Verify like an agent: the Ack JSON, or raise ShutdownRpcError."""
+        """Verify like an agent: the Acknowledgement JSON, or raise ShutdownRpcError."""
         if self.verifier is None:
             self.verifier = Verifier(KeyRing(self.keys))
-        decision = self.verifier.verify(payload, Binding(room, self.identity, self.job_id))
+        decision = self.verifier.verify(payload, AgentBinding(room, self.identity, self.job_id))
         if isinstance(decision, DuplicateRequest):
             return decision.ack.to_json()
-        ack = Ack(
+        ack = Acknowledgement(
             status=AckStatus.ACCEPTED,
             request_id=decision.request.request_id,
             agent_identity=self.identity,
@@ -171,7 +173,7 @@ class FakeLiveKit:
         if target is None:
             return _twirp("unavailable", 503, "no response from servers")
         target.payloads.append(req.payload)
-        if req.method == RECEIPT_METHOD:
+        if req.method == RECEIPT_METHOD_NAME:
             target.receipts.append(req.payload)
             return _proto(api.PerformRpcResponse(payload=""))
         if req.method != METHOD_NAME:

@@ -19,19 +19,11 @@ from aiohttp import ClientSession, web
 from livekit import api, rtc
 
 from harness.room_state import identities
-from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import RetryPolicy, ShutdownClient, ShutdownResult, perform_rpc
-from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    RECEIPT_METHOD,
-    Ack,
-    AckStatus,
-    ErrorCode,
-    ShutdownOptions,
-    build_request,
-    new_receipt_token,
-    sign_request,
-)
+from shutdown_rpc.agent_side._reason import format_reason
+from shutdown_rpc.client_side import RetryPolicy, ShutdownClient, ShutdownCommand, ShutdownResult
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode, ShutdownOptions, build_request, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME, new_receipt_token
 from tests.e2e.conftest import WorkerFactory
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
@@ -103,7 +95,9 @@ async def test_only_the_callers_receipt_ends_the_wait(
     agent = await intruder.wait_for_participant(job.agent_identity, timeout=TIMEOUT)
     payload, request_id = signed(e2e_keys, room_name, job.agent_identity, "only mine")
 
-    ack = Ack.from_json(await call(lkapi, room_name, job.agent_identity, METHOD_NAME, payload))  # no receipt yet
+    ack = Acknowledgement.from_json(
+        await call(lkapi, room_name, job.agent_identity, METHOD_NAME, payload)
+    )  # no receipt yet
     assert ack.status is AckStatus.ACCEPTED
     token = ack.receipt
     assert token is not None and token != request_id
@@ -114,12 +108,12 @@ async def test_only_the_callers_receipt_ends_the_wait(
     assert token not in "".join(agent.attributes.values())
     for forged in (request_id, new_receipt_token(), ""):
         answer = await intruder.local.perform_rpc(
-            destination_identity=job.agent_identity, method=RECEIPT_METHOD, payload=forged, response_timeout=10
+            destination_identity=job.agent_identity, method=RECEIPT_METHOD_NAME, payload=forged, response_timeout=10
         )
         assert answer == ""
 
     real_receipt_ms = wall_ms()
-    assert await call(lkapi, room_name, job.agent_identity, RECEIPT_METHOD, token) == ""
+    assert await call(lkapi, room_name, job.agent_identity, RECEIPT_METHOD_NAME, token) == ""
     receipt = await patient_agent.events.wait_for(room=room_name, event="caller_receipt", timeout=TIMEOUT)
     assert receipt["wall_ms"] >= real_receipt_ms  # the forged ones, answered before, did not end the wait
     await job.user.wait_participant_left(job.agent_identity, timeout=TIMEOUT)
@@ -163,7 +157,9 @@ async def test_a_flooding_participant_is_removed_and_a_valid_request_then_accept
     assert not [line for line in lines if "remote shutdown refused (rate_limited" in line]  # none per refusal
 
     client = ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=lkapi)
-    result = await client.shutdown(room_name, agent=job.agent_identity, reason="after the flood", timeout=TIMEOUT)
+    result = await client.shutdown(
+        room_name, ShutdownCommand(reason="after the flood"), agent=job.agent_identity, timeout=TIMEOUT
+    )
     assert result.status == "accepted"
     await job_ended_once(example_agent, job)
 
@@ -243,7 +239,9 @@ async def test_performrpc_unavailable_under_load_is_retried_to_a_typed_answer(
         async with api.LiveKitAPI(proxy_url, livekit_server.api_key, livekit_server.api_secret) as through_proxy:
             client = ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=through_proxy, retry=RetryPolicy())
             result = await asyncio.wait_for(
-                client.shutdown(room_name, agent=job.agent_identity, reason="under load", timeout=deadline_s),
+                client.shutdown(
+                    room_name, ShutdownCommand(reason="under load"), agent=job.agent_identity, timeout=deadline_s
+                ),
                 deadline_s + 10,  # a bound against hangs: the client's own deadline is what is checked
             )
             assert isinstance(result, ShutdownResult)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from shutdown_rpc.protocol import (
-    RECEIPT_METHOD,
-    Ack,
+from shutdown_rpc.protocol import Acknowledgement
+from shutdown_rpc.protocol.wire import (
+    RECEIPT_METHOD_NAME,
     Ending,
     ending_attributes,
     is_receipt_for,
@@ -25,7 +25,7 @@ AFTER = VECTORS["after_acceptance"]
 
 
 def test_receipt_method() -> None:
-    assert AFTER["receipt_method"] == RECEIPT_METHOD == "shutdown_rpc.received"
+    assert AFTER["receipt_method"] == RECEIPT_METHOD_NAME == "shutdown_rpc.received"
 
 
 @pytest.mark.parametrize("case", AFTER["receipts"], ids=lambda c: repr(c["payload"])[:30])
@@ -37,9 +37,9 @@ def test_receipts(case: dict[str, Any]) -> None:
 def test_acknowledgements(case: dict[str, Any]) -> None:
     if not case["valid"]:
         with pytest.raises(ValueError):
-            Ack.from_json(case["json"])
+            Acknowledgement.from_json(case["json"])
         return
-    ack = Ack.from_json(case["json"])
+    ack = Acknowledgement.from_json(case["json"])
     assert ack.receipt == case["receipt"]
     if "later_field" not in case["json"]:
         assert ack.to_json() == case["json"]  # what an agent writes, byte for byte
@@ -48,7 +48,7 @@ def test_acknowledgements(case: dict[str, Any]) -> None:
 def test_the_token_never_shows_in_repr() -> None:
     token = new_receipt_token()
     assert is_receipt_token(token) and len(token) == 22
-    ack = Ack.from_json(AFTER["acknowledgements"][0]["json"]).model_copy(update={"receipt_token": token})
+    ack = Acknowledgement.from_json(AFTER["acknowledgements"][0]["json"]).model_copy(update={"receipt_token": token})
     assert token not in repr(ack) and token not in str(ack)
 
 

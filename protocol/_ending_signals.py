@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ._discovery import ATTRIBUTE_PREFIX
 
-RECEIPT_METHOD = "shutdown_rpc.received"
+RECEIPT_METHOD_NAME = "shutdown_rpc.received"
 """RPC method of the receipt: a caller that holds an ``accepted`` or ``duplicate`` acknowledgement sends its
 ``receipt_token`` there, so the agent can leave at once instead of waiting out its reply-flush bound."""
 
