@@ -37,6 +37,13 @@ class OverBudget(ShutdownRpcError):
         self.refusal = refusal
 
 
+class CallerOverBudget(ShutdownRpcError):
+    """RATE_LIMITED before the payload is read: this caller is over its own budget (§7 step 15)."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
+
+
 class ShutdownDecider:
     """Verifier + access policy + refusal budgets (per caller, all callers): which calls may end the job, and which are
     refused with what code."""
@@ -64,7 +71,7 @@ class ShutdownDecider:
         """Rate limit, verify and authorize one call: a repeat to answer again, or a request to decide on."""
         caller = data.caller_identity
         if not self.limiter.allows(caller):
-            raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
+            raise CallerOverBudget()
         if self.all_callers.allows(_ALL_CALLERS):
             return self._check(data, binding)
         try:
@@ -107,6 +114,10 @@ class ShutdownDecider:
             verdict = await verdict
         if verdict is not None:
             raise ShutdownRpcError(ErrorCode.VETOED, str(verdict) or "vetoed by the application")
+
+    def all_callers_budget_full(self) -> bool:
+        """Whether the budget across all callers is full again (a flood, if there was one, is over)."""
+        return self.all_callers.is_full(_ALL_CALLERS)
 
     def refused(self, err: ShutdownRpcError, caller: str) -> None:
         """Count a refusal against ``caller`` and all callers (unless it was not the caller's doing)."""

@@ -24,7 +24,14 @@ from shutdown_rpc.protocol import (
     Verifier,
     VerifyingKey,
 )
-from shutdown_rpc.protocol.wire import METHOD_NAME, advertisement_attributes, refusal_data, refusal_message
+from shutdown_rpc.protocol.wire import (
+    METHOD_NAME,
+    RECEIPT_METHOD_NAME,
+    advertisement_attributes,
+    new_receipt_token,
+    refusal_data,
+    refusal_message,
+)
 
 API_KEY = "fakekey"
 API_SECRET = "fakesecret-fakesecret-fakesecret-0123"  # test-only credentials of the fake server
@@ -69,6 +76,7 @@ class FakeParticipant:
     job_id: str = "AJ_fake"
     script: list[Step] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)  # payloads of the receipt method (answered "")
     verifier: Verifier | None = None
 
     def answer(self, room: str, payload: str) -> str:
@@ -84,6 +92,7 @@ class FakeParticipant:
             agent_identity=self.identity,
             job_id=self.job_id,
             agent_time_ms=1,
+            receipt_token=new_receipt_token(),
         )
         decision.accept(ack)
         return ack.to_json()
@@ -164,6 +173,9 @@ class FakeLiveKit:
         if target is None:
             return _twirp("unavailable", 503, "no response from servers")
         target.payloads.append(req.payload)
+        if req.method == RECEIPT_METHOD_NAME:
+            target.receipts.append(req.payload)
+            return _proto(api.PerformRpcResponse(payload=""))
         if req.method != METHOD_NAME:
             return _rpc_error(1400, "Method not supported at destination", None)
         step = target.script.pop(0) if target.script else None
