@@ -10,11 +10,13 @@ Environment:
 - ``SHUTDOWN_RPC_KEYS``: verification keys (a key file's JSON, a JSON array, or paths joined by ``:``).
 - ``LIVEKIT_AGENT_NAME``: agent name for explicit dispatch (default ``shutdown-rpc-example``).
 - ``SHUTDOWN_RPC_EVENTS_FILE``: if set, one JSON line per event is appended (event, reason, wall_ms, job_id,
-  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``session_closed``, ``shutdown_callback``.
+  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``caller_receipt`` (the caller's receipt, with
+  the acknowledgement's token, arrived), ``session_closed``, ``shutdown_callback``.
 - ``SHUTDOWN_RPC_GREETING``: text said when the session starts (tone of 40 ms per character), so a ``drain``
   request has speech to wait for. Default: a short greeting; empty: say nothing.
 - ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: the most the agent waits, after its acknowledgement, for the caller's receipt
-  before ``ctx.shutdown`` (default 0.5; spec §11).
+  before ``ctx.shutdown`` (default 0.5; spec §11); a value that is not a number within 0..10 is logged as an ERROR
+  and the default is used (bad configuration never ends a job).
 - ``SHUTDOWN_RPC_ALLOW_ANY_AGENT=1``: accept the any-agent target ``"*"``.
 - ``SHUTDOWN_RPC_UNSIGNED_IDENTITIES``: comma-separated identity globs allowed to send unsigned requests.
 """
@@ -28,12 +30,19 @@ from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, in
 from shutdown_rpc.agent_side import enable_remote_shutdown
 
 try:  # imported as examples.agent (tests)
-    from .agent_events import DEFAULT_GREETING, policy_from_env, record_event, shutdown_recorder
+    from .agent_events import (
+        DEFAULT_GREETING,
+        policy_from_env,
+        record_caller_receipt,
+        record_event,
+        shutdown_recorder,
+    )
     from .tone_tts import ToneTTS
 except ImportError:  # run as a script
     from agent_events import (  # type: ignore[no-redef,import-not-found,unused-ignore]
         DEFAULT_GREETING,
         policy_from_env,
+        record_caller_receipt,
         record_event,
         shutdown_recorder,
     )
@@ -56,7 +65,9 @@ async def entrypoint(ctx: JobContext) -> None:
     local_turns = inference.TurnDetector(version="v1-mini")
     session: AgentSession[None] = AgentSession(tts=ToneTTS(), turn_handling={"turn_detection": local_turns})
     session.on("close", lambda ev: record_event(ctx, "session_closed", close_reason=str(ev.reason)))
-    remote = await enable_remote_shutdown(ctx, policy=policy_from_env(ctx), session=session)
+    access, timings = policy_from_env(ctx)
+    remote = await enable_remote_shutdown(ctx, access=access, timings=timings, session=session)
+    record_caller_receipt(ctx, remote)
 
     # A tone has no words: syncing a transcript to it would only cost CPU (livekit-agents estimates the speaking
     # rate with an FFT of the audio, on the event loop).

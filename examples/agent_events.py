@@ -6,6 +6,7 @@ the compatibility matrix) records the same events under the same policy.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -16,14 +17,16 @@ from typing import Any
 from livekit.agents import JobContext
 
 from shutdown_rpc.agent_side import (
-    DEFAULT_REPLY_FLUSH_DELAY_S,
+    AccessPolicy,
+    EndingTimings,
     RemoteRequest,
-    ShutdownPolicy,
+    ShutdownHandler,
     UnsignedCallers,
     parse_reason,
 )
 
 EVENTS_ENV = "SHUTDOWN_RPC_EVENTS_FILE"
+FLUSH_DELAY_ENV = "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"
 DEFAULT_GREETING = "Hello. This agent ends when an authorized backend asks it to."
 
 logger = logging.getLogger("shutdown_rpc.example")
@@ -44,8 +47,8 @@ def record_event(ctx: JobContext, event: str, **fields: Any) -> None:
         os.close(fd)
 
 
-def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
-    """The example's policy, from environment variables."""
+def policy_from_env(ctx: JobContext) -> tuple[AccessPolicy, EndingTimings]:
+    """The example's access policy and ending timings, from environment variables."""
     unsigned_ids = [p.strip() for p in os.environ.get("SHUTDOWN_RPC_UNSIGNED_IDENTITIES", "").split(",") if p.strip()]
 
     def on_accepted(request: RemoteRequest) -> None:
@@ -59,12 +62,39 @@ def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
             options=request.options.model_dump(),
         )
 
-    return ShutdownPolicy(
+    access = AccessPolicy(
         allow_any_agent=os.environ.get("SHUTDOWN_RPC_ALLOW_ANY_AGENT") == "1",
         unsigned=UnsignedCallers(identities=frozenset(unsigned_ids)) if unsigned_ids else None,
-        on_accepted=on_accepted,
-        reply_flush_delay_s=float(os.environ.get("SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S", DEFAULT_REPLY_FLUSH_DELAY_S)),
     )
+    timings = EndingTimings(
+        on_accepted=on_accepted,
+        reply_flush_delay_s=flush_delay_from_env(),
+    )
+    return access, timings
+
+
+def flush_delay_from_env() -> float:
+    """SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S, or the default with an ERROR when it is not a number within 0..10.
+
+    Configuration read at job start never ends the job (as with SHUTDOWN_RPC_KEYS): a bad value is named and
+    replaced by the default.
+    """
+    text = os.environ.get(FLUSH_DELAY_ENV, "").strip()
+    if not text:
+        return EndingTimings.reply_flush_delay_s
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 10:  # also NaN
+        logger.error(
+            "%s=%r is not a number of seconds within 0..10: using the default %s",
+            FLUSH_DELAY_ENV,
+            text[:40],
+            EndingTimings.reply_flush_delay_s,
+        )
+        return EndingTimings.reply_flush_delay_s
+    return value
 
 
 def shutdown_recorder(ctx: JobContext) -> Callable[[str], Coroutine[None, None, None]]:
@@ -83,3 +113,18 @@ def shutdown_recorder(ctx: JobContext) -> Callable[[str], Coroutine[None, None, 
         )
 
     return on_shutdown
+
+
+def record_caller_receipt(ctx: JobContext, remote: ShutdownHandler) -> None:
+    """Record ``caller_receipt`` when the caller confirms it holds the acknowledgement (until the job ends)."""
+
+    async def wait_for_receipt() -> None:
+        await remote.receipt_received.wait()
+        record_event(ctx, "caller_receipt")
+
+    receipt_watch = asyncio.get_running_loop().create_task(wait_for_receipt())
+
+    async def stop_receipt_watch(_: str) -> None:
+        receipt_watch.cancel()
+
+    ctx.add_shutdown_callback(stop_receipt_watch)

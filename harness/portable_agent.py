@@ -53,7 +53,9 @@ async def entrypoint(ctx: JobContext) -> None:
     ctx.add_shutdown_callback(events.shutdown_recorder(ctx))
     session: AgentSession[None] = AgentSession(tts=ToneTTS(), **turn_handling())
     session.on("close", lambda ev: events.record_event(ctx, "session_closed", close_reason=str(ev.reason)))
-    remote = await enable_remote_shutdown(ctx, policy=events.policy_from_env(ctx), session=session)
+    access, timings = events.policy_from_env(ctx)
+    remote = await enable_remote_shutdown(ctx, access=access, timings=timings, session=session)
+    events.record_caller_receipt(ctx, remote)
     await ctx.connect()
     await session.start(agent=Agent(instructions="You only speak greetings."), room=ctx.room, **room_options())
     events.record_event(

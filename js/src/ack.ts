@@ -2,15 +2,16 @@
  * Acknowledgements (spec.md §8) and refusals (§9): writing them (agent side) and reading them (caller side).
  */
 import { utf8Length } from './bytes.js';
+import { RECEIPT_TOKEN_PATTERN } from './ending_signals.js';
 import {
   isRetryable,
   MAX_ACK_BYTES,
   MAX_REFUSAL_MESSAGE_BYTES,
   PROTOCOL_VERSION,
-  RefusalCode,
-  refusalName,
+  ErrorCode,
+  errorName,
   SUPPORTED_VERSIONS,
-  type RefusalName,
+  type ErrorName,
 } from './codes.js';
 
 export type AckStatus = 'accepted' | 'duplicate' | 'already_shutting_down';
@@ -23,6 +24,11 @@ export interface Acknowledgement {
   agentIdentity: string;
   jobId: string;
   agentTimeMs: number;
+  /**
+   * The secret the caller sends back as its receipt (§8, §11): in `accepted` and `duplicate` answers of agents
+   * that give one. Never log it.
+   */
+  receiptToken?: string;
 }
 
 /** The §8 JSON text: compact, keys in the §8 order. */
@@ -34,7 +40,13 @@ export function serializeAck(ack: Acknowledgement): string {
     agent_identity: ack.agentIdentity,
     job_id: ack.jobId,
     agent_time_ms: ack.agentTimeMs,
+    ...(ack.receiptToken !== undefined ? { receipt_token: ack.receiptToken } : {}),
   });
+}
+
+/** The payload of the receipt a caller sends for `ack` (§2): its token, unless it is already_shutting_down. */
+export function receiptOf(ack: Acknowledgement): string | undefined {
+  return ack.status === 'already_shutting_down' ? undefined : ack.receiptToken;
 }
 
 /**
@@ -78,7 +90,7 @@ export function parseAck(text: string): Acknowledgement {
   if (version < 1) throw new AckParseError('"version" must be >= 1');
   const status = str('status');
   if (!(ACK_STATUSES as readonly string[]).includes(status)) throw new AckParseError(`unknown status "${status}"`);
-  return {
+  const ack: Acknowledgement = {
     version,
     status: status as AckStatus,
     requestId: str('request_id'),
@@ -86,12 +98,18 @@ export function parseAck(text: string): Acknowledgement {
     jobId: str('job_id'),
     agentTimeMs: int('agent_time_ms'),
   };
+  if (o['receipt_token'] !== undefined) {
+    const token = str('receipt_token');
+    if (!RECEIPT_TOKEN_PATTERN.test(token)) throw new AckParseError('"receipt_token" must be 22-64 characters of [A-Za-z0-9_-]');
+    ack.receiptToken = token;
+  }
+  return ack;
 }
 
 /** A §9 refusal, as an agent sends it or as a caller reads it. */
 export interface Refusal {
   code: number;
-  name: RefusalName;
+  name: ErrorName;
   retryable: boolean;
   /** Human-readable detail (the part of `message` after "NAME: "). */
   detail: string;
@@ -99,8 +117,8 @@ export interface Refusal {
   supportedVersions?: number[];
 }
 
-export function makeRefusal(name: RefusalName, detail = '', supportedVersions?: readonly number[]): Refusal {
-  const r: Refusal = { code: RefusalCode[name], name, retryable: isRetryable(name), detail };
+export function makeRefusal(name: ErrorName, detail = '', supportedVersions?: readonly number[]): Refusal {
+  const r: Refusal = { code: ErrorCode[name], name, retryable: isRetryable(name), detail };
   if (name === 'UNSUPPORTED_VERSION') r.supportedVersions = [...(supportedVersions ?? SUPPORTED_VERSIONS)];
   return r;
 }
@@ -113,7 +131,7 @@ export class ShutdownRpcError extends Error {
   override name = 'ShutdownRpcError';
   readonly refusal: Refusal;
 
-  constructor(codeName: RefusalName, detail: string, supportedVersions?: readonly number[]) {
+  constructor(codeName: ErrorName, detail: string, supportedVersions?: readonly number[]) {
     super(`${codeName}: ${detail}`);
     this.refusal = makeRefusal(codeName, detail, supportedVersions);
   }
@@ -154,7 +172,7 @@ export function refusalToRpcError(r: Refusal): { code: number; message: string; 
  * undefined for a code that is not one of §9's.
  */
 export function parseRefusal(code: number, message?: string, data?: string): Refusal | undefined {
-  const name = refusalName(code);
+  const name = errorName(code);
   if (!name) return undefined;
   let detail = typeof message === 'string' ? message : '';
   if (detail.startsWith(`${name}: `)) detail = detail.slice(name.length + 2);
