@@ -5,7 +5,7 @@
 // Environment: LIVEKIT_URL, LIVEKIT_TOKEN, SHUTDOWN_RPC_DESTINATION (agent identity), SHUTDOWN_RPC_MODE,
 // relay: SHUTDOWN_RPC_PAYLOAD (and optionally SHUTDOWN_RPC_PAYLOADS_FIRST, a JSON array); sign: SHUTDOWN_RPC_KEY_FILE (JSON), SHUTDOWN_RPC_ROOM, SHUTDOWN_RPC_ISSUER,
 // SHUTDOWN_RPC_REASON.
-import { dispose, Room } from '@livekit/rtc-node';
+import { dispose, Room } from 'rtc-node-1-1'; // the client's own test runs on @livekit/rtc-node 1.1 (the agent entry's on 0.13, what @livekit/agents 1.9 needs)
 
 import {
   createRequest,

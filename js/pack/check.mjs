@@ -66,7 +66,7 @@ async function inBrowser(app) {
 try {
   const tarball = run('npm', ['pack', '--pack-destination', work, ...quiet], jsDir).trim().split('\n').pop();
   const files = run('tar', ['tzf', join(work, tarball)], work).split('\n').filter(Boolean);
-  for (const required of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/LICENSE', 'package/README.md']) {
+  for (const required of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/agent/index.js', 'package/dist/agent/index.d.ts', 'package/LICENSE', 'package/README.md']) {
     if (!files.includes(required)) throw new Error(`${tarball} lacks ${required}`);
   }
   console.log(`  npm pack: ${tarball} (${files.length} files)`);

@@ -1,0 +1,157 @@
+/**
+ * Where a Node agent's verification keys come from: code, key files, or the SHUTDOWN_RPC_KEYS environment
+ * variable, in the same three forms as the Python agent (agent_side/_keys.py): a key file's JSON object; a JSON
+ * array of key objects and/or key file paths; or key file paths separated by the platform's path delimiter.
+ *
+ * A key that fails to load never ends the job: it is logged as an ERROR naming where it came from (SHUTDOWN_RPC_KEYS
+ * and the entry's position, plus the path once the file opened), never its value, and left out, so requests
+ * signed with it are refused UNKNOWN_KEY. Ed25519 private keys are reduced to their public half (with a warning).
+ */
+import { constants, promises as fs } from 'node:fs';
+import { delimiter } from 'node:path';
+import { Ed25519PrivateKey, KeyError, KeyRing, parseKeyFile, type AnyKey, type VerificationKey } from '../keys.js';
+import type { AgentLogger } from './outcomes.js';
+
+export const KEYS_ENV = 'SHUTDOWN_RPC_KEYS';
+export const KEYS_ENV_FORMS =
+  `${KEYS_ENV} holds a key file's JSON object, a JSON array of key objects and/or key file paths, ` +
+  `or key file paths separated by '${delimiter}'`;
+/** What a caller is told (UNKNOWN_KEY's detail) when the agent has no key at all. */
+export const NO_KEYS_DETAIL = `this agent has no verification keys (${KEYS_ENV} unset): remote shutdown is disabled`;
+export const NO_KEYS_LOG =
+  `remote shutdown DISABLED for this job: no verification keys. ${KEYS_ENV_FORMS} (or pass keys / keyFiles ` +
+  'to enableRemoteShutdown). The job carries on; every shutdown request is refused with UNKNOWN_KEY.';
+const MAX_KEY_FILE_BYTES = 4096;
+
+/** Where the keys come from; the environment is read only when neither `keys` nor `keyFiles` is given. */
+export interface KeySources {
+  keys?: KeyRing | Iterable<AnyKey | VerificationKey>;
+  keyFiles?: readonly string[];
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+class KeyLoadError extends Error {}
+
+/** One KeyRing from `sources`; every key that fails to load is logged (ERROR) and left out. */
+export async function loadKeyRing(sources: KeySources, logger: AgentLogger): Promise<KeyRing> {
+  const loaded: VerificationKey[] = [];
+  const take = async (label: string, load: () => Promise<AnyKey | VerificationKey>): Promise<void> => {
+    try {
+      loaded.push(verifying(await load(), label, logger));
+    } catch (e) {
+      const why = e instanceof KeyLoadError || e instanceof KeyError ? e.message : 'cannot be loaded';
+      logger.error({ key_source: label }, `remote shutdown: ${label}: ${why}; this key is left out (requests signed with it are refused UNKNOWN_KEY)`);
+    }
+  };
+  if (sources.keys !== undefined) {
+    const given = sources.keys instanceof KeyRing ? sources.keys.keyIds.map((id) => (sources.keys as KeyRing).get(id)) : sources.keys;
+    let position = 0;
+    for (const key of given) {
+      position += 1;
+      if (key !== undefined) await take(`keys entry #${position}`, () => Promise.resolve(key));
+    }
+  }
+  for (const path of sources.keyFiles ?? []) await take(`key file ${path}`, () => readKeyFile(path, `key file ${path}`, path, logger));
+  if (sources.keys === undefined && (sources.keyFiles ?? []).length === 0) {
+    const value = (sources.env ?? process.env)[KEYS_ENV] ?? '';
+    await keysFromEnvValue(value, take, logger);
+  }
+  const ring = new KeyRing();
+  for (const key of loaded) {
+    if (ring.get(key.keyId)) logger.error({ key_id: key.keyId }, `remote shutdown: key id ${key.keyId} given twice; the first one is kept`);
+    else ring.add(key);
+  }
+  return ring;
+}
+
+type Take = (label: string, load: () => Promise<AnyKey | VerificationKey>) => Promise<void>;
+
+async function keysFromEnvValue(value: string, take: Take, logger: AgentLogger): Promise<void> {
+  const text = value.trim();
+  if (text === '') return;
+  if (text.startsWith('{')) {
+    await take(KEYS_ENV, () => parseKeyText(text));
+    return;
+  }
+  if (text.startsWith('[')) {
+    let items: unknown;
+    try {
+      items = JSON.parse(text);
+    } catch {
+      logger.error({ key_source: KEYS_ENV }, `remote shutdown: ${KEYS_ENV} is not valid JSON; no key is loaded from it. ${KEYS_ENV_FORMS}`);
+      return;
+    }
+    const list = Array.isArray(items) ? items : [];
+    for (const [index, item] of list.entries()) {
+      const label = `${KEYS_ENV} entry #${index + 1}`;
+      if (typeof item === 'string') await take(label, () => readKeyFile(item, label, undefined, logger));
+      else if (typeof item === 'object' && item !== null && !Array.isArray(item)) await take(label, () => parseKeyFile(item as Record<string, unknown>));
+      else await take(label, () => Promise.reject(new KeyLoadError('array items must be key objects or file paths')));
+    }
+    return;
+  }
+  for (const [index, part] of text.split(delimiter).entries()) {
+    const label = `${KEYS_ENV} entry #${index + 1}`;
+    if (part) await take(label, () => readKeyFile(part, label, undefined, logger));
+  }
+}
+
+async function parseKeyText(text: string): Promise<AnyKey> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text); // its SyntaxError quotes the text: never let it out
+  } catch {
+    throw new KeyLoadError('not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new KeyLoadError('not a JSON object');
+  return parseKeyFile(parsed as Record<string, unknown>);
+}
+
+/**
+ * The key in the file at `path`: one non-blocking open (a FIFO never blocks), regular files only, at most 4096
+ * bytes. Errors name `label`; the path itself only once the file opened (a value that did not open as a file may
+ * be a secret pasted where a path belongs).
+ */
+async function readKeyFile(path: string, label: string, shownPath: string | undefined, logger: AgentLogger): Promise<AnyKey> {
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new KeyLoadError(`cannot read key file (${code})`);
+  }
+  const named = `${label} (${shownPath ?? path})`;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new KeyLoadError(`${named}: not a regular file`);
+    if (stat.size > MAX_KEY_FILE_BYTES) throw new KeyLoadError(`${named}: key file is larger than ${MAX_KEY_FILE_BYTES} bytes`);
+    const text = (await handle.readFile()).toString('utf8');
+    let key: AnyKey;
+    try {
+      key = await parseKeyText(text);
+    } catch (e) {
+      throw new KeyLoadError(`${named}: ${e instanceof Error && (e instanceof KeyError || e instanceof KeyLoadError) ? e.message : 'invalid key file'}`);
+    }
+    const secret = key.algorithm === 'hmac-sha256' || key instanceof Ed25519PrivateKey;
+    if (secret && (stat.mode & 0o077) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8);
+      logger.warn({ key_source: label }, `${named}: key file holds a secret but is accessible to group/others (mode ${mode}); chmod 600 it`);
+    }
+    return key;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The key an agent verifies with; warns when it was handed an Ed25519 private key it does not need. */
+function verifying(key: AnyKey | VerificationKey, label: string, logger: AgentLogger): VerificationKey {
+  if (key instanceof Ed25519PrivateKey) {
+    logger.warn(
+      { key_source: label, key_id: key.keyId },
+      `${label}: Ed25519 PRIVATE key ${key.keyId} given to an agent, which needs only the public key: give agents the ` +
+        '.pub file (shutdown-rpc keygen writes both), so that an agent\'s leak cannot sign requests',
+    );
+    return key.toPublicKey();
+  }
+  return key;
+}
