@@ -84,7 +84,7 @@ class FakeSession extends EventEmitter {
 class FakeCtx {
   readonly events: string[] = [];
   readonly room = new FakeRoom(this.events);
-  readonly job = { id: 'AJ_1', dispatchId: 'AD_1', type: 0, room: { name: ROOM } };
+  readonly job = { id: 'AJ_1', dispatchId: 'AD_1', type: 'JT_ROOM', room: { name: ROOM } }; // as the job process gets it (JSON IPC)
   readonly info = { url: 'ws://127.0.0.1:1', apiKey: 'k', apiSecret: 's' };
   readonly callbacks: Array<() => Promise<void>> = [];
   readonly shutdowns: string[] = [];

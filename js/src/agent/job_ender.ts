@@ -15,7 +15,9 @@ import type { AgentLogger } from './outcomes.js';
 import { drainGraceMs, type EndingTimings } from './policy.js';
 import type { RemoteRequest } from './remote_request.js';
 
-const JT_ROOM = 0; // livekit.JobType.JT_ROOM: one job per room (a dispatch of per-participant jobs has others)
+// livekit.JobType.JT_ROOM: one job per room (a dispatch of per-participant jobs has others). A job process gets its
+// Job through the worker's JSON IPC, where the enum is its name ("JT_ROOM"); a Job message holds the number 0.
+const JT_ROOM = new Set<number | string | undefined>([0, 'JT_ROOM', undefined]);
 
 /** The parts of an @livekit/agents AgentSession the ending uses. */
 export interface SessionLike {
@@ -51,7 +53,7 @@ export interface RpcInvocation {
 /** The parts of an @livekit/agents JobContext remote shutdown uses. */
 export interface JobContextLike {
   readonly room: RoomLike;
-  readonly job: { id: string; dispatchId?: string; type?: number; room?: { name?: string } | undefined };
+  readonly job: { id: string; dispatchId?: string; type?: number | string; room?: { name?: string } | undefined };
   readonly info: { url: string; apiKey?: string; apiSecret?: string };
   shutdown(reason?: string): void;
   addShutdownCallback(callback: () => Promise<void>): void;
@@ -91,7 +93,7 @@ export class JobEnder {
       if (session !== undefined && !remote.options.drain) silenceSession(session, logger);
       this.#announce(remote);
       await this.#runOnAccepted(remote);
-      const waits: Promise<unknown>[] = [this.#replySafe(receipt)];
+      const waits: Promise<unknown>[] = [this.#replySafe(receipt, remote)];
       if (session !== undefined && remote.options.drain) waits.push(drainSession(session, drainGraceMs(this.timings, remote.request), logger));
       await Promise.all(waits);
     } catch (e) {
@@ -120,8 +122,15 @@ export class JobEnder {
     }
   }
 
-  async #replySafe(receipt: Promise<void>): Promise<void> {
-    await withTimeout(receipt, this.timings.replyFlushDelayMs).catch(() => undefined);
+  /** Until the caller's receipt arrives, at most replyFlushDelayMs (spec §11). */
+  async #replySafe(receipt: Promise<void>, remote: RemoteRequest): Promise<void> {
+    const ms = this.timings.replyFlushDelayMs;
+    try {
+      await withTimeout(receipt, ms);
+      this.opts.logger.info({ request_id: remote.requestId }, `remote shutdown: receipt of ${remote.requestId} arrived, leaving`);
+    } catch {
+      this.opts.logger.info({ request_id: remote.requestId }, `remote shutdown: no receipt of ${remote.requestId} within ${ms} ms, leaving`);
+    }
   }
 
   #announce(remote: RemoteRequest): void {
@@ -144,7 +153,7 @@ export class JobEnder {
   /** DeleteDispatch of this job's dispatch (room jobs only), bounded; a failure is logged, never thrown. */
   async #endDispatch(): Promise<void> {
     const job = this.ctx.job;
-    if (!(this.opts.endDispatch && job.dispatchId && (job.type ?? JT_ROOM) === JT_ROOM)) return;
+    if (!(this.opts.endDispatch && job.dispatchId && JT_ROOM.has(job.type))) return;
     const room = job.room?.name ?? this.ctx.room.name ?? '';
     const deleteDispatch = this.opts.deleteDispatch ?? ((id: string, name: string) => this.#dispatchClient().deleteDispatch(id, name));
     try {
