@@ -36,6 +36,16 @@ async function waitForAgent(room: Room, identity: string, timeoutMs: number): Pr
   }
 }
 
+// Like a frontend, which stays in the room: the receipt sent after an accepted ack gets through before we leave.
+async function waitGone(room: Room, identity: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (room.remoteParticipants.has(identity)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
 async function main(): Promise<void> {
   const mode = env('SHUTDOWN_RPC_MODE');
   const destination = env('SHUTDOWN_RPC_DESTINATION');
@@ -56,18 +66,17 @@ async function main(): Promise<void> {
     } else if (mode === 'sign') {
       const key = await parseKeyFile(env('SHUTDOWN_RPC_KEY_FILE'));
       if (!('sign' in key)) throw new Error('SHUTDOWN_RPC_KEY_FILE holds no signing key');
-      const request = createRequest({
-        room: env('SHUTDOWN_RPC_ROOM'),
-        target: destination,
-        issuer: env('SHUTDOWN_RPC_ISSUER'),
-        reason: process.env['SHUTDOWN_RPC_REASON'] ?? '',
-      });
+      const request = createRequest(
+        { room: env('SHUTDOWN_RPC_ROOM'), target: destination, issuer: env('SHUTDOWN_RPC_ISSUER') },
+        { reason: process.env['SHUTDOWN_RPC_REASON'] ?? '' },
+      );
       requestId = request.requestId;
       result = await sendShutdown(room.localParticipant!, request, key, { destinationIdentity: destination });
     } else {
       throw new Error(`unknown SHUTDOWN_RPC_MODE ${mode}`);
     }
-    out = { mode, requestId, earlier, summary: describeResult(result), result: serializable(result) };
+    const agentLeft = result.kind === 'acknowledged' && result.reasonDelivered ? await waitGone(room, destination, 15000) : false;
+    out = { mode, requestId, earlier, summary: describeResult(result), result: serializable(result), agentLeft };
   } finally {
     await room.disconnect();
   }

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { LocalParticipant, RpcError } from '@livekit/rtc-node';
 import type { JobContext } from '@livekit/agents';
-import { buildPayload, createRequest, FixedClock, HmacSha256Key, METHOD, parseAck, RECEIPT_METHOD } from '../src/index.js';
-import { enableRemoteShutdown, KEYS_ENV, parseReason, type AgentLogger, type RemoteShutdownOptions, type ShutdownHandler } from '../src/agent/index.js';
+import { createRequest, dumpKeyFile, HmacSha256Key, signRequest } from '../src/index.js';
+import { FixedClock, METHOD_NAME as METHOD, parseAck, RECEIPT_METHOD_NAME as RECEIPT_METHOD } from '../src/wire.js';
+import { enableRemoteShutdown, KEYS_ENV, parseReason, type AgentLogger, type RemoteShutdownOptions, type ShutdownHandler } from '../src/agent.js';
 
 const NOW_MS = 1_800_000_000_000;
 const ROOM = 'room-1';
@@ -102,7 +103,7 @@ class FakeCtx {
 }
 
 async function enable(ctx: FakeCtx, logs = new Logs(), extra: RemoteShutdownOptions = {}): Promise<ShutdownHandler> {
-  return enableRemoteShutdown(ctx as unknown as JobContext, {
+  return enableRemoteShutdown(ctx, {
     keys: [KEY],
     logger: logs,
     timings: LONG,
@@ -115,16 +116,17 @@ async function enable(ctx: FakeCtx, logs = new Logs(), extra: RemoteShutdownOpti
 }
 
 async function signed(overrides: { requestId?: string; issuer?: string; reason?: string; drain?: boolean; deleteRoom?: boolean; room?: string } = {}): Promise<string> {
-  const req = createRequest({
-    room: overrides.room ?? ROOM,
-    target: IDENTITY,
-    issuer: overrides.issuer ?? 'billing-backend',
-    reason: overrides.reason ?? 'invoice unpaid',
-    nowMs: NOW_MS,
-    options: { drain: overrides.drain ?? false, deleteRoom: overrides.deleteRoom ?? false },
-    ...(overrides.requestId ? { requestId: overrides.requestId } : {}),
-  });
-  return buildPayload(req, KEY);
+  const req = createRequest(
+    { room: overrides.room ?? ROOM, target: IDENTITY, issuer: overrides.issuer ?? 'billing-backend' },
+    {
+      reason: overrides.reason ?? 'invoice unpaid',
+      drain: overrides.drain ?? false,
+      deleteRoom: overrides.deleteRoom ?? false,
+      ...(overrides.requestId ? { requestId: overrides.requestId } : {}),
+    },
+    NOW_MS,
+  );
+  return signRequest(req, KEY);
 }
 
 function call(ctx: FakeCtx, method: string, payload: string, caller = 'user'): Promise<string> {
@@ -136,6 +138,11 @@ function call(ctx: FakeCtx, method: string, payload: string, caller = 'user'): P
 async function turns(n = 20): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+test('a real @livekit/agents JobContext is what enableRemoteShutdown takes', () => {
+  const takes = (ctx: JobContext): Promise<ShutdownHandler> => enableRemoteShutdown(ctx); // type-checked
+  assert.equal(typeof takes, 'function');
+});
 
 test('both methods are registered and advertised on a connected room', async () => {
   const ctx = new FakeCtx();
@@ -265,7 +272,7 @@ test('policy: veto, delete_room switch, unsigned callers by identity, per-caller
   };
   assert.equal(await code(await signed({ reason: 'not now' })), 4133);
   assert.equal(await code(await signed({ deleteRoom: true })), 4132);
-  const unsigned = await buildPayload(createRequest({ room: ROOM, target: IDENTITY, issuer: 'ops', nowMs: NOW_MS }), null);
+  const unsigned = await signRequest(createRequest({ room: ROOM, target: IDENTITY, issuer: 'ops' }, {}, NOW_MS));
   assert.equal(await code(unsigned, 'stranger'), 4112);
   assert.equal(await code(unsigned, 'stranger'), 4112);
   assert.equal(await code(unsigned, 'stranger'), 4140); // its budget of 2 refusals is spent: refused unread
@@ -276,7 +283,7 @@ test('policy: veto, delete_room switch, unsigned callers by identity, per-caller
 test('no keys: the job carries on, an ERROR names SHUTDOWN_RPC_KEYS, callers are told UNKNOWN_KEY why', async () => {
   const ctx = new FakeCtx();
   const logs = new Logs();
-  await enableRemoteShutdown(ctx as unknown as JobContext, { env: {}, logger: logs, testing: { clock: new FixedClock(NOW_MS) } });
+  await enableRemoteShutdown(ctx, { env: {}, logger: logs, testing: { clock: new FixedClock(NOW_MS) } });
   assert.match(logs.text(), /^error remote shutdown DISABLED for this job: no verification keys\. SHUTDOWN_RPC_KEYS holds/m);
   const err = await call(ctx, METHOD, await signed()).catch((e: unknown) => e);
   assert.ok(err instanceof RpcError && err.code === 4110 && err.message.includes('no verification keys (SHUTDOWN_RPC_KEYS unset)'));
@@ -286,7 +293,7 @@ test('no keys: the job carries on, an ERROR names SHUTDOWN_RPC_KEYS, callers are
 test('SHUTDOWN_RPC_KEYS: the three forms; a bad entry is an ERROR naming its position, never its value', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'keys-'));
   const good = join(dir, 'k1.json');
-  writeFileSync(good, JSON.stringify(KEY.toKeyFile()));
+  writeFileSync(good, dumpKeyFile(KEY));
   chmodSync(good, 0o600);
   const broken = join(dir, 'broken.json');
   writeFileSync(broken, '{"key_id": "k2", "algorithm": "hmac-sha256", "secret": "c2hvcnQ="}');
@@ -299,7 +306,7 @@ test('SHUTDOWN_RPC_KEYS: the three forms; a bad entry is an ERROR naming its pos
   for (const [form, value] of Object.entries(forms)) {
     const ctx = new FakeCtx();
     const logs = new Logs();
-    const handler = await enableRemoteShutdown(ctx as unknown as JobContext, { env: { [KEYS_ENV]: value }, logger: logs, testing: { clock: new FixedClock(NOW_MS) } });
+    const handler = await enableRemoteShutdown(ctx, { env: { [KEYS_ENV]: value }, logger: logs, testing: { clock: new FixedClock(NOW_MS) } });
     assert.deepEqual(handler.keyIds, ['k1'], form);
     assert.ok(!logs.text().includes(secretValue), form);
     assert.equal(parseAck(await call(ctx, METHOD, await signed())).status, 'accepted', form);

@@ -157,6 +157,7 @@ async def test_node_participant_relays_minted_payload(
     ack = out["result"]["ack"]
     assert (out["result"]["kind"], ack["status"], ack["requestId"]) == ("acknowledged", "accepted", minted.request_id)
     assert (ack["agentIdentity"], ack["jobId"]) == (job.agent_identity, job.job_id)
+    assert out["agentLeft"] is True  # the relaying participant saw it leave
     await assert_node_job_ended(node_agent, job, request_id=minted.request_id, issuer=ISSUER, reason="user hung up")
     assert node_agent.events.events(room=room_name, event="remote_shutdown_accepted")[0]["caller"] == "js-relay"
     await assert_success_in_live_room(lkapi, [livekit_server.log_path], job)

@@ -1,10 +1,8 @@
 /** The one call a Node agent's entrypoint makes: `const handler = await enableRemoteShutdown(ctx, options)`. */
-import type { JobContext } from '@livekit/agents';
-import { log } from '@livekit/agents';
 import { advertisementAttributes } from './advertise.js';
-import { METHOD } from '../codes.js';
-import { RECEIPT_METHOD } from '../ending.js';
-import type { ReplayMemory } from '../replay.js';
+import { METHOD_NAME } from '../codes.js';
+import { RECEIPT_METHOD_NAME } from '../ending_signals.js';
+import type { ReplayCache } from '../replay.js';
 import type { Clock } from '../verify.js';
 import type { JobContextLike, SessionLike } from './job_ender.js';
 import { loadKeyRing, NO_KEYS_LOG, type KeySources } from './keys.js';
@@ -15,6 +13,19 @@ import { ShutdownHandler } from './shutdown_handler.js';
 import { withTimeout } from './job_ender.js';
 
 const ADVERTISE_TIMEOUT_MS = 5000;
+
+/**
+ * What enableRemoteShutdown needs of an @livekit/agents JobContext (which it is given); the rest of its use is
+ * typed inside, so these declarations load without the peer packages.
+ */
+export interface AgentJobContext {
+  readonly room: unknown;
+  readonly job: unknown;
+  readonly info: unknown;
+  shutdown(reason?: string): void;
+  addShutdownCallback(callback: () => Promise<void>): void;
+  deleteRoom(roomName?: string): Promise<void>;
+}
 
 export interface RemoteShutdownOptions extends KeySources {
   /** Who may end the job (key scopes, unsigned callers, veto, rate limits). */
@@ -32,7 +43,7 @@ export interface RemoteShutdownOptions extends KeySources {
   /** Where logs go (default: @livekit/agents' logger). */
   logger?: AgentLogger;
   /** Internal seams for tests: the verifier's clock and replay memory, the DeleteDispatch call. */
-  testing?: { clock?: Clock; replay?: ReplayMemory; deleteDispatch?: (dispatchId: string, room: string) => Promise<void> };
+  testing?: { clock?: Clock; replay?: ReplayCache; deleteDispatch?: (dispatchId: string, room: string) => Promise<void> };
 }
 
 /**
@@ -43,13 +54,16 @@ export interface RemoteShutdownOptions extends KeySources {
  * advertised in the agent's attributes. A key that fails to load, or no key at all, never ends the job: an ERROR
  * is logged and the requests it would verify are refused UNKNOWN_KEY, saying why.
  */
-export async function enableRemoteShutdown(ctx: JobContext, options: RemoteShutdownOptions = {}): Promise<ShutdownHandler> {
+export async function enableRemoteShutdown(ctx: AgentJobContext, options: RemoteShutdownOptions = {}): Promise<ShutdownHandler> {
   const job = ctx as unknown as JobContextLike;
-  const logger = options.logger ?? defaultLogger();
+  // The peers load here, not with this module: a custom agent using only ShutdownDecider needs none of them.
+  const { RpcError } = await import('@livekit/rtc-node');
+  const logger = options.logger ?? defaultLogger((await import('@livekit/agents')).log);
   const ring = await loadKeyRing(options, logger);
   if (ring.keyIds.length === 0 && options.access?.unsigned === undefined) logger.error({}, NO_KEYS_LOG);
   const handler = new ShutdownHandler(job, ring, {
     logger,
+    rpcError: RpcError,
     ...(options.access ? { access: options.access } : {}),
     ...(options.timings ? { timings: options.timings } : {}),
     ...(options.session ? { session: options.session as SessionLike } : {}),
@@ -76,8 +90,8 @@ async function registerAndAdvertise(ctx: JobContextLike, handler: ShutdownHandle
   const local = ctx.room.localParticipant;
   if (local === undefined) return;
   handler.bind();
-  local.registerRpcMethod(METHOD, (data) => handler.handle(data));
-  local.registerRpcMethod(RECEIPT_METHOD, (data) => handler.handleReceipt(data));
+  local.registerRpcMethod(METHOD_NAME, (data) => handler.handle(data));
+  local.registerRpcMethod(RECEIPT_METHOD_NAME, (data) => handler.handleReceipt(data));
   try {
     await withTimeout(local.setAttributes(advertisementAttributes(handler.keyIds)), ADVERTISE_TIMEOUT_MS);
   } catch (e) {
@@ -85,10 +99,10 @@ async function registerAndAdvertise(ctx: JobContextLike, handler: ShutdownHandle
     logger.warn({ error: String(e) }, 'remote shutdown: could not advertise in participant attributes');
   }
   handler.markRegistered();
-  logger.info({ method: METHOD, key_ids: handler.keyIds, agent_identity: local.identity }, 'remote shutdown enabled');
+  logger.info({ method: METHOD_NAME, key_ids: handler.keyIds, agent_identity: local.identity }, 'remote shutdown enabled');
 }
 
-function defaultLogger(): AgentLogger {
+function defaultLogger(log: () => { child(bindings: object): AgentLogger }): AgentLogger {
   try {
     return log().child({ name: 'shutdown_rpc.agent_side' });
   } catch {

@@ -9,8 +9,7 @@
  *    room"), ctx.shutdown(reason) is called once and the agent leaves the room at once; from a shutdown callback,
  *    once it has left, the optional DeleteRoom.
  */
-import { AgentDispatchClient } from 'livekit-server-sdk';
-import { endingAttributes } from '../ending.js';
+import { endingAttributes } from '../ending_signals.js';
 import type { AgentLogger } from './outcomes.js';
 import { drainGraceMs, type EndingTimings } from './policy.js';
 import type { RemoteRequest } from './remote_request.js';
@@ -155,7 +154,7 @@ export class JobEnder {
     const job = this.ctx.job;
     if (!(this.opts.endDispatch && job.dispatchId && JT_ROOM.has(job.type))) return;
     const room = job.room?.name ?? this.ctx.room.name ?? '';
-    const deleteDispatch = this.opts.deleteDispatch ?? ((id: string, name: string) => this.#dispatchClient().deleteDispatch(id, name));
+    const deleteDispatch = this.opts.deleteDispatch ?? ((id: string, name: string) => this.#deleteDispatch(id, name));
     try {
       await withTimeout(deleteDispatch(job.dispatchId, room), this.timings.endDispatchTimeoutMs);
     } catch (e) {
@@ -163,9 +162,10 @@ export class JobEnder {
     }
   }
 
-  #dispatchClient(): AgentDispatchClient {
+  async #deleteDispatch(dispatchId: string, room: string): Promise<void> {
+    const { AgentDispatchClient } = await import('livekit-server-sdk');
     const { url, apiKey, apiSecret } = this.ctx.info;
-    return new AgentDispatchClient(url, apiKey, apiSecret);
+    await new AgentDispatchClient(url, apiKey, apiSecret).deleteDispatch(dispatchId, room);
   }
 
   /**

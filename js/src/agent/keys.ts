@@ -6,16 +6,15 @@
  * A key that fails to load never ends the job: it is logged as an ERROR naming where it came from (SHUTDOWN_RPC_KEYS
  * and the entry's position, plus the path once the file opened), never its value, and left out, so requests
  * signed with it are refused UNKNOWN_KEY. Ed25519 private keys are reduced to their public half (with a warning).
+ * Node's modules load when keys are loaded, so the /agent entry itself also loads in a browser (ShutdownDecider).
  */
-import { constants, promises as fs } from 'node:fs';
-import { delimiter } from 'node:path';
-import { Ed25519PrivateKey, KeyError, KeyRing, parseKeyFile, type AnyKey, type VerificationKey } from '../keys.js';
+import { Ed25519SigningKey, KeyError, KeyRing, parseKeyFile, type AnyKey, type VerifyingKey } from '../keys.js';
 import type { AgentLogger } from './outcomes.js';
 
 export const KEYS_ENV = 'SHUTDOWN_RPC_KEYS';
 export const KEYS_ENV_FORMS =
   `${KEYS_ENV} holds a key file's JSON object, a JSON array of key objects and/or key file paths, ` +
-  `or key file paths separated by '${delimiter}'`;
+  "or key file paths separated by the platform's path delimiter (':'; ';' on Windows)";
 /** What a caller is told (UNKNOWN_KEY's detail) when the agent has no key at all. */
 export const NO_KEYS_DETAIL = `this agent has no verification keys (${KEYS_ENV} unset): remote shutdown is disabled`;
 export const NO_KEYS_LOG =
@@ -25,7 +24,7 @@ const MAX_KEY_FILE_BYTES = 4096;
 
 /** Where the keys come from; the environment is read only when neither `keys` nor `keyFiles` is given. */
 export interface KeySources {
-  keys?: KeyRing | Iterable<AnyKey | VerificationKey>;
+  keys?: KeyRing | Iterable<AnyKey | VerifyingKey>;
   keyFiles?: readonly string[];
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -34,8 +33,8 @@ class KeyLoadError extends Error {}
 
 /** One KeyRing from `sources`; every key that fails to load is logged (ERROR) and left out. */
 export async function loadKeyRing(sources: KeySources, logger: AgentLogger): Promise<KeyRing> {
-  const loaded: VerificationKey[] = [];
-  const take = async (label: string, load: () => Promise<AnyKey | VerificationKey>): Promise<void> => {
+  const loaded: VerifyingKey[] = [];
+  const take = async (label: string, load: () => Promise<AnyKey | VerifyingKey>): Promise<void> => {
     try {
       loaded.push(verifying(await load(), label, logger));
     } catch (e) {
@@ -64,9 +63,10 @@ export async function loadKeyRing(sources: KeySources, logger: AgentLogger): Pro
   return ring;
 }
 
-type Take = (label: string, load: () => Promise<AnyKey | VerificationKey>) => Promise<void>;
+type Take = (label: string, load: () => Promise<AnyKey | VerifyingKey>) => Promise<void>;
 
 async function keysFromEnvValue(value: string, take: Take, logger: AgentLogger): Promise<void> {
+  const { delimiter } = await import('node:path');
   const text = value.trim();
   if (text === '') return;
   if (text.startsWith('{')) {
@@ -113,7 +113,8 @@ async function parseKeyText(text: string): Promise<AnyKey> {
  * be a secret pasted where a path belongs).
  */
 async function readKeyFile(path: string, label: string, shownPath: string | undefined, logger: AgentLogger): Promise<AnyKey> {
-  let handle: fs.FileHandle;
+  const { constants, promises: fs } = await import('node:fs');
+  let handle: Awaited<ReturnType<typeof fs.open>>;
   try {
     handle = await fs.open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
@@ -132,7 +133,7 @@ async function readKeyFile(path: string, label: string, shownPath: string | unde
     } catch (e) {
       throw new KeyLoadError(`${named}: ${e instanceof Error && (e instanceof KeyError || e instanceof KeyLoadError) ? e.message : 'invalid key file'}`);
     }
-    const secret = key.algorithm === 'hmac-sha256' || key instanceof Ed25519PrivateKey;
+    const secret = key.algorithm === 'hmac-sha256' || key instanceof Ed25519SigningKey;
     if (secret && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8);
       logger.warn({ key_source: label }, `${named}: key file holds a secret but is accessible to group/others (mode ${mode}); chmod 600 it`);
@@ -144,14 +145,14 @@ async function readKeyFile(path: string, label: string, shownPath: string | unde
 }
 
 /** The key an agent verifies with; warns when it was handed an Ed25519 private key it does not need. */
-function verifying(key: AnyKey | VerificationKey, label: string, logger: AgentLogger): VerificationKey {
-  if (key instanceof Ed25519PrivateKey) {
+function verifying(key: AnyKey | VerifyingKey, label: string, logger: AgentLogger): VerifyingKey {
+  if (key instanceof Ed25519SigningKey) {
     logger.warn(
       { key_source: label, key_id: key.keyId },
       `${label}: Ed25519 PRIVATE key ${key.keyId} given to an agent, which needs only the public key: give agents the ` +
         '.pub file (shutdown-rpc keygen writes both), so that an agent\'s leak cannot sign requests',
     );
-    return key.toPublicKey();
+    return key.verifyingKey();
   }
   return key;
 }

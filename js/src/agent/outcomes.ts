@@ -2,7 +2,7 @@
  * Counting and logging what each call of the shutdown method ended with (agent_side/_outcomes.py). Logs never
  * carry keys, signatures or payloads: request id, caller identity, key id, issuer and the outcome only.
  */
-import { RefusalCode, type RefusalName } from '../codes.js';
+import { ErrorCode, type ErrorName } from '../codes.js';
 
 /** A pino-style logger (what @livekit/agents' `log()` returns): fields first, then the message. */
 export interface AgentLogger {
@@ -16,7 +16,7 @@ export const OUTCOMES: readonly string[] = [
   'accepted',
   'duplicate',
   'already_shutting_down',
-  ...(Object.keys(RefusalCode) as RefusalName[]).map((name) => name.toLowerCase()),
+  ...(Object.keys(ErrorCode) as ErrorName[]).map((name) => name.toLowerCase()),
 ];
 
 /** Calls by outcome; every label of OUTCOMES is present (0 until seen), so exporters get a stable set. */
@@ -78,7 +78,7 @@ export function logOutcome(logger: AgentLogger, outcome: string, f: OutcomeField
   };
   if (f.code === undefined) {
     logger.info(fields, `remote shutdown ${outcome}: request ${f.requestId} from ${caller}`);
-  } else if (f.code === RefusalCode.INTERNAL_ERROR) {
+  } else if (f.code === ErrorCode.INTERNAL_ERROR) {
     logger.error(fields, `remote shutdown failed: request ${f.requestId} from ${caller}`);
   } else {
     logger.warn(fields, `remote shutdown refused (${outcome} ${f.code}: ${f.detail}): request ${f.requestId} from ${caller}`);

@@ -4,7 +4,7 @@
  * agent (agent_side/_policy.py, _rate_limit.py).
  */
 import { MAX_GRACE_MS } from '../codes.js';
-import { scopeMatches } from '../handler.js';
+import { scopeMatches } from '../decider.js';
 import type { ShutdownRequest } from '../request.js';
 import type { RemoteRequest } from './remote_request.js';
 

@@ -1,5 +1,5 @@
 /** A verified shutdown request as the application sees it (veto, onAccepted hooks) and the reason string it ends with. */
-import { shutdownReason } from '../handler.js';
+import { shutdownReason } from '../decider.js';
 import type { ShutdownOptions, ShutdownRequest } from '../request.js';
 
 /** A request that verified: the signed body plus who delivered it. `keyId` is undefined for an unsigned one. */

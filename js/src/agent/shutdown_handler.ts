@@ -6,12 +6,11 @@
  * starts in a later macrotask (setImmediate), because @livekit/rtc-node hands the reply to its native layer in
  * the microtask that resumes after the handler's promise settles, and Room.disconnect() does not flush it.
  */
-import { RpcError } from '@livekit/rtc-node';
 import { refusalToRpcError, serializeAck, type Refusal } from '../ack.js';
-import { isReceiptFor } from '../ending.js';
-import { ShutdownHandler as ShutdownDecider, type JobState as DeciderState } from '../handler.js';
+import { isReceiptFor } from '../ending_signals.js';
+import { ShutdownDecider, type JobState as DeciderState } from '../decider.js';
 import type { KeyRing } from '../keys.js';
-import type { ReplayMemory } from '../replay.js';
+import type { ReplayCache } from '../replay.js';
 import type { Clock } from '../verify.js';
 import { JobEnder, type JobContextLike, type RpcInvocation, type SessionLike } from './job_ender.js';
 import { JobEndingWatch } from './job_watch.js';
@@ -24,6 +23,9 @@ import { remoteRequest, type RemoteRequest } from './remote_request.js';
 /** The job's state as far as remote shutdown is concerned: the decider's, plus `shut_down` once ctx.shutdown ran. */
 export type JobState = DeciderState | 'shut_down';
 
+/** The constructor of @livekit/rtc-node's RpcError: the one error type the SDK sends back with its code. */
+export type RpcErrorClass = new (code: number, message: string, data?: string) => Error;
+
 const OVER_BUDGET_DETAIL = 'too many refused attempts from all callers';
 const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR']); // not the caller's doing
 
@@ -35,8 +37,10 @@ export interface ShutdownHandlerOptions {
   showReason?: boolean;
   endDispatch?: boolean;
   logger: AgentLogger;
+  /** @livekit/rtc-node's RpcError (loaded by enableRemoteShutdown, so this module needs no peer to load). */
+  rpcError: RpcErrorClass;
   clock?: Clock;
-  replay?: ReplayMemory;
+  replay?: ReplayCache;
   deleteDispatch?: (dispatchId: string, room: string) => Promise<void>;
 }
 
@@ -150,9 +154,9 @@ export class ShutdownHandler {
   /** The RPC handler of shutdown_rpc.shutdown: an acknowledgement JSON, or an RpcError with a §9 code. */
   async handle(data: RpcInvocation): Promise<string> {
     const decider = this.#decider;
-    if (decider === undefined) throw new RpcError(1500, 'remote shutdown is not ready');
+    if (decider === undefined) throw new this.#opts.rpcError(1500, 'remote shutdown is not ready');
     const caller = data.callerIdentity;
-    const result = await decider.handle(data.payload, { callerIdentity: caller });
+    const result = await decider.decide(data.payload, { callerIdentity: caller });
     if (result.outcome === 'refused') throw this.#refused(result.refusal, data);
     const { ack } = result;
     this.counters.add(ack.status);
@@ -178,7 +182,7 @@ export class ShutdownHandler {
     await this.#ender.deleteRoomIfAsked(this.#accepted);
   }
 
-  #refused(refusal: Refusal, data: RpcInvocation): RpcError {
+  #refused(refusal: Refusal, data: RpcInvocation): Error {
     let said = refusal;
     if (refusal.name === 'UNKNOWN_KEY' && this.#ring.keyIds.length === 0) said = { ...refusal, detail: NO_KEYS_DETAIL };
     const outcome = refusal.name.toLowerCase();
@@ -201,7 +205,7 @@ export class ShutdownHandler {
       logOutcome(this.#logger, outcome, { rpcRequestId: data.requestId, caller: data.callerIdentity, code: said.code, detail: said.detail });
     }
     const wire = refusalToRpcError(said);
-    return new RpcError(wire.code, wire.message, wire.data);
+    return new this.#opts.rpcError(wire.code, wire.message, wire.data);
   }
 
   #accept(remote: RemoteRequest): void {
