@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from harness.agent_worker import REPO_ROOT, AgentWorker
 
@@ -48,12 +49,12 @@ class NodeAgentWorker(AgentWorker):
 
     registered_pattern = _NODE_REGISTERED
 
-    def __init__(self, *, node: str | Path = "node", **kwargs: object) -> None:
-        super().__init__(NODE_AGENT, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, entrypoint: str | Path = NODE_AGENT, *, node: str | Path = "node", **kwargs: Any) -> None:
+        super().__init__(entrypoint, **kwargs)
         self._node = str(node)
 
     def command(self) -> list[str]:
-        return [self._node, str(NODE_AGENT), self.mode]
+        return [self._node, str(self.entrypoint), self.mode]
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
