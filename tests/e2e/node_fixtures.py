@@ -24,7 +24,7 @@ from harness.audio_watch import AudioWatch
 from harness.livekit_server import LiveKitServer
 from harness.node_agent_worker import NodeAgentUnavailable, NodeAgentWorker, ensure_node_agent_built
 from harness.participant import RoomParticipant
-from tests.e2e.remote_fixtures import TIMEOUT, E2EKeys, wall_ms
+from tests.e2e.remote_fixtures import TIMEOUT, E2EKeys, Job, wall_ms
 
 FLUSH_BOUND_S = "10"
 GREETING = "x" * 500  # 20 s of tone: the agent is mid-utterance whenever a request arrives
@@ -37,15 +37,9 @@ class NodeAgent:
 
 
 @dataclass
-class NodeJob:
+class NodeJob(Job):
     """One dispatched job of the Node agent, next to a Python participant ``user`` listening to it."""
 
-    room: str
-    user: RoomParticipant
-    started: Event
-    agent_identity: str
-    job_id: str
-    pid: int
     watch: AudioWatch
     left_ms: list[float] = field(default_factory=list)  # wall ms the user saw the agent leave
     endings: list[dict[str, str]] = field(default_factory=list)  # the agent's attributes with state=ending
@@ -101,7 +95,7 @@ async def start_node_job(agent: NodeAgent, lkapi: api.LiveKitAPI, user: RoomPart
     watch = AudioWatch(user.room, remote.identity).attach()
     await user.wait_until(lambda: bool(remote.attributes.get("shutdown_rpc.method")), timeout=TIMEOUT, what="advert")
     await watch.wait_loud(timeout=TIMEOUT)
-    job = NodeJob(room, user, started, remote.identity, started["job_id"], int(started["pid"]), watch)
+    job = NodeJob(room, user, started, remote.identity, started["job_id"], int(started["pid"]), watch=watch)
 
     def on_left(participant: rtc.RemoteParticipant) -> None:
         if participant.identity == job.agent_identity:

@@ -28,9 +28,7 @@ from harness.room_state import identities, room_exists
 from shutdown_rpc.client_side import (
     Refused,
     RetryPolicy,
-    RoomChannel,
     ShutdownClient,
-    ShutdownResult,
     deliver,
     mint_request,
     perform_rpc,
@@ -57,7 +55,14 @@ from tests.e2e.node_fixtures import (  # noqa: F401
     start_node_job,
     start_node_worker,
 )
-from tests.e2e.remote_fixtures import TIMEOUT, E2EKeys, e2e_keys_fixture, server_api_channel, wall_ms  # noqa: F401
+from tests.e2e.remote_fixtures import (  # noqa: F401
+    TIMEOUT,
+    E2EKeys,
+    e2e_keys_fixture,
+    send_through_server_and_room,
+    server_api_channel,
+    wall_ms,
+)
 from tests.e2e.test_js_clients import js_client, run_js, token_for  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.node_agent]
@@ -265,16 +270,7 @@ async def test_same_request_twice_ends_the_node_job_once(
     )
     payload = sign_request(request, e2e_keys.hmac)
 
-    def send(channel: Any) -> Any:
-        return deliver(
-            channel, payload, room=room_name, agent=job.agent_identity, request_id=request.request_id,
-            timeout_s=TIMEOUT, policy=NO_RETRY,
-        )  # fmt: skip
-
-    results: list[ShutdownResult] = await asyncio.gather(
-        send(server_api_channel(lkapi, room_name, job.agent_identity)),
-        send(RoomChannel(job.user.room, job.agent_identity)),
-    )
+    results = await send_through_server_and_room(lkapi, job, payload, request.request_id)
 
     assert sorted(r.status for r in results) == ["accepted", "duplicate"]
     assert {r.ack.agent_time_ms for r in results} == {results[0].ack.agent_time_ms}  # a duplicate repeats the ack

@@ -8,7 +8,6 @@ job; the refusal checks share one job, which a valid request then ends.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -21,7 +20,6 @@ from shutdown_rpc.client_side import (
     RetryPolicy,
     RoomChannel,
     ShutdownClient,
-    ShutdownResult,
     deliver,
     mint_request,
 )
@@ -46,6 +44,7 @@ from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     e2e_keys_fixture,
     example_agent_fixture,
     job_ended_once,
+    send_through_server_and_room,
     server_api_channel,
     start_job,
     wall_ms,
@@ -260,21 +259,7 @@ async def test_same_request_from_two_callers_ends_the_job_once(
     )
     payload = sign_request(request, e2e_keys.hmac)
 
-    def send(channel: Any) -> Any:
-        return deliver(
-            channel,
-            payload,
-            room=room_name,
-            agent=job.agent_identity,
-            request_id=request.request_id,
-            timeout_s=TIMEOUT,
-            policy=NO_RETRY,
-        )
-
-    results: list[ShutdownResult] = await asyncio.gather(
-        send(server_api_channel(lkapi, room_name, job.agent_identity)),
-        send(RoomChannel(job.user.room, job.agent_identity)),
-    )
+    results = await send_through_server_and_room(lkapi, job, payload, request.request_id)
 
     assert sorted(r.status for r in results) == ["accepted", "duplicate"]
     assert {r.ack.request_id for r in results} == {request.request_id}
