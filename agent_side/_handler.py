@@ -1,4 +1,4 @@
-"""The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_ending``).
+"""The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_job_ender``).
 
 Refusals are ``rtc.RpcError(code, refusal_message, refusal_data)``; nothing else leaves the handler. The
 acknowledgement is returned first and the shutdown starts only after ``reply_flush_delay_s``, because LiveKit
@@ -10,49 +10,46 @@ having decided that they are copies (REQUEST_ID_CONFLICT otherwise).
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from livekit import rtc
+from livekit import api, rtc
 
+from shutdown_rpc._log import logger
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     ErrorCode,
     ShutdownRpcError,
-    Verifier,
-    is_receipt_for,
-    refusal_data,
-    refusal_message,
 )
+from shutdown_rpc.protocol.wire import new_receipt_token, refusal_data, refusal_message
 
-from ._deciding import Decider, OverBudget
-from ._ending import JobEnder
-from ._job_watch import JobEndingWatch
+from ._deciding import CallerOverBudget, ShutdownDecider
+from ._eviction import FloodEviction
+from ._job_ender import JobEnder
+from ._livekit_compat import reply_sent
 from ._outcomes import OutcomeCounters, log_outcome, loggable, refusal_outcome
-from ._policy import ShutdownPolicy
-from ._rate_limit import FailureLimiter
+from ._policy import AccessPolicy
+from ._receipt_gate import ReceiptGate
+from ._refusal_log import RefusalLog
 from ._request import RemoteRequest
 from ._state import JobEvent, JobState, JobStateMachine
+from ._timings import EndingTimings
 
 if TYPE_CHECKING:
-    from livekit.agents import AgentSession, JobContext
-
-REPLY_TURNS = 2  # loop turns between the handler's return and livekit-rtc sending its reply (see _end_job)
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
+    from livekit.agents import JobContext
 
 
-class RemoteShutdown:
+class ShutdownHandler:
     """Remote shutdown for one job: the RPC handler plus what it has seen. Made by ``enable_remote_shutdown``
-    (making one installs its job-ending hooks on ``ctx``).
+    (which also installs the job-ending hooks on ``ctx``).
 
     - ``accepted``: the request that is ending the job (None until one is accepted).
     - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
     - ``registered``: set once the RPC method is registered (and advertised, or advertising failed).
     - ``shutdown_done``: set once ``ctx.shutdown`` has been called for the accepted request.
+    - ``receipt_received``: set once the caller's receipt, carrying the acknowledgement's token, arrived.
     - ``job_ending``: why the job is ending, once it is ending for any cause (None before).
     - ``state``: the job's JobState.
 
@@ -62,31 +59,24 @@ class RemoteShutdown:
     ``delete_room`` could come after the callbacks that carry it out.
     """
 
-    def __init__(
-        self,
-        ctx: JobContext,
-        verifier: Verifier,
-        policy: ShutdownPolicy,
-        *,
-        session: AgentSession[Any] | None = None,
-        limiter: FailureLimiter | None = None,
-    ) -> None:
+    def __init__(self, ctx: JobContext, decider: ShutdownDecider, ender: JobEnder) -> None:
+        """Changes nothing on ``ctx``: ``enable_remote_shutdown`` does the wiring (job watch, RPC methods)."""
         self._ctx = ctx
-        self._clock = verifier.clock  # one time source for verifying and for the acknowledgement
-        self._decider = Decider(
-            verifier, policy, clock=self._clock, participants=lambda: ctx.room.remote_participants, limiter=limiter
-        )
+        self._decider = decider
+        self._clock = decider.verifier.clock  # one time source for verifying and for the acknowledgement
+        self._ender = ender
         self._job = JobStateMachine()
-        watch = JobEndingWatch(ctx, self._job_ending_seen)
-        watch.install()
-        self._ender = JobEnder(ctx, policy, shutdown=watch.shutdown, session=session)
         self._accepted: RemoteRequest | None = None
-        self._answers: dict[str, asyncio.Future[Ack]] = {}  # request id being decided -> its answer, for copies
+        # request id being decided -> its answer, for copies
+        self._answers: dict[str, asyncio.Future[Acknowledgement]] = {}
         self._shutdown_task: asyncio.Task[None] | None = None
-        self._receipt = asyncio.Event()
+        self._receipt = ReceiptGate()
         self.counters = OutcomeCounters()
-        self._over_budget = False
-        self._unlogged_refusals = 0  # refusals over the all-callers budget since it was spent (logged in sum)
+        self._refusal_log = RefusalLog(self._decider.all_callers_budget_full)
+        limit = decider.access.rate_limit
+        self._eviction = FloodEviction(
+            limit.evict_after, evictable=self._evictable, remove=self._remove_participant, max_callers=limit.max_callers
+        )
         self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
 
@@ -94,6 +84,11 @@ class RemoteShutdown:
     def accepted(self) -> RemoteRequest | None:
         """The accepted request ending this job, if any."""
         return self._accepted
+
+    @property
+    def receipt_received(self) -> asyncio.Event:
+        """Set once the caller's receipt for the accepted request (with its token) arrived (spec §11)."""
+        return self._receipt.arrived
 
     @property
     def job_ending(self) -> str | None:
@@ -106,19 +101,24 @@ class RemoteShutdown:
         return self._job.state
 
     @property
-    def policy(self) -> ShutdownPolicy:
-        """The policy in force."""
-        return self._decider.policy
+    def access(self) -> AccessPolicy:
+        """Who may end the job (the policy in force)."""
+        return self._decider.access
+
+    @property
+    def timings(self) -> EndingTimings:
+        """How an accepted request ends the job."""
+        return self._ender.timings
 
     @property
     def key_ids(self) -> tuple[str, ...]:
         """Key ids the verifier accepts (what the agent advertises)."""
         return tuple(self._decider.verifier.keys)
 
-    def binding(self) -> Binding:
+    def binding(self) -> AgentBinding:
         """Room and agent a request must name, read from the connected room each time."""
         room = self._ctx.room
-        return Binding(
+        return AgentBinding(
             room=room.name or self._ctx.job.room.name,
             agent_identity=room.local_participant.identity,
             job_id=self._ctx.job.id,
@@ -150,38 +150,32 @@ class RemoteShutdown:
 
     async def handle_receipt(self, data: rtc.RpcInvocationData) -> str:
         """The receipt method (spec §11): the caller holds the acknowledgement of the accepted request, so the
-        agent need not wait any longer for its reply to get through. Any other payload changes nothing; the
-        answer is always empty (it tells a caller nothing about what was accepted)."""
-        accepted = self._accepted
-        if accepted is not None and is_receipt_for(data.payload, accepted.request_id):
-            self._receipt.set()
+        agent need not wait any longer for its reply to get through. Only the acknowledgement's receipt token
+        counts; any other payload changes nothing and is counted, not logged. The answer is always empty (it
+        tells a caller nothing about what was accepted)."""
+        self._receipt.offer(data.payload)
         return ""
 
     def _refused(self, err: ShutdownRpcError, data: rtc.RpcInvocationData) -> None:
-        self._decider.refused(err, data.caller_identity)
+        caller = data.caller_identity
         outcome = refusal_outcome(err.code)
         self.counters.add(outcome)
-        over_budget = isinstance(err, OverBudget)
-        if over_budget:
-            # A flood is logged twice (when it starts, and how many attempts it made once it ends), never once
-            # per attempt: in bench_flood a debug record per attempt was ~18 % of the agent's CPU (emitting and
-            # forwarding it to the worker), with the debug level livekit-agents sets in dev mode.
-            if not self._over_budget:
-                logger.warning("remote shutdown: too many refused attempts from all callers; answering RATE_LIMITED")
-            self._over_budget = True
-            self._unlogged_refusals += 1
-            return
-        if self._over_budget:
-            logger.warning(
-                "remote shutdown: refused-attempt budget recovered; %d attempts were answered RATE_LIMITED unlogged",
-                self._unlogged_refusals,
-                extra={"unlogged_refusals": self._unlogged_refusals},
-            )
-            self._over_budget, self._unlogged_refusals = False, 0
-        caller = data.caller_identity
-        log_outcome(outcome, rpc_request_id=data.request_id, caller=caller, code=err.code, detail=err.detail)
+        # logged before it is counted: whether a flood is over depends on the budget as this refusal found it
+        self._refusal_log.refused(err, outcome, rpc_request_id=data.request_id, caller=caller)
+        self._decider.refused(err, caller)
+        if isinstance(err, CallerOverBudget):
+            self._eviction.over_budget(caller)
 
-    async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Ack, RemoteRequest | None]:
+    def _evictable(self, identity: str) -> bool:
+        participant = self._ctx.room.remote_participants.get(identity)
+        return participant is not None and participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+
+    async def _remove_participant(self, identity: str) -> None:
+        await self._ctx.api.room.remove_participant(
+            api.RoomParticipantIdentity(room=self._ctx.room.name, identity=identity)
+        )
+
+    async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Acknowledgement, RemoteRequest | None]:
         binding = self.binding()
         checked = self._decider.check(data, binding)
         if isinstance(checked, DuplicateRequest):
@@ -194,23 +188,26 @@ class RemoteShutdown:
         if not reservation.first:
             return await self._answer_of_first_copy(remote.request_id), remote
 
-        answer: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Acknowledgement] = asyncio.get_running_loop().create_future()
         self._answers[remote.request_id] = answer
         try:
             if self._job.listening:
                 await self._decider.run_veto(remote)
             # Another request may have been accepted, or the job started ending, while the veto ran.
             status = AckStatus.ACCEPTED if self._job.listening else AckStatus.ALREADY_SHUTTING_DOWN
-            ack = Ack(
+            # The receipt token: only in the answer to this request (and its duplicates), never published.
+            token = new_receipt_token() if status is AckStatus.ACCEPTED else None
+            ack = Acknowledgement(
                 status=status,
                 request_id=remote.request_id,
                 agent_identity=binding.agent_identity,
                 job_id=self._ctx.job.id,
                 agent_time_ms=self._clock.now_ms(),
+                receipt_token=token,
             )
             verified.accept(ack, reservation=reservation)
-            if status is AckStatus.ACCEPTED:
-                self._accept(remote)
+            if token is not None:
+                self._accept(remote, token)
             answer.set_result(ack)
             return ack, remote
         except asyncio.CancelledError:
@@ -225,7 +222,7 @@ class RemoteShutdown:
         finally:
             del self._answers[remote.request_id]
 
-    async def _answer_of_first_copy(self, request_id: str) -> Ack:
+    async def _answer_of_first_copy(self, request_id: str) -> Acknowledgement:
         """Same request still being decided (an async veto is running): share its outcome, never decide twice."""
         first = self._answers[request_id]
         try:
@@ -236,31 +233,28 @@ class RemoteShutdown:
             raise ShutdownRpcError(ErrorCode.INTERNAL_ERROR, "first copy of this request was cancelled") from None
         return ack.as_duplicate()
 
-    def _accept(self, remote: RemoteRequest) -> None:
+    def _accept(self, remote: RemoteRequest, receipt_token: str) -> None:
         # No await between the acknowledgement and returning it; the shutdown task starts after the reply has
         # been handed back to LiveKit (see _end_job).
         self._accepted = remote
+        self._receipt.arm(receipt_token)
         self._job.handle(JobEvent.ACCEPT)
         self._shutdown_task = asyncio.get_running_loop().create_task(self._end_job(remote), name="shutdown_rpc.end_job")
 
     async def _end_job(self, remote: RemoteRequest) -> None:
         try:
-            # livekit-rtc runs the handler in a task of its own and sends the reply from the task awaiting it,
-            # which resumes two loop turns after the handler returned. Work this task did before that (silencing
-            # the session, setting attributes) would run first and delay the acknowledgement; two turns put it
-            # right after the reply instead (spec §11: the acknowledgement is sent before the agent starts
-            # leaving). Silence still comes before any wait.
-            for _ in range(REPLY_TURNS):
-                await asyncio.sleep(0)
-            await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt)
+            await reply_sent()  # silence still comes before any wait
+            await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt.arrived)
         finally:
+            self._receipt.log_unmatched(remote.request_id)
             self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)
             self.shutdown_done.set()
 
     def _overtaken_by(self) -> str | None:
         return self._job.ending_cause if self._job.state is JobState.ACCEPTED_OVERTAKEN else None
 
-    def _job_ending_seen(self, cause: str) -> None:
+    def job_ending_seen(self, cause: str) -> None:
+        """The job watch saw the job ending for ``cause`` (the first cause is kept)."""
         was_listening = self._job.listening
         self._job.handle(JobEvent.JOB_ENDING, cause)
         if was_listening:

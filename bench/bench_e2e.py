@@ -13,7 +13,11 @@ the agent in the middle of its utterance:
   whether the ack was in the caller's hands before the user saw the agent leave (``delivery_pct``), the
   typed outcome otherwise (every miss must be AgentLeftBeforeReply, never Timeout, never a hang);
   request -> silence (the last loud audio frame the user receives from the agent) and request -> agent gone;
-* every ``--compare-every`` rounds, one more job ended by DeleteRoom: DeleteRoom -> gone (and -> silence).
+* every ``--compare-every`` rounds, one more job ended by DeleteRoom: DeleteRoom -> gone (and -> silence);
+  and one more job whose audio the server cuts (RoomService.MutePublishedTrack of the agent's track): mute ->
+  the last loud frame the user receives, the physical anchor of our silence (frames already sent keep arriving;
+  our silence needs the request to cross the agent's link once more). Reported as ``silence - anchor`` at p50,
+  in ms and in agent-link RTTs, with the issue's target: silence p50 <= anchor p50 + 1 agent-link RTT + 20 ms.
 
 ``--agent node`` runs the example Node agent (js/examples/agent/agent.mjs, LiveKit Agents for Node.js; with
 ``bench.echo`` through js/live/node_agent.mjs) in place of the Python one, with the same rounds and summary.
@@ -36,7 +40,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from livekit import api
+from livekit import api, rtc
 
 from bench.e2e_report import Samples, report, table
 from harness import netns
@@ -45,17 +49,11 @@ from harness.links import PROFILES, ImpairedLinks, LinkedAgentWorker, Profile, s
 from harness.livekit_server import LiveKitServer
 from harness.node_agent_worker import NODE_AGENT, NodeAgentWorker, ensure_node_agent_built
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side import (
-    AgentLeftBeforeReply,
-    RetryPolicy,
-    RpcFailure,
-    ServerChannel,
-    ShutdownClient,
-    ShutdownFailed,
-    deliver,
-    perform_rpc,
-)
-from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key, sign_request
+from shutdown_rpc.client_side import AgentLeftBeforeReply, RetryPolicy, ShutdownClient, ShutdownFailed
+from shutdown_rpc.client_side._delivery import RpcFailure, deliver
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.client_side._server_api import ServerChannel
+from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key_file, sign_request
 
 ECHO_METHOD = "bench.echo"
 WAIT_S = 60.0
@@ -147,7 +145,7 @@ class Bench:
             try:
                 result = await asyncio.wait_for(
                     deliver(
-                        ServerChannel(self.client, room, agent),
+                        ServerChannel(self.client.api, room, agent),
                         payload,
                         room=room,
                         agent=agent,
@@ -190,12 +188,34 @@ class Bench:
             await watch.close()
             await user.disconnect()
 
+    async def server_cut_round(self) -> None:
+        """The anchor: the server stops forwarding the agent's audio (MutePublishedTrack); the user hears what was
+        already on its way, then silence. The job is then ended with DeleteRoom (not measured)."""
+        room, user, agent, watch = await self.job()
+        try:
+            track_sid = next(
+                sid
+                for sid, pub in user.room.remote_participants[agent].track_publications.items()
+                if pub.kind == rtc.TrackKind.KIND_AUDIO
+            )
+            mute = api.MuteRoomTrackRequest(room=room, identity=agent, track_sid=track_sid, muted=True)
+            t0 = time.perf_counter()
+            await self.lkapi.room.mute_published_track(mute)
+            await watch.wait_quiet(frames=50, timeout=WAIT_S)  # 0.5 s of quiet: the cut has reached the user
+            self.samples.silence["server_cut"].append(watch.silence_ms_after(t0))
+            await self.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+            await user.wait_disconnected(timeout=WAIT_S)
+        finally:
+            await watch.close()
+            await user.disconnect()
+
     async def run(self, rounds: int, compare_every: int, echoes: int) -> None:
         started = time.monotonic()
         for i in range(rounds):
             await self.request_round(echoes)
             if compare_every and i % compare_every == 0:
                 await self.delete_room_round()
+                await self.server_cut_round()
             if (i + 1) % 10 == 0:
                 print(f"  {i + 1}/{rounds} rounds, {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
         await self.lkapi.aclose()
@@ -211,7 +231,7 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         log_level="info",
         rtc_overrides=server_rtc_options(),
     )
-    env = {"SHUTDOWN_RPC_KEYS": dump_key(key), "SHUTDOWN_RPC_GREETING": UTTERANCE}
+    env = {"SHUTDOWN_RPC_KEYS": dump_key_file(key), "SHUTDOWN_RPC_GREETING": UTTERANCE}
     if args.flush_delay is not None:
         env["SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"] = str(args.flush_delay)
     load_before = os.getloadavg()

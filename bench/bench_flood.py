@@ -51,15 +51,10 @@ from harness import netns
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side import RpcFailure, perform_rpc
-from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    ErrorCode,
-    HmacSha256Key,
-    build_request,
-    dump_key,
-    sign_request,
-)
+from shutdown_rpc.client_side._delivery import RpcFailure
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.protocol import ErrorCode, HmacSha256Key, build_request, dump_key_file, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME
 
 # imported by name, as bench_agent does: mypy checks bench/ as top-level modules, python -m runs it as a package
 Hostile: Any = importlib.import_module("bench.flood_hostile").Hostile
@@ -133,6 +128,7 @@ class Window:
     hostile_seconds: dict[str, float] = field(default_factory=dict)
     hostile_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     agent_outcomes: dict[str, int] = field(default_factory=dict)
+    attacker_evicted: bool = False  # the agent removed the participant attacker (RateLimit.evict_after)
     seconds: float = 0.0
 
 
@@ -214,6 +210,7 @@ class Bench:
         w.hostile_sent = {name: c["sent"] for name, c in counts.items()}
         w.hostile_seconds = {name: c["seconds"] for name, c in counts.items()}
         w.hostile_outcomes = {name: c["outcomes"] for name, c in counts.items()}
+        w.attacker_evicted = bool(counts.get("participant", {}).get("evicted", False))
         o0, o1 = before["outcomes"], after["outcomes"]
         w.agent_outcomes = {k: v - o0.get(k, 0) for k, v in o1.items() if v - o0.get(k, 0)}
         self.windows.append(w)
@@ -306,6 +303,7 @@ class Bench:
                 "server_api": summed("flood", lambda w: w.hostile_outcomes.get("server_api", {})),
             },
             "agent_outcomes_during_flood": agent_seen,
+            "participant_attacker_evicted_in_flood_windows": sum(w.attacker_evicted for w in by["flood"]),
             "hostile_processed_vs_dropped": {
                 "sent": hostile_total,
                 "processed_by_verifier": processed,
@@ -335,7 +333,7 @@ async def amain(args: argparse.Namespace) -> dict[str, object]:
         api_key="benchkey", api_secret=uuid.uuid4().hex * 2, log_path=workdir / "server.log", log_level="warn"
     )
     env = {
-        "SHUTDOWN_RPC_KEYS": dump_key(key),
+        "SHUTDOWN_RPC_KEYS": dump_key_file(key),
         "SHUTDOWN_RPC_EVENTS_FILE": str(workdir / "events.jsonl"),
         "SHUTDOWN_RPC_GREETING": GREETING,
     }

@@ -9,14 +9,13 @@ remembers who left which room, so :meth:`WebhookListener.wait_left` answers with
 
 What the server does not guarantee: delivery. Its notifier queues 100 events per URL and drops the oldest
 when full (the next event carries ``num_dropped``), and a receiver that was down misses events. So a wait
-that ends without the event is not proof that the agent is still there; :func:`~._fleet.end_fleet` checks such agents
+that ends without the event is not proof that the agent is still there; ``fleet.end_fleet`` checks such agents
 once through the API (``PollingDepartures``, in the fleet module).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from collections import OrderedDict
 from typing import Protocol, TypeVar
@@ -24,7 +23,7 @@ from typing import Protocol, TypeVar
 from aiohttp import web
 from livekit import api
 
-logger = logging.getLogger("shutdown_rpc.webhooks")
+from shutdown_rpc._log import logger
 
 DEFAULT_WEBHOOK_PATH = "/livekit/webhook"
 MAX_BODY_BYTES = 256 * 1024  # a webhook event is a few KiB; bound the body before verifying or parsing it

@@ -10,17 +10,20 @@ Environment:
 - ``SHUTDOWN_RPC_KEYS``: verification keys (a key file's JSON, a JSON array, or paths joined by ``:``).
 - ``LIVEKIT_AGENT_NAME``: agent name for explicit dispatch (default ``shutdown-rpc-example``).
 - ``SHUTDOWN_RPC_EVENTS_FILE``: if set, one JSON line per event is appended (event, reason, wall_ms, job_id,
-  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``session_closed``, ``shutdown_callback``.
+  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``caller_receipt`` (the caller's receipt, with
+  the acknowledgement's token, arrived), ``session_closed``, ``shutdown_callback``.
 - ``SHUTDOWN_RPC_GREETING``: text said when the session starts (tone of 40 ms per character), so a ``drain``
   request has speech to wait for. Default: a short greeting; empty: say nothing.
 - ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: the most the agent waits, after its acknowledgement, for the caller's receipt
-  before ``ctx.shutdown`` (default 0.5; spec §11).
+  before ``ctx.shutdown`` (default 0.5; spec §11); a value that is not a number within 0..10 is logged as an ERROR
+  and the default is used (bad configuration never ends a job).
 - ``SHUTDOWN_RPC_ALLOW_ANY_AGENT=1``: accept the any-agent target ``"*"``.
 - ``SHUTDOWN_RPC_UNSIGNED_IDENTITIES``: comma-separated identity globs allowed to send unsigned requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -30,9 +33,9 @@ from typing import Any
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference, room_io
 
 from shutdown_rpc.agent_side import (
-    DEFAULT_REPLY_FLUSH_DELAY_S,
+    AccessPolicy,
+    EndingTimings,
     RemoteRequest,
-    ShutdownPolicy,
     UnsignedCallers,
     enable_remote_shutdown,
     parse_reason,
@@ -44,6 +47,7 @@ except ImportError:
     from tone_tts import ToneTTS  # type: ignore[no-redef,import-not-found,unused-ignore]  # run as a script
 
 EVENTS_ENV = "SHUTDOWN_RPC_EVENTS_FILE"
+FLUSH_DELAY_ENV = "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"
 AGENT_NAME = os.environ.get("LIVEKIT_AGENT_NAME") or "shutdown-rpc-example"
 DEFAULT_GREETING = "Hello. This agent ends when an authorized backend asks it to."
 
@@ -66,8 +70,8 @@ def record_event(ctx: JobContext, event: str, **fields: Any) -> None:
         os.close(fd)
 
 
-def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
-    """The example's policy, from environment variables."""
+def policy_from_env(ctx: JobContext) -> tuple[AccessPolicy, EndingTimings]:
+    """The example's access policy and ending timings, from environment variables."""
     unsigned_ids = [p.strip() for p in os.environ.get("SHUTDOWN_RPC_UNSIGNED_IDENTITIES", "").split(",") if p.strip()]
 
     def on_accepted(request: RemoteRequest) -> None:
@@ -81,12 +85,39 @@ def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
             options=request.options.model_dump(),
         )
 
-    return ShutdownPolicy(
+    access = AccessPolicy(
         allow_any_agent=os.environ.get("SHUTDOWN_RPC_ALLOW_ANY_AGENT") == "1",
         unsigned=UnsignedCallers(identities=frozenset(unsigned_ids)) if unsigned_ids else None,
-        on_accepted=on_accepted,
-        reply_flush_delay_s=float(os.environ.get("SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S", DEFAULT_REPLY_FLUSH_DELAY_S)),
     )
+    timings = EndingTimings(
+        on_accepted=on_accepted,
+        reply_flush_delay_s=flush_delay_from_env(),
+    )
+    return access, timings
+
+
+def flush_delay_from_env() -> float:
+    """SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S, or the default with an ERROR when it is not a number within 0..10.
+
+    Configuration read at job start never ends the job (as with SHUTDOWN_RPC_KEYS): a bad value is named and
+    replaced by the default.
+    """
+    text = os.environ.get(FLUSH_DELAY_ENV, "").strip()
+    if not text:
+        return EndingTimings.reply_flush_delay_s
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 10:  # also NaN
+        logger.error(
+            "%s=%r is not a number of seconds within 0..10: using the default %s",
+            FLUSH_DELAY_ENV,
+            text[:40],
+            EndingTimings.reply_flush_delay_s,
+        )
+        return EndingTimings.reply_flush_delay_s
+    return value
 
 
 @server.rtc_session(agent_name=AGENT_NAME)
@@ -112,7 +143,19 @@ async def entrypoint(ctx: JobContext) -> None:
     local_turns = inference.TurnDetector(version="v1-mini")
     session: AgentSession[None] = AgentSession(tts=ToneTTS(), turn_handling={"turn_detection": local_turns})
     session.on("close", lambda ev: record_event(ctx, "session_closed", close_reason=str(ev.reason)))
-    remote = await enable_remote_shutdown(ctx, policy=policy_from_env(ctx), session=session)
+    access, timings = policy_from_env(ctx)
+    remote = await enable_remote_shutdown(ctx, access=access, timings=timings, session=session)
+
+    async def record_caller_receipt() -> None:
+        await remote.receipt_received.wait()
+        record_event(ctx, "caller_receipt")
+
+    receipt_watch = asyncio.get_running_loop().create_task(record_caller_receipt())
+
+    async def stop_receipt_watch(_: str) -> None:
+        receipt_watch.cancel()
+
+    ctx.add_shutdown_callback(stop_receipt_watch)
 
     # A tone has no words: syncing a transcript to it would only cost CPU (livekit-agents estimates the speaking
     # rate with an FFT of the audio, on the event loop).

@@ -17,7 +17,14 @@ import time
 
 from aiohttp import web
 
-from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed, load_signing_key, mint_request
+from shutdown_rpc.client_side import (
+    SeveralAgents,
+    ShutdownClient,
+    ShutdownCommand,
+    ShutdownFailed,
+    load_signing_key,
+    mint_request,
+)
 
 SIGNING_KEY, _ = load_signing_key(None)  # $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY
 SESSION_SECRET = os.environ["APP_SESSION_SECRET"].encode()
@@ -82,12 +89,19 @@ async def mint(request: web.Request) -> web.Response:
     if not agent:
         try:  # needs the LiveKit server API credentials; the frontend could also name the agent it sees
             async with ShutdownClient(SIGNING_KEY, issuer="mint-endpoint") as lk:
-                (agent,) = await lk.list_agents(room, all_agents=False)
+                agents = await lk.list_agents(room)
+            if len(agents) > 1:
+                raise SeveralAgents(agents, room=room)
+            (agent,) = agents
         except (ShutdownFailed, ValueError) as exc:
             raise web.HTTPConflict(text=str(exc)) from None
     try:
         minted = mint_request(
-            SIGNING_KEY, room=room, agent=agent, reason=_text(body, "reason")[:200], issuer=f"user:{user}"
+            SIGNING_KEY,
+            ShutdownCommand(reason=_text(body, "reason")[:200]),
+            room=room,
+            agent=agent,
+            issuer=f"user:{user}",
         )
     except ValueError:
         raise web.HTTPBadRequest(text="invalid room, agent or reason") from None

@@ -22,7 +22,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, AnyKey, parse_key, signing_key_of
+from shutdown_rpc.protocol import parse_key_file
+from shutdown_rpc.protocol.wire import MAX_KEY_FILE_BYTES, AnyKey, signing_key_of
 
 SECRET_FILE_MODE = 0o600
 PUBLIC_FILE_MODE = 0o644
@@ -52,7 +53,7 @@ class KeyFileRead:
         return f"{name}: key file holds a secret but is accessible to group/others (mode {mode:o}); chmod 600 it"
 
 
-def read_key_file(path: str | os.PathLike[str], name: str) -> KeyFileRead:
+def read_key_and_mode(path: str | os.PathLike[str], name: str) -> KeyFileRead:
     """The key in the file at ``path``; errors after the file opened are ValueError prefixed by ``name``.
 
     Opening errors are OSError, raised as they come (the caller decides whether the path may be shown).
@@ -64,20 +65,29 @@ def read_key_file(path: str | os.PathLike[str], name: str) -> KeyFileRead:
     if len(data) > MAX_KEY_FILE_BYTES:
         raise ValueError(f"{name}: key file is larger than {MAX_KEY_FILE_BYTES} bytes")
     try:
-        key = parse_key(data.decode("utf-8"))
+        key = parse_key_file(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{name}: {exc}") from None
     return KeyFileRead(key, mode)
 
 
-def read_key_file_from(value: str | os.PathLike[str], source: str) -> KeyFileRead:
-    """Like :func:`read_key_file` for a path a user supplied through ``source`` (an option, a variable):
-    every error (ValueError) names ``source``, never the value, which may be a secret pasted as a path."""
+def shown_path(value: str | os.PathLike[str]) -> str:
+    """``" (PATH)"`` when a user-supplied path is safe to show, else ``""``: safe when something is on disk there,
+    or when it has a file name's dot (no base64 or hex secret has one)."""
+    text = os.fspath(value)
+    return f" ({text})" if "." in text or os.path.lexists(text) else ""
+
+
+def read_key_and_mode_from(value: str | os.PathLike[str], source: str) -> KeyFileRead:
+    """Like :func:`read_key_and_mode` for a path a user supplied through ``source`` (an option, a variable):
+    every error (ValueError) names ``source`` and the path when :func:`shown_path` allows, so a secret pasted
+    as a path is never echoed."""
+    name = source + shown_path(value)
     try:
-        return read_key_file(value, source)
+        return read_key_and_mode(value, name)
     except OSError as exc:
         # str(exc) would carry the value: strerror only
-        raise ValueError(f"{source}: cannot read key file: {exc.strerror or type(exc).__name__}") from None
+        raise ValueError(f"{name}: cannot read key file: {exc.strerror or type(exc).__name__}") from None
 
 
 def _read_regular_file(path: str | os.PathLike[str]) -> tuple[bytes | None, int]:

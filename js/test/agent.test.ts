@@ -170,13 +170,14 @@ test('without drain: silent before any wait, the receipt ends the wait, dispatch
   const payload = await signed({ requestId: 'AAAAAAAAAAAAAAAAAAAAAA' });
   const ack = parseAck(await call(ctx, METHOD, payload));
   assert.equal(ack.status, 'accepted');
+  assert.ok(ack.receiptToken);
   await turns();
   assert.deepEqual(ctx.events, ['interrupt force=true', 'input false', 'output false', 'session shutdown drain=false']);
   assert.deepEqual(ctx.room.attributeCalls.at(-1), { 'shutdown_rpc.state': 'ending', 'shutdown_rpc.request_id': 'AAAAAAAAAAAAAAAAAAAAAA', 'shutdown_rpc.issuer': 'billing-backend' });
-  assert.equal(await call(ctx, RECEIPT_METHOD, 'AAAAAAAAAAAAAAAAAAAAAB'), ''); // another id changes nothing
+  assert.equal(await call(ctx, RECEIPT_METHOD, 'AAAAAAAAAAAAAAAAAAAAAA'), ''); // the (public) request id is no receipt
   await turns();
   assert.deepEqual(ctx.shutdowns, []);
-  await call(ctx, RECEIPT_METHOD, 'AAAAAAAAAAAAAAAAAAAAAA');
+  await call(ctx, RECEIPT_METHOD, ack.receiptToken ?? '');
   await handler.shutdownDone;
   await ctx.room.disconnect(); // the job teardown's own disconnect: waits for the early leave, no second one
   await turns();
@@ -311,14 +312,20 @@ test('SHUTDOWN_RPC_KEYS: the three forms; a bad entry is an ERROR naming its pos
     assert.ok(!logs.text().includes(secretValue), form);
     assert.equal(parseAck(await call(ctx, METHOD, await signed())).status, 'accepted', form);
     if (form === 'array') {
-      assert.match(logs.text(), /error remote shutdown: SHUTDOWN_RPC_KEYS entry #2: cannot read key file \(ENOENT\)/);
-      assert.match(logs.text(), new RegExp(`SHUTDOWN_RPC_KEYS entry #3 \\(${broken}\\): an hmac-sha256 secret must be at least 32 bytes`));
+      const errors = logs.lines.filter((l) => l.level === 'error');
+      assert.equal(errors.length, 1); // one ERROR for the job, naming each entry that failed
+      assert.match(errors[0]?.message ?? '', /^remote shutdown: 2 of 3 configured keys could not be loaded: SHUTDOWN_RPC_KEYS entry #2: cannot read key file \(ENOENT\); /);
+      assert.ok(errors[0]?.message.includes(`SHUTDOWN_RPC_KEYS entry #3 (${broken}): an hmac-sha256 secret must be at least 32 bytes`));
+      const other = createRequest({ room: ROOM, target: IDENTITY, issuer: 'x' }, {}, NOW_MS);
+      const refused = await call(ctx, METHOD, await signRequest(other, new HmacSha256Key('k2', new Uint8Array(32)))).catch((e: unknown) => e);
+      assert.ok(refused instanceof RpcError && refused.code === 4110);
+      assert.match(refused.message, /this agent's keys could not be loaded \(2 of 3 failed; see the agent's log\)/);
     }
   }
 });
 
 interface After {
-  receipts: Array<{ request_id: string; payload: string; matches: boolean }>;
+  receipts: Array<{ receipt_token: string; request_id: string; payload: string; matches: boolean }>;
   ending_attributes: Array<{ ending: { request_id: string; issuer: string; reason: string | null }; attributes: Record<string, string> }>;
 }
 const vectorsPath = process.env['SHUTDOWN_RPC_VECTORS'] ?? new URL('../../../vectors/v1.json', import.meta.url);
@@ -334,17 +341,18 @@ test('vectors after_acceptance: the Node agent sets exactly the ending attribute
   }
 });
 
-test('vectors after_acceptance: only a matching receipt ends the reply wait of the Node agent', async () => {
+test('vectors after_acceptance: only the receipt token ends the reply wait of the Node agent', async () => {
+  // The agent draws a fresh token per acceptance: each case's token is replaced by the one it drew.
   const acceptable = /^[A-Za-z0-9_-]{22,64}$/;
-  for (const c of after.receipts.filter((r) => acceptable.test(r.request_id))) {
+  for (const c of after.receipts.filter((r) => acceptable.test(r.request_id) && acceptable.test(r.receipt_token))) {
     const ctx = new FakeCtx();
     const handler = await enable(ctx);
-    await call(ctx, METHOD, await signed({ requestId: c.request_id }));
-    await call(ctx, RECEIPT_METHOD, c.payload);
+    const token = parseAck(await call(ctx, METHOD, await signed({ requestId: c.request_id }))).receiptToken ?? '';
+    await call(ctx, RECEIPT_METHOD, c.payload.split(c.receipt_token).join(token));
     await turns();
     assert.equal(ctx.shutdowns.length, c.matches ? 1 : 0, JSON.stringify(c));
     if (!c.matches) {
-      await call(ctx, RECEIPT_METHOD, c.request_id);
+      await call(ctx, RECEIPT_METHOD, token);
       await handler.shutdownDone;
     }
   }

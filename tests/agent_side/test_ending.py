@@ -5,34 +5,36 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, cast
 
 import pytest
 from livekit import rtc
 from livekit.agents import AgentSession
 
-from shutdown_rpc.agent_side import RemoteShutdown, ShutdownPolicy, enable_remote_shutdown
+from shutdown_rpc.agent_side import EndingTimings, ShutdownHandler, enable_remote_shutdown
 from shutdown_rpc.agent_side._enable import Seams
-from shutdown_rpc.protocol import (
+from shutdown_rpc.protocol import Acknowledgement, AckStatus
+from shutdown_rpc.protocol.wire import (
     METHOD_NAME,
-    RECEIPT_METHOD,
+    RECEIPT_METHOD_NAME,
     FixedClock,
     ending_attributes,
     is_receipt_for,
     parse_ending,
 )
-from shutdown_rpc.protocol import Ending as EndingAttrs
+from shutdown_rpc.protocol.wire import Ending as EndingAttrs
 from tests.agent_side.fakes import KEY, NOW_MS, ROOM, FakeCtx, invocation, opts, request, signed
 from tests.agent_side.test_parts import FakeSession
 
 LONG = 10.0  # a flush bound no test waits out: the receipt (or nothing) decides
 
 
-async def enable(ctx: FakeCtx, session: FakeSession | None = None, **policy: object) -> RemoteShutdown:
+async def enable(ctx: FakeCtx, session: FakeSession | None = None, **timings: object) -> ShutdownHandler:
     return await enable_remote_shutdown(
         ctx.as_job_context(),
         keys=[KEY],
-        policy=ShutdownPolicy(**policy),  # type: ignore[arg-type]
+        timings=EndingTimings(**timings),  # type: ignore[arg-type]
         session=cast("AgentSession[Any]", session) if session is not None else None,
         _testing=Seams(clock=FixedClock(NOW_MS)),
     )
@@ -76,25 +78,52 @@ async def test_reply_is_handed_to_livekit_before_the_silence_work_runs() -> None
     assert session.interrupted == [True]
 
 
-async def test_receipt_ends_the_flush_wait_only_for_the_accepted_request() -> None:
+async def test_only_the_acknowledgements_token_ends_the_flush_wait(caplog: pytest.LogCaptureFixture) -> None:
     ctx = FakeCtx()
     remote = await enable(ctx, reply_flush_delay_s=LONG)
     methods = ctx.room.local_participant.methods
     req = request()
-    await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
-    assert await methods[RECEIPT_METHOD](invocation("A" * 22)) == ""  # another id: answered, ignored
+    payload = signed(request_id=req.request_id)
+    ack = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(payload)))
+    token = ack.receipt
+    assert ack.status is AckStatus.ACCEPTED and token is not None and token != req.request_id
+    again = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(payload)))
+    assert again.status is AckStatus.DUPLICATE and again.receipt == token  # a retrying caller can still send it
     await turns()
-    assert ctx.shutdown_calls == []
-    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""
-    await remote.shutdown_done.wait()
-    assert len(ctx.shutdown_calls) == 1
+    assert token not in "".join(ctx.room.local_participant.attributes.values())
+    with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
+        # the request id (published in the ending attributes), another token, garbage: answered, changed nothing
+        for forged in (req.request_id, "A" * 22, token + "x", "", "x" * 5000):
+            assert await methods[RECEIPT_METHOD_NAME](invocation(forged)) == ""
+        await turns()
+        assert ctx.shutdown_calls == [] and not remote.receipt_received.is_set()
+        assert await methods[RECEIPT_METHOD_NAME](invocation(token)) == ""
+        await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1 and remote.receipt_received.is_set()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("shutdown_rpc")]
+    assert [m for m in messages if "receipt" in m] == [
+        "remote shutdown: 5 receipt(s) without the acknowledgement's token changed nothing"
+    ]
+    assert not any(token in m for m in messages)
 
 
 async def test_receipt_before_any_acceptance_changes_nothing() -> None:
     ctx = FakeCtx()
     remote = await enable(ctx, reply_flush_delay_s=0)
-    assert await ctx.room.local_participant.methods[RECEIPT_METHOD](invocation("B" * 22)) == ""
+    assert await ctx.room.local_participant.methods[RECEIPT_METHOD_NAME](invocation("B" * 22)) == ""
     assert remote.accepted is None and ctx.shutdown_calls == []
+
+
+async def test_already_shutting_down_carries_no_token() -> None:
+    ctx = FakeCtx()
+    remote = await enable(ctx, reply_flush_delay_s=LONG)
+    methods = ctx.room.local_participant.methods
+    first = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(signed())))
+    second = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(signed(request_id=request().request_id))))
+    assert first.receipt is not None
+    assert second.status is AckStatus.ALREADY_SHUTTING_DOWN and second.receipt_token is None
+    assert await methods[RECEIPT_METHOD_NAME](invocation(first.receipt)) == ""
+    await remote.shutdown_done.wait()
 
 
 async def test_ending_attributes_set_at_acceptance_reason_only_when_shown() -> None:
@@ -141,7 +170,7 @@ async def test_dispatch_deleted_then_shutdown_then_the_agent_leaves_before_the_t
 async def test_a_hung_dispatch_deletion_delays_the_leave_by_its_bound_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("shutdown_rpc.agent_side._ending.END_DISPATCH_TIMEOUT_S", 0.01)
+    monkeypatch.setattr("shutdown_rpc.agent_side._job_ender.END_DISPATCH_TIMEOUT_S", 0.01)
     ctx = FakeCtx()
     ctx.api.agent_dispatch.release.clear()  # never answers
     remote = await enable(ctx, reply_flush_delay_s=0)
@@ -157,7 +186,7 @@ def test_receipt_and_attribute_helpers() -> None:
     assert is_receipt_for(rid, rid)
     assert not is_receipt_for(rid + "x", rid)
     assert not is_receipt_for("A" * 65, "A" * 65)  # bounded before comparing
-    assert not is_receipt_for("not an id!", "not an id!")
+    assert not is_receipt_for("not a token", "not a token")
     attrs = ending_attributes(EndingAttrs(rid, "billing"))
     assert attrs == {"shutdown_rpc.state": "ending", "shutdown_rpc.request_id": rid, "shutdown_rpc.issuer": "billing"}
     assert parse_ending({}) is None and parse_ending({"shutdown_rpc.state": "listening"}) is None

@@ -15,16 +15,20 @@ from aiohttp import web
 from livekit import api
 
 from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     KeyRing,
     ShutdownRpcError,
     Verifier,
     VerifyingKey,
+)
+from shutdown_rpc.protocol.wire import (
+    METHOD_NAME,
+    RECEIPT_METHOD_NAME,
     advertisement_attributes,
+    new_receipt_token,
     refusal_data,
     refusal_message,
 )
@@ -72,21 +76,23 @@ class FakeParticipant:
     job_id: str = "AJ_fake"
     script: list[Step] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)  # payloads of the receipt method (answered "")
     verifier: Verifier | None = None
 
     def answer(self, room: str, payload: str) -> str:
-        """Verify like an agent: the Ack JSON, or raise ShutdownRpcError."""
+        """Verify like an agent: the Acknowledgement JSON, or raise ShutdownRpcError."""
         if self.verifier is None:
             self.verifier = Verifier(KeyRing(self.keys))
-        decision = self.verifier.verify(payload, Binding(room, self.identity, self.job_id))
+        decision = self.verifier.verify(payload, AgentBinding(room, self.identity, self.job_id))
         if isinstance(decision, DuplicateRequest):
             return decision.ack.to_json()
-        ack = Ack(
+        ack = Acknowledgement(
             status=AckStatus.ACCEPTED,
             request_id=decision.request.request_id,
             agent_identity=self.identity,
             job_id=self.job_id,
             agent_time_ms=1,
+            receipt_token=new_receipt_token(),
         )
         decision.accept(ack)
         return ack.to_json()
@@ -167,6 +173,9 @@ class FakeLiveKit:
         if target is None:
             return _twirp("unavailable", 503, "no response from servers")
         target.payloads.append(req.payload)
+        if req.method == RECEIPT_METHOD_NAME:
+            target.receipts.append(req.payload)
+            return _proto(api.PerformRpcResponse(payload=""))
         if req.method != METHOD_NAME:
             return _rpc_error(1400, "Method not supported at destination", None)
         step = target.script.pop(0) if target.script else None

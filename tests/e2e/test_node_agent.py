@@ -25,26 +25,19 @@ from harness.job_states import JobEnding, wait_job_ending
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
 from harness.room_state import identities, room_exists
-from shutdown_rpc.client_side import (
-    Refused,
-    RetryPolicy,
-    ShutdownClient,
-    deliver,
-    mint_request,
-    perform_rpc,
-)
+from shutdown_rpc.client_side import Refused, RetryPolicy, ShutdownClient, ShutdownCommand, mint_request
+from shutdown_rpc.client_side._delivery import deliver
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
 from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    RECEIPT_METHOD,
-    Ack,
+    Acknowledgement,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     ShutdownOptions,
     build_request,
-    dump_key,
+    dump_key_file,
     sign_request,
 )
+from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME, FixedClock
 from tests.e2e.cluster_fixtures import ClusterEnv, cluster_env_fixture, node_apis_fixture  # noqa: F401 - fixtures
 from tests.e2e.node_fixtures import (  # noqa: F401
     NodeAgent,
@@ -106,7 +99,9 @@ async def test_python_backend_ends_node_job(
     job = await job_in(node_agent, lkapi, participant_factory, room_name)
     client = ShutdownClient(e2e_keys.ed25519, issuer=ISSUER, lkapi=lkapi)
 
-    result = await client.shutdown(room_name, agent=job.agent_identity, reason="invoice unpaid", timeout=TIMEOUT)
+    result = await client.shutdown(
+        room_name, ShutdownCommand(reason="invoice unpaid"), agent=job.agent_identity, timeout=TIMEOUT
+    )
 
     assert result.status == "accepted"
     assert (result.ack.agent_identity, result.ack.job_id) == (job.agent_identity, job.job_id)
@@ -122,7 +117,7 @@ async def test_cli_ends_node_job(
 ) -> None:  # fmt: skip
     job = await job_in(node_agent, lkapi, participant_factory, room_name)
     key_file = tmp_path / "backend.key.json"
-    key_file.write_text(dump_key(e2e_keys.hmac))
+    key_file.write_text(dump_key_file(e2e_keys.hmac))
     key_file.chmod(0o600)
     env = {**os.environ, **livekit_server.env()}
     proc = await asyncio.create_subprocess_exec(
@@ -145,7 +140,9 @@ async def test_node_participant_relays_minted_payload(
     lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str,
 ) -> None:  # fmt: skip
     job = await job_in(node_agent, lkapi, participant_factory, room_name)
-    minted = mint_request(e2e_keys.hmac, room=room_name, agent=job.agent_identity, reason="user hung up", issuer=ISSUER)
+    minted = mint_request(
+        e2e_keys.hmac, ShutdownCommand(reason="user hung up"), room=room_name, agent=job.agent_identity, issuer=ISSUER
+    )
 
     out = await run_js(
         js_client / "node_client.js",
@@ -190,7 +187,8 @@ async def test_node_agent_ended_through_the_other_cluster_node(
         assert cluster.node_hosting(room_name) != other
         client = ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=node_apis[other])
 
-        result = await client.shutdown(room_name, agent=job.agent_identity, reason="tenant suspended", timeout=TIMEOUT)
+        command = ShutdownCommand(reason="tenant suspended")
+        result = await client.shutdown(room_name, command, agent=job.agent_identity, timeout=TIMEOUT)
 
         assert result.status == "accepted"
         assert (result.ack.agent_identity, result.ack.job_id) == (job.agent_identity, job.job_id)
@@ -210,18 +208,19 @@ async def test_user_hears_silence_before_the_agent_leaves(
     request = build_request(room=room_name, target=job.agent_identity, reason="end call", issuer=ISSUER)
     payload = sign_request(request, e2e_keys.hmac)
 
-    # no receipt yet: the agent waits for it (at most 10 s) after falling silent
+    # no receipt yet: the agent waits for its token (at most 10 s) after falling silent
     response = await perform_rpc(
         lkapi, room=room_name, destination_identity=job.agent_identity, method=METHOD_NAME, payload=payload,
         response_timeout_s=10, timeout_s=30,
     )  # fmt: skip
-    assert Ack.from_json(response).status == "accepted"
+    ack = Acknowledgement.from_json(response)
+    assert ack.status == "accepted" and ack.receipt_token is not None
     quiet = await job.watch.wait_quiet(frames=50, timeout=TIMEOUT)  # 0.5 s of silence while the agent is still there
     assert not job.left_ms, "the agent left before the user heard silence"
     assert not job.watch.ended.is_set()
     await perform_rpc(
-        lkapi, room=room_name, destination_identity=job.agent_identity, method=RECEIPT_METHOD,
-        payload=request.request_id, response_timeout_s=10, timeout_s=30,
+        lkapi, room=room_name, destination_identity=job.agent_identity, method=RECEIPT_METHOD_NAME,
+        payload=ack.receipt_token, response_timeout_s=10, timeout_s=30,
     )  # fmt: skip
 
     await assert_node_job_ended(node_agent, job, request_id=request.request_id, issuer=ISSUER, reason="end call")
@@ -254,7 +253,7 @@ async def test_refusals_keep_the_node_agent(
     assert not job.endings
 
     result = await ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=lkapi).shutdown(
-        room_name, agent=job.agent_identity, reason="after refusals", timeout=TIMEOUT
+        room_name, ShutdownCommand(reason="after refusals"), agent=job.agent_identity, timeout=TIMEOUT
     )
     assert result.status == "accepted"
     await assert_node_job_ended(node_agent, job, request_id=result.request_id, issuer=ISSUER, reason="after refusals")

@@ -5,7 +5,7 @@ import { RECEIPT_METHOD_NAME } from '../ending_signals.js';
 import type { ReplayCache } from '../replay.js';
 import type { Clock } from '../verify.js';
 import type { JobContextLike, SessionLike } from './job_ender.js';
-import { loadKeyRing, NO_KEYS_LOG, type KeySources } from './keys.js';
+import { loadKeys, type KeySources } from './keys.js';
 import type { AgentLogger } from './outcomes.js';
 import type { AccessPolicy, EndingTimings } from './policy.js';
 import type { RemoteRequest } from './remote_request.js';
@@ -59,9 +59,11 @@ export async function enableRemoteShutdown(ctx: AgentJobContext, options: Remote
   // The peers load here, not with this module: a custom agent using only ShutdownDecider needs none of them.
   const { RpcError } = await import('@livekit/rtc-node');
   const logger = options.logger ?? defaultLogger((await import('@livekit/agents')).log);
-  const ring = await loadKeyRing(options, logger);
-  if (ring.keyIds.length === 0 && options.access?.unsigned === undefined) logger.error({}, NO_KEYS_LOG);
-  const handler = new ShutdownHandler(job, ring, {
+  const keys = await loadKeys(options, logger);
+  const keyError = keys.errorLog(options.access?.unsigned !== undefined);
+  if (keyError !== undefined) logger.error({ key_failures: keys.failures.length }, keyError);
+  const handler = new ShutdownHandler(job, keys.ring, {
+    unknownKeyDetail: keys.unknownKeyDetail(),
     logger,
     rpcError: RpcError,
     ...(options.access ? { access: options.access } : {}),

@@ -70,6 +70,8 @@ export interface JobEnderOptions {
   /** Deletes the job's dispatch (default: livekit-server-sdk's AgentDispatchClient with the job's credentials). */
   deleteDispatch?: (dispatchId: string, room: string) => Promise<void>;
   logger: AgentLogger;
+  /** Told once the wait for the caller's receipt is over (either way). */
+  receiptWaitOver?: () => void;
 }
 
 /** Ends the job for one accepted request. */
@@ -130,6 +132,7 @@ export class JobEnder {
     } catch {
       this.opts.logger.info({ request_id: remote.requestId }, `remote shutdown: no receipt of ${remote.requestId} within ${ms} ms, leaving`);
     }
+    this.opts.receiptWaitOver?.();
   }
 
   #announce(remote: RemoteRequest): void {

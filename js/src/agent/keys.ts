@@ -31,15 +31,54 @@ export interface KeySources {
 
 class KeyLoadError extends Error {}
 
-/** One KeyRing from `sources`; every key that fails to load is logged (ERROR) and left out. */
+const FAILED_KEYS_DETAIL = "this agent's keys could not be loaded ({failed} of {configured} failed; see the agent's log)";
+
+/** The keys that loaded, and the configured entries that did not (where, and why; never a key's value). */
+export class LoadedKeys {
+  constructor(
+    readonly ring: KeyRing,
+    readonly failures: readonly string[],
+  ) {}
+
+  get configured(): number {
+    return this.ring.keyIds.length + this.failures.length;
+  }
+
+  /** What a caller whose key id is unknown is told, when this agent knows why (undefined: plain "unknown"). */
+  unknownKeyDetail(): string | undefined {
+    if (this.failures.length) return FAILED_KEYS_DETAIL.replace('{failed}', String(this.failures.length)).replace('{configured}', String(this.configured));
+    return this.ring.keyIds.length ? undefined : NO_KEYS_DETAIL;
+  }
+
+  /** The one ERROR a job logs about its keys (the Python agent's text), or undefined when there is nothing to say. */
+  errorLog(unsignedAllowed: boolean): string | undefined {
+    if (!this.failures.length) return this.ring.keyIds.length || unsignedAllowed ? undefined : NO_KEYS_LOG;
+    const listed = this.failures.join('; ');
+    const [head, tail] = this.ring.keyIds.length
+      ? [
+          `remote shutdown: ${this.failures.length} of ${this.configured} configured keys could not be loaded`,
+          `loaded: ${this.ring.keyIds.join(', ')}; requests signed with the others are refused with UNKNOWN_KEY`,
+        ]
+      : ['remote shutdown DISABLED for this job: none of its configured keys could be loaded', 'every signed request is refused with UNKNOWN_KEY'];
+    return `${head}: ${listed}. The job carries on; ${tail}. ${KEYS_ENV_FORMS}.`;
+  }
+}
+
+/** One KeyRing from `sources`; keys that fail to load are left out (see loadKeys for why). */
 export async function loadKeyRing(sources: KeySources, logger: AgentLogger): Promise<KeyRing> {
+  return (await loadKeys(sources, logger)).ring;
+}
+
+/** The keys of `sources`, and the entries that failed to load (never thrown: a job never dies of its keys). */
+export async function loadKeys(sources: KeySources, logger: AgentLogger): Promise<LoadedKeys> {
   const loaded: VerifyingKey[] = [];
+  const failures: string[] = [];
   const take = async (label: string, load: () => Promise<AnyKey | VerifyingKey>): Promise<void> => {
     try {
       loaded.push(verifying(await load(), label, logger));
     } catch (e) {
       const why = e instanceof KeyLoadError || e instanceof KeyError ? e.message : 'cannot be loaded';
-      logger.error({ key_source: label }, `remote shutdown: ${label}: ${why}; this key is left out (requests signed with it are refused UNKNOWN_KEY)`);
+      failures.push(why.startsWith(label) ? why : `${label}: ${why}`);
     }
   };
   if (sources.keys !== undefined) {
@@ -50,17 +89,19 @@ export async function loadKeyRing(sources: KeySources, logger: AgentLogger): Pro
       if (key !== undefined) await take(`keys entry #${position}`, () => Promise.resolve(key));
     }
   }
-  for (const path of sources.keyFiles ?? []) await take(`key file ${path}`, () => readKeyFile(path, `key file ${path}`, path, logger));
+  for (const [index, path] of (sources.keyFiles ?? []).entries()) {
+    await take(`keyFiles entry #${index + 1}`, () => readKeyFile(path, `keyFiles entry #${index + 1}`, path, logger));
+  }
   if (sources.keys === undefined && (sources.keyFiles ?? []).length === 0) {
     const value = (sources.env ?? process.env)[KEYS_ENV] ?? '';
     await keysFromEnvValue(value, take, logger);
   }
   const ring = new KeyRing();
   for (const key of loaded) {
-    if (ring.get(key.keyId)) logger.error({ key_id: key.keyId }, `remote shutdown: key id ${key.keyId} given twice; the first one is kept`);
+    if (ring.get(key.keyId)) failures.push(`key id ${key.keyId} given twice (the first one is kept)`);
     else ring.add(key);
   }
-  return ring;
+  return new LoadedKeys(ring, failures);
 }
 
 type Take = (label: string, load: () => Promise<AnyKey | VerifyingKey>) => Promise<void>;
@@ -78,7 +119,7 @@ async function keysFromEnvValue(value: string, take: Take, logger: AgentLogger):
     try {
       items = JSON.parse(text);
     } catch {
-      logger.error({ key_source: KEYS_ENV }, `remote shutdown: ${KEYS_ENV} is not valid JSON; no key is loaded from it. ${KEYS_ENV_FORMS}`);
+      await take(KEYS_ENV, () => Promise.reject(new KeyLoadError('not valid JSON')));
       return;
     }
     const list = Array.isArray(items) ? items : [];

@@ -7,7 +7,6 @@
  * the microtask that resumes after the handler's promise settles, and Room.disconnect() does not flush it.
  */
 import { refusalToRpcError, serializeAck, type Refusal } from '../ack.js';
-import { isReceiptFor } from '../ending_signals.js';
 import { ShutdownDecider, type JobState as DeciderState } from '../decider.js';
 import { signRequest } from '../envelope.js';
 import { HmacSha256Key, type KeyRing } from '../keys.js';
@@ -17,7 +16,6 @@ import type { ReplayCache } from '../replay.js';
 import type { Clock } from '../verify.js';
 import { JobEnder, type JobContextLike, type RpcInvocation, type SessionLike } from './job_ender.js';
 import { JobEndingWatch } from './job_watch.js';
-import { NO_KEYS_DETAIL } from './keys.js';
 import { logOutcome, loggable, OutcomeCounters, type AgentLogger } from './outcomes.js';
 import { checkUnsignedCallers, deleteRoomRefusal, resolveRateLimit, resolveTimings, unsignedAllowed, type AccessPolicy, type EndingTimings } from './policy.js';
 import { FailureLimiter } from './rate_limit.js';
@@ -40,6 +38,8 @@ export interface ShutdownHandlerOptions {
   showReason?: boolean;
   endDispatch?: boolean;
   logger: AgentLogger;
+  /** What an UNKNOWN_KEY refusal says when the agent knows why (no keys, or keys that failed to load). */
+  unknownKeyDetail?: string | undefined;
   /** @livekit/rtc-node's RpcError (loaded by enableRemoteShutdown, so this module needs no peer to load). */
   rpcError: RpcErrorClass;
   clock?: Clock;
@@ -70,6 +70,7 @@ export class ShutdownHandler {
   #ending: Promise<void> | undefined;
   #overBudget = false;
   #unloggedRefusals = 0;
+  #otherReceipts = 0; // receipts that were not the accepted acknowledgement's token
   #markRegistered!: () => void;
   #markShutdown!: () => void;
   #receiptArrived!: () => void;
@@ -96,6 +97,7 @@ export class ShutdownHandler {
       showReason: opts.showReason ?? false,
       endDispatch: opts.endDispatch ?? true,
       logger: this.#logger,
+      receiptWaitOver: () => this.#logOtherReceipts(),
       ...(opts.deleteDispatch ? { deleteDispatch: opts.deleteDispatch } : {}),
     });
   }
@@ -190,12 +192,13 @@ export class ShutdownHandler {
   }
 
   /**
-   * The receipt method (spec §11): the caller holds the acknowledgement of the accepted request, so the agent
-   * need not wait any longer for its reply to get through. Any other payload changes nothing; the answer is empty.
+   * The receipt method (spec §11): a payload that is the accepted acknowledgement's receipt token means the caller
+   * holds it, so the agent need not wait any longer. Anything else (the request id, which the room can read; a
+   * guess) changes nothing and is counted, not logged per call. The answer is always empty.
    */
   handleReceipt(data: RpcInvocation): Promise<string> {
-    const accepted = this.#accepted;
-    if (accepted !== undefined && isReceiptFor(data.payload, accepted.requestId)) this.#receiptArrived();
+    if (this.#decider?.isCallerReceipt(data.payload)) this.#receiptArrived();
+    else this.#otherReceipts += 1;
     return Promise.resolve('');
   }
 
@@ -206,7 +209,8 @@ export class ShutdownHandler {
 
   #refused(refusal: Refusal, data: RpcInvocation): Error {
     let said = refusal;
-    if (refusal.name === 'UNKNOWN_KEY' && this.#ring.keyIds.length === 0) said = { ...refusal, detail: NO_KEYS_DETAIL };
+    const why = this.#opts.unknownKeyDetail;
+    if (refusal.name === 'UNKNOWN_KEY' && why !== undefined) said = { ...refusal, detail: why };
     const outcome = refusal.name.toLowerCase();
     this.counters.add(outcome);
     if (!NOT_COUNTED.has(refusal.name)) this.#limiter.recordFailure(data.callerIdentity);
@@ -240,6 +244,13 @@ export class ShutdownHandler {
         this.#endingCause ??= remote.shutdownReason;
         this.#markShutdown();
       });
+  }
+
+  /** Log, once, how many receipts were not the caller's (when the agent stops waiting for its receipt). */
+  #logOtherReceipts(): void {
+    if (this.#otherReceipts > 0) {
+      this.#logger.warn({ other_receipts: this.#otherReceipts }, `remote shutdown: ${this.#otherReceipts} receipts without the acknowledgement's token changed nothing`);
+    }
   }
 
   #overtakenBy(): string | undefined {
