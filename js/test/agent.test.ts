@@ -367,3 +367,15 @@ test('delete_room: the room is deleted from a shutdown callback, after the leave
   for (const cb of ctx.callbacks) await cb();
   assert.deepEqual(ctx.events.slice(-2), ['leave', `delete room ${ROOM}`]);
 });
+
+test('a job of a per-participant dispatch keeps its dispatch (others share it); endDispatch: false keeps any', async () => {
+  for (const [type, endDispatch] of [['JT_PUBLISHER', true], ['JT_ROOM', false]] as const) {
+    const ctx = new FakeCtx();
+    Object.assign(ctx.job, { type });
+    const handler = await enable(ctx, new Logs(), { endDispatch, timings: { replyFlushDelayMs: 0 } });
+    await call(ctx, METHOD, await signed());
+    await handler.shutdownDone;
+    assert.ok(!ctx.events.some((e) => e.startsWith('delete dispatch')), `${type} ${endDispatch}`);
+    assert.equal(ctx.shutdowns.length, 1);
+  }
+});
