@@ -8,6 +8,9 @@
 - ``backend``: runs from a venv holding only ``[client]``, with ``backend.key.json`` made by that venv's
   ``shutdown-rpc keygen``, against a real server: first before room ``support-42`` exists (it catches
   RoomNotFound), then with the agent snippet's job in it.
+- ``agent-guide`` and ``backend-guide`` (docs/guides/): the same pair, the guides' complete programs: the agent
+  (with a key scope and an ``on_accepted`` hook) runs as a worker, the backend ends its job and reports that the
+  agent left the room.
 - ``fleet`` (docs/production.md): the same, for rooms ``tenant-42-*``.
 - ``mint`` (docs/guides/backend.md): runs from the ``[client]`` venv; the payload it prints verifies with the
   agent's public key.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -66,7 +70,7 @@ def test_every_python_block_of_the_readme_and_the_docs_is_run() -> None:
     for page in PAGES:
         text = page.read_text()
         assert len(PYTHON_BLOCK.findall(text)) == len(list(SNIPPET.finditer(text))), f"unmarked ```python in {page}"
-    assert set(snippets()) == {"agent", "backend", "fleet", "mint", "metrics"}
+    assert set(snippets()) == {"agent", "backend", "fleet", "mint", "metrics", "agent-guide", "backend-guide"}
     assert {"agent", "backend"} == {m.group("name") for m in SNIPPET.finditer(README.read_text())}
 
 
@@ -135,6 +139,38 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
         await wait_for_log(worker, "ending on request of ops: maintenance")
     finally:
         worker.stop()
+
+
+async def test_the_guides_agent_and_backend_programs_end_a_job(
+    extra_venvs: dict[str, ExtraVenv], livekit_server: LiveKitServer, lkapi: api.LiveKitAPI, tmp_path: Path
+) -> None:
+    code = snippets()
+    client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
+    keygen(client, tmp_path)
+    (tmp_path / "support_agent.py").write_text(code["agent-guide"])
+    (tmp_path / "backend.py").write_text(code["backend-guide"])
+    keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    worker = venv_worker(
+        agent_venv, tmp_path, module="support_agent", server=livekit_server, agent_name="support-agent", env=keys
+    )
+    try:
+        await worker.dispatch(lkapi, "support-42")
+        identity = await wait_for_advertised_agent(lkapi, "support-42")
+
+        done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+        lines = done.stdout.strip().splitlines()
+        assert lines[0] == f"accepted by {identity} in support-42", lines
+        assert re.fullmatch(r"request \S+: 1 attempt\(s\), \d+\.\d\d s", lines[1]), lines
+        assert lines[2] == "agent left the room: True", lines
+        assert "Warning" not in done.stderr, done.stderr
+        await wait_for_log(worker, "from billing-backend (key backend-1)")  # the on_accepted hook
+        await wait_for_log(worker, "ended by billing-backend [")  # the shutdown callback, through parse_reason
+    finally:
+        worker.stop()
+        with contextlib.suppress(api.TwirpError):  # the README test expects no room support-42 at its start
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room="support-42"))
 
 
 def test_mint_snippet_prints_a_payload_the_agent_accepts(extra_venvs: dict[str, ExtraVenv], tmp_path: Path) -> None:
