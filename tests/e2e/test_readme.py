@@ -26,6 +26,7 @@ import contextlib
 import re
 import time
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 from livekit import api
@@ -81,6 +82,19 @@ def keygen(client: ExtraVenv, workdir: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def program_pair(client: ExtraVenv, workdir: Path, *, agent_file: str, agent: str, backend: str) -> dict[str, str]:
+    """A key pair, the agent and ``backend.py`` in ``workdir``; returns the agent's environment (its keys)."""
+    keygen(client, workdir)
+    (workdir / agent_file).write_text(agent)
+    (workdir / "backend.py").write_text(backend)
+    return {"SHUTDOWN_RPC_KEYS": str(workdir / "backend.key.json.pub")}
+
+
+async def run_in(client: ExtraVenv, workdir: Path, server: LiveKitServer, program: str) -> CompletedProcess[str]:
+    """``python PROGRAM`` from the [client] venv, against ``server``."""
+    return await asyncio.to_thread(client.run, [program], cwd=workdir, env=server.env())
+
+
 async def wait_for_advertised_agent(lkapi: api.LiveKitAPI, room: str) -> str:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -108,12 +122,9 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
 ) -> None:
     code = snippets()
     client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
-    keygen(client, tmp_path)
-    (tmp_path / "agent.py").write_text(code["agent"])
-    (tmp_path / "backend.py").write_text(code["backend"])
-    keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    keys = program_pair(client, tmp_path, agent_file="agent.py", agent=code["agent"], backend=code["backend"])
     # issue 19: the backend snippet did not catch RoomNotFound (a 20-line traceback before the room existed)
-    done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+    done = await run_in(client, tmp_path, livekit_server, "backend.py")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "no room support-42"
 
@@ -122,7 +133,7 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
         await worker.dispatch(lkapi, "support-42")
         identity = await wait_for_advertised_agent(lkapi, "support-42")
 
-        done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+        done = await run_in(client, tmp_path, livekit_server, "backend.py")
 
         assert done.returncode == 0, done.stderr[-3000:]
         assert done.stdout.strip() == f"accepted {identity}"
@@ -132,7 +143,7 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
         (tmp_path / "fleet.py").write_text(code["fleet"])
         await worker.dispatch(lkapi, "tenant-42-a")
         await wait_for_advertised_agent(lkapi, "tenant-42-a")
-        done = await asyncio.to_thread(client.run, ["fleet.py"], cwd=tmp_path, env=livekit_server.env())
+        done = await run_in(client, tmp_path, livekit_server, "fleet.py")
 
         assert done.returncode == 0, done.stderr[-3000:]
         assert done.stdout.strip() == "tenant-42-a ended"
@@ -146,10 +157,9 @@ async def test_the_guides_agent_and_backend_programs_end_a_job(
 ) -> None:
     code = snippets()
     client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
-    keygen(client, tmp_path)
-    (tmp_path / "support_agent.py").write_text(code["agent-guide"])
-    (tmp_path / "backend.py").write_text(code["backend-guide"])
-    keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    keys = program_pair(
+        client, tmp_path, agent_file="support_agent.py", agent=code["agent-guide"], backend=code["backend-guide"]
+    )
     worker = venv_worker(
         agent_venv, tmp_path, module="support_agent", server=livekit_server, agent_name="support-agent", env=keys
     )
@@ -157,7 +167,7 @@ async def test_the_guides_agent_and_backend_programs_end_a_job(
         await worker.dispatch(lkapi, "support-42")
         identity = await wait_for_advertised_agent(lkapi, "support-42")
 
-        done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+        done = await run_in(client, tmp_path, livekit_server, "backend.py")
 
         assert done.returncode == 0, done.stdout + done.stderr[-3000:]
         lines = done.stdout.strip().splitlines()
