@@ -25,7 +25,7 @@ from ._handler import ShutdownHandler
 from ._job_ender import JobEnder
 from ._job_watch import JobEndingWatch
 from ._keys import load_keys_tolerantly
-from ._livekit_compat import internals_verified
+from ._livekit_compat import NO_PRIMARY_SESSION_LOG, internals_verified, primary_session_supported, room_connected
 from ._policy import AccessPolicy
 from ._timings import EndingTimings
 
@@ -83,6 +83,8 @@ async def enable_remote_shutdown(
     seams = _testing or Seams()
     verifier = Verifier(loaded.ring, replay=seams.replay, clock=seams.clock)
     verified = internals_verified()
+    if session is None and not primary_session_supported(ctx):
+        logger.error(NO_PRIMARY_SESSION_LOG)
 
     watch = JobEndingWatch(ctx)
     decider = ShutdownDecider(
@@ -114,8 +116,7 @@ async def enable_remote_shutdown(
 
 
 async def _register_when_connected(ctx: JobContext, handler: ShutdownHandler) -> None:
-    # Room.connect() emits no event for the first connection; the first room sid resolves right after it.
-    await ctx.room.sid
+    await room_connected(ctx.room)
     await _register_and_advertise(ctx, handler)
 
 

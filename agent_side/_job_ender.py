@@ -26,7 +26,7 @@ from livekit.protocol import agent
 from shutdown_rpc._log import logger
 from shutdown_rpc.protocol.wire import Ending, ending_attributes
 
-from ._livekit_compat import primary_session, shadow_room_disconnect
+from ._livekit_compat import delete_room, primary_session, shadow_room_disconnect
 from ._request import RemoteRequest
 from ._timings import EndingTimings
 
@@ -143,7 +143,7 @@ class JobEnder:
         if remote is None or not remote.options.delete_room:
             return
         try:
-            await asyncio.wait_for(self._ctx.delete_room(remote.request.room), self.timings.delete_room_timeout_s)
+            await asyncio.wait_for(delete_room(self._ctx, remote.request.room), self.timings.delete_room_timeout_s)
             logger.info("remote shutdown: room deleted", extra={"request_id": remote.request_id})
         except Exception:  # a raising shutdown callback would abort the others (asyncio.gather)
             logger.exception("remote shutdown: delete_room failed", extra={"request_id": remote.request_id})

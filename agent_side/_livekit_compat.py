@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import functools
 import importlib.metadata
+import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,10 +43,15 @@ class VersionRange:
 
 
 VERIFIED: dict[str, VersionRange] = {
-    "livekit-agents": VersionRange("1.8.9", "1.8.9"),
-    "livekit": VersionRange("1.1.21", "1.1.21"),  # livekit-rtc's distribution
+    "livekit-agents": VersionRange("1.2.18", "1.8.9"),
+    "livekit": VersionRange("1.1.8", "1.2.1"),  # livekit-rtc's distribution
 }
-"""Distribution -> the versions every piece of this module was checked against (the e2e tests pass)."""
+"""Distribution -> the versions every piece of this module was checked against: the compatibility matrix
+(noxfile.py; docs/compatibility.md) ran the agent-side unit tests and the real-server ``compat`` subset on the
+last release of each minor from livekit-agents 1.2.18 to 1.8.9, each with the livekit (rtc) it pins or resolves.
+All pass with livekit 1.1.8, 1.1.14, 1.1.15, 1.1.21 and 1.2.1; with 1.0.23 and 1.1.2 (pinned by livekit-agents
+1.3.12 and 1.4.6) the reply to a duplicate copy can be lost when the agent leaves, so those are outside (and
+livekit-agents 1.3.x / 1.4.x with them). Releases between those tested are taken as their minor's last."""
 
 DISABLED_OUTSIDE = (
     "wrapping ctx.shutdown (an application's own ctx.shutdown is seen only once the room disconnects)",
@@ -120,9 +126,9 @@ def shadow_room_disconnect(room: rtc.Room, leaving: asyncio.Task[None]) -> None:
 
 
 REPLY_TURNS = 2
-"""Event-loop turns between an RPC handler's return and livekit-rtc 1.1.21 sending its reply: it runs the handler
-in a task of its own and sends the reply from the task awaiting it (``_handle_rpc_method_invocation``), which
-resumes two loop turns after the handler returned."""
+"""Event-loop turns between an RPC handler's return and livekit-rtc (1.0.23 ... 1.2.1) sending its reply: it runs
+the handler in a task of its own and sends the reply from the task awaiting it
+(``_handle_rpc_method_invocation``), which resumes two loop turns after the handler returned."""
 
 
 async def reply_sent() -> None:
@@ -137,8 +143,49 @@ async def reply_sent() -> None:
 
 
 def primary_session(ctx: JobContext) -> AgentSession[Any] | None:
-    """The job's primary AgentSession (livekit-agents 1.8.9 ``JobContext.primary_session``, which raises
-    RuntimeError while there is none), or None."""
+    """The job's primary AgentSession (``JobContext.primary_session``, which raises RuntimeError while there is
+    none), or None. Releases without it (1.2.18, 1.3.12) give None: there the session to silence or drain is
+    the one passed as ``enable_remote_shutdown(session=...)``, and :func:`internals_verified` says so."""
+    if not primary_session_supported(ctx):
+        return None
     with contextlib.suppress(RuntimeError):
         return ctx.primary_session
     return None
+
+
+NO_PRIMARY_SESSION_LOG = (
+    "remote shutdown: this livekit-agents has no JobContext.primary_session (before 1.4): pass "
+    "enable_remote_shutdown(session=...), or accepted requests will neither silence nor drain the session"
+)
+
+
+def primary_session_supported(ctx: JobContext) -> bool:
+    """Whether the release has ``JobContext.primary_session`` (1.4.6 ... 1.8.9; not 1.2.18 or 1.3.12)."""
+    return hasattr(type(ctx), "primary_session")
+
+
+def delete_room(ctx: JobContext, room: str) -> Awaitable[Any]:
+    """``ctx.delete_room(room)``. livekit-agents 1.2 takes no name and deletes the job's own room, which is the
+    room every accepted request is bound to (verified 1.2.18; 1.3.12 ... 1.8.9 take the name)."""
+    if "room_name" in inspect.signature(ctx.delete_room).parameters:
+        return ctx.delete_room(room)
+    return ctx.delete_room()  # type: ignore[call-arg, unused-ignore]
+
+
+SID_RESOLVED_AT_CONNECT = VersionRange("1.1.14", "1.2.1")
+"""livekit (rtc) releases whose ``Room.sid`` resolves once ``connect()`` returns. In 1.0.23, 1.1.2, 1.1.8 and
+1.1.10 it resolves only on a later ``room_sid_changed`` event, so awaiting it before the connection hangs
+whenever the server sent the sid with the join (always, on livekit-server 1.13)."""
+
+CONNECT_POLL_S = 0.05
+
+
+async def room_connected(room: rtc.Room, rtc_version: str | None = None) -> None:
+    """Return once ``room`` is connected. ``Room.connect()`` emits no event for the first connection: on the
+    releases of :data:`SID_RESOLVED_AT_CONNECT` the first room sid resolves right after it; on the others (and
+    outside the table) the connection state is polled every :data:`CONNECT_POLL_S` seconds."""
+    if (rtc_version or _installed("livekit")) in SID_RESOLVED_AT_CONNECT:
+        await room.sid
+        return
+    while not room.isconnected():  # noqa: ASYNC110 (these releases emit nothing on the first connection)
+        await asyncio.sleep(CONNECT_POLL_S)

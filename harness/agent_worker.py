@@ -50,7 +50,8 @@ from harness.livekit_server import LiveKitServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_REGISTERED = re.compile(r"registered worker.*?\"id\": \"(?P<id>[^\"]+)\"")
+# re.S: livekit-agents 1.3 ... 1.5 wrap a log record's JSON fields at the console width (see COLUMNS below)
+_REGISTERED = re.compile(r"registered worker.*?\"id\":\s*\"(?P<id>[^\"]+)\"", re.S)
 
 Event = dict[str, Any]
 
@@ -179,6 +180,9 @@ class AgentWorker(StartStop):
             env["LIVEKIT_AGENT_NAME_OVERRIDE"] = self.agent_name
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # livekit-agents 1.3 ... 1.5 print through rich, which wraps at COLUMNS (80 without a terminal): one line
+        # per log record keeps the log greppable (the job-pid lookup of the e2e fixtures reads it)
+        env.setdefault("COLUMNS", "1000")
         env.update(self._extra_env)
         return env
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: setup, lint, types, vectors, the wheel check (one venv per extra), the
 # API docs, a benchmark smoke run, the JS client's tests (node --test: every shared vector; then ESLint) and its
-# npm tarball in Node and in a browser page, then pytest: unit tests, a real job lifecycle,
-# and the end-to-end tests on a real livekit-server (Python, Node and headless-browser clients; the Python and
-# the Node example agents).
+# npm tarball in Node and in a browser page, the livekit-agents compatibility matrix (noxfile.py), then pytest: unit
+# tests, a real job lifecycle, and the end-to-end tests on a real livekit-server (Python, Node and headless-browser
+# clients; the Python and the Node example agents).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -47,6 +47,10 @@ if [ -f js/package.json ]; then
   phase "npm package: npm pack, installed into a fresh Node project and a plain browser page"
   (cd js && node pack/check.mjs)
 fi
+
+phase "livekit-agents compatibility matrix (nox: oldest, middle, newest; docs/compatibility.md)"
+# unit tests and the real-server 'compat' subset per release; the venvs (.nox/) are reused between runs
+.venv/bin/nox -s compat
 
 phase "pytest"
 # one line per test file with a running count ([ 120/812]); the 15 slowest tests at the end

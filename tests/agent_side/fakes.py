@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, cast
 
 from livekit import rtc
@@ -182,8 +182,14 @@ def signed(key: HmacSha256Key = KEY, options: ShutdownOptions | None = None, **o
     return sign_request(request(options=options, **overrides), key)
 
 
+# livekit (rtc) added RpcInvocationData.method in 1.x; the handler never reads it, older versions lack it.
+_INVOCATION_HAS_METHOD = "method" in {f.name for f in fields(rtc.RpcInvocationData)}
+
+
 def invocation(payload: str, caller: str = "backend-caller", rpc_id: str = "rpc-1") -> rtc.RpcInvocationData:
-    return rtc.RpcInvocationData(rpc_id, caller, payload, 10.0, method=METHOD_NAME)
+    if _INVOCATION_HAS_METHOD:
+        return rtc.RpcInvocationData(rpc_id, caller, payload, 10.0, method=METHOD_NAME)
+    return rtc.RpcInvocationData(rpc_id, caller, payload, 10.0)
 
 
 def opts(*, drain: bool = False, grace_ms: int = 0, delete_room: bool = False) -> ShutdownOptions:

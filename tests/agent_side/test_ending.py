@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from livekit import rtc
 from livekit.agents import AgentSession
+from livekit.rtc._ffi_client import FfiClient
 
 from shutdown_rpc.agent_side import EndingTimings, ShutdownHandler, enable_remote_shutdown
 from shutdown_rpc.agent_side._enable import Seams
@@ -59,21 +61,41 @@ async def test_without_drain_the_agent_falls_silent_before_any_wait() -> None:
     assert ctx.shutdown_calls == []
 
 
-async def test_reply_is_handed_to_livekit_before_the_silence_work_runs() -> None:
-    """Through livekit-rtc's own incoming-call chain (the handler in a task of its own, the reply sent when the
-    awaiting task resumes): silencing the session must not run between the handler's return and the reply,
-    or the acknowledgement waits for it. Uses the installed SDK's private chain on purpose: if its scheduling
-    changes, this fails rather than the ack silently slowing down."""
+class RecordingFfi:
+    """Stands in for livekit-rtc's native client: records what the session had done when the reply was sent."""
+
+    def __init__(self, session: FakeSession) -> None:
+        self._session = session
+        self.replies: list[tuple[str, list[bool]]] = []
+
+    def request(self, req: Any) -> Any:
+        response = req.rpc_method_invocation_response
+        self.replies.append((response.payload, list(self._session.interrupted)))
+        return SimpleNamespace(rpc_method_invocation_response=SimpleNamespace(error=""))
+
+
+async def test_reply_is_handed_to_livekit_before_the_silence_work_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through livekit-rtc's own incoming-call path (``LocalParticipant._handle_rpc_method_invocation``, run in a
+    task of its own as the Room does; the handler awaited in the SDK's way, the reply handed to the native
+    layer when that task resumes): silencing the session must not run between the handler's return and the
+    reply, or the acknowledgement waits for it. Uses the installed SDK's private path on purpose: if its
+    scheduling changes (the number of loop turns REPLY_TURNS counts), this fails rather than the ack silently
+    slowing down. Only the native client is replaced."""
     ctx = FakeCtx()
     session = FakeSession(speaking=True)
     await enable(ctx, session, reply_flush_delay_s=LONG)
+    ffi = RecordingFfi(session)
+    monkeypatch.setattr(FfiClient, "_instance", ffi)
     sdk = object.__new__(rtc.LocalParticipant)
-    sdk._rpc_interceptors = []
+    sdk._ffi_handle = SimpleNamespace(handle=1)  # type: ignore[assignment]
+    sdk._rpc_interceptors = []  # newer livekit-rtc only; harmless before
     sdk._rpc_handlers = {METHOD_NAME: ctx.room.local_participant.methods[METHOD_NAME]}
-    reply = await sdk._run_incoming_chain(invocation(signed(options=opts(drain=False))))
-    interrupted_when_replied = list(session.interrupted)  # livekit-rtc sends `reply` right here, synchronously
+    payload = signed(options=opts(drain=False))
+    call = sdk._handle_rpc_method_invocation(1, METHOD_NAME, "rpc-1", "backend-caller", payload, 10.0)
+    await asyncio.get_running_loop().create_task(call)
     await turns()
-    assert json.loads(reply or "")["status"] == "accepted"
+    [(reply, interrupted_when_replied)] = ffi.replies
+    assert json.loads(reply)["status"] == "accepted"
     assert interrupted_when_replied == []
     assert session.interrupted == [True]
 

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.metadata
+import inspect
 import logging
+import re
 
 import pytest
+from livekit import rtc
+from livekit.agents import JobContext
+from livekit.agents.ipc import job_proc_lazy_main
 
 from shutdown_rpc.agent_side import EndingTimings, enable_remote_shutdown
 from shutdown_rpc.agent_side._deciding import ShutdownDecider
 from shutdown_rpc.agent_side._enable import Seams
 from shutdown_rpc.agent_side._handler import ShutdownHandler
 from shutdown_rpc.agent_side._job_ender import JobEnder
-from shutdown_rpc.agent_side._livekit_compat import VERIFIED, VersionRange, internals_verified
+from shutdown_rpc.agent_side._livekit_compat import (
+    NO_PRIMARY_SESSION_LOG,
+    SID_RESOLVED_AT_CONNECT,
+    VERIFIED,
+    VersionRange,
+    _release,
+    delete_room,
+    internals_verified,
+    primary_session,
+    room_connected,
+    wrap_ctx_shutdown,
+)
 from shutdown_rpc.agent_side._policy import AccessPolicy
 from shutdown_rpc.protocol import KeyRing, Verifier
 from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock
@@ -74,3 +92,117 @@ async def test_making_a_handler_changes_nothing_on_ctx() -> None:
     ShutdownHandler(job, decider, JobEnder(job, EndingTimings(), shutdown=ctx.shutdown))
     assert (dict(vars(ctx)), dict(vars(ctx.room)), list(ctx.callbacks), dict(ctx.room.listeners)) == before
     assert ctx.room.local_participant.methods == {}
+
+
+# One test per patch of _livekit_compat: each checks, on the INSTALLED livekit-agents / livekit-rtc, what the patch
+# assumes, so that a release that changes it fails here (the compatibility matrix runs these on every release it
+# covers). The reply-turns patch has its own test driving rtc's RPC path: test_ending.py,
+# test_reply_is_handed_to_livekit_before_the_silence_work_runs.
+
+
+def test_ctx_shutdown_is_a_plain_method_an_instance_attribute_can_shadow() -> None:
+    """wrap_ctx_shutdown: ``JobContext.shutdown(self, reason=...)`` is a method found through the instance."""
+    assert inspect.isfunction(vars(JobContext)["shutdown"])
+    assert list(inspect.signature(JobContext.shutdown).parameters) == ["self", "reason"]
+    ctx = object.__new__(JobContext)
+    seen: list[str] = []
+    wrap_ctx_shutdown(ctx, seen.append)
+    assert "shutdown" in vars(ctx) and ctx.shutdown.__wrapped__.__func__ is vars(JobContext)["shutdown"]  # type: ignore[attr-defined]
+
+
+def test_the_job_teardown_disconnects_the_room_through_the_instance() -> None:
+    """shadow_room_disconnect: the job process's teardown calls ``<ctx>.room.disconnect()`` by attribute, once,
+    and a Room instance accepts an attribute of that name."""
+    teardown = inspect.getsource(job_proc_lazy_main)
+    assert len(re.findall(r"\._?room\.disconnect\(\)", teardown)) == 1
+    assert inspect.iscoroutinefunction(vars(rtc.Room)["disconnect"])
+    assert any("__dict__" in vars(cls) for cls in rtc.Room.__mro__)  # instances take attributes
+
+
+def test_primary_session_is_a_property_that_raises_runtime_error_or_absent() -> None:
+    """primary_session: where the release has it, a property raising RuntimeError while there is no session."""
+    prop = vars(JobContext).get("primary_session")
+    if prop is None:
+        assert _release(importlib.metadata.version("livekit-agents")) < (1, 4)
+        assert primary_session(object.__new__(JobContext)) is None
+        return
+    assert isinstance(prop, property) and "raise RuntimeError" in inspect.getsource(prop.fget)  # type: ignore[arg-type]
+
+
+def test_delete_room_takes_the_room_name_or_deletes_the_jobs_own_room() -> None:
+    """delete_room: ``ctx.delete_room(room_name=None)``, or (1.2) ``ctx.delete_room()`` deleting ``self._room``."""
+    parameters = list(inspect.signature(JobContext.delete_room).parameters)
+    if parameters == ["self"]:
+        assert "room=self._room.name" in inspect.getsource(JobContext.delete_room)
+    else:
+        assert parameters == ["self", "room_name"]
+
+
+def test_delete_room_calls_the_release_s_own_form() -> None:
+    class OldCtx:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, ...]] = []
+
+        def delete_room(self) -> None:
+            self.calls.append(())
+
+    class NewCtx(OldCtx):
+        def delete_room(self, room_name: str | None = None) -> None:
+            self.calls.append((room_name or "",))
+
+    old, new = OldCtx(), NewCtx()
+    delete_room(old, "room-1")  # type: ignore[arg-type]
+    delete_room(new, "room-1")  # type: ignore[arg-type]
+    assert (old.calls, new.calls) == ([()], [("room-1",)])
+
+
+class ConnectingRoom:
+    """isconnected() turns True once ``connect`` is called; ``sid`` resolves only when ``sid_future`` does."""
+
+    def __init__(self) -> None:
+        self.connected = False
+        self.sid_future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def isconnected(self) -> bool:
+        return self.connected
+
+    @property
+    async def sid(self) -> str:
+        return await self.sid_future
+
+
+@pytest.mark.parametrize("rtc_version", ["1.0.23", "1.1.10", "9.0.0"])
+async def test_room_connected_without_a_sid_at_connect_sees_the_connection(rtc_version: str) -> None:
+    """room_connected on rtc releases whose sid never resolves at connect (and outside the table)."""
+    room = ConnectingRoom()
+    waiting = asyncio.ensure_future(room_connected(room, rtc_version))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    room.connected = True  # no sid: it would hang on room.sid
+    await asyncio.wait_for(waiting, 5)
+
+
+async def test_room_connected_with_a_sid_at_connect_waits_for_it() -> None:
+    room = ConnectingRoom()
+    waiting = asyncio.ensure_future(room_connected(room, "1.2.1"))  # type: ignore[arg-type]
+    room.connected = True
+    await asyncio.sleep(0.1)  # more than two poll periods: the sid path does not poll
+    assert not waiting.done()
+    room.sid_future.set_result("RM_1")
+    await asyncio.wait_for(waiting, 5)
+
+
+def test_the_installed_rtc_resolves_the_sid_at_connect_if_the_table_says_so() -> None:
+    """SID_RESOLVED_AT_CONNECT: those rtc releases resolve the first sid from the connect result too (through
+    ``Room._resolve_first_sid``); the others only from a later ``room_sid_changed`` event."""
+    in_table = importlib.metadata.version("livekit") in SID_RESOLVED_AT_CONNECT
+    assert in_table == hasattr(rtc.Room, "_resolve_first_sid")
+
+
+async def test_without_primary_session_and_no_session_one_error_says_what_is_lost(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shutdown_rpc.agent_side._enable.primary_session_supported", lambda ctx: False)
+    with caplog.at_level(logging.ERROR, logger="shutdown_rpc"):
+        await enable_remote_shutdown(FakeCtx().as_job_context(), keys=[KEY], _testing=Seams(clock=FixedClock(NOW_MS)))
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [NO_PRIMARY_SESSION_LOG]

@@ -96,7 +96,7 @@ async def test_agent_only_venv_runs_the_example_agent(
     agent_venv = extra_venvs["agent"]
     assert agent_venv.importable("livekit.agents")
     app = tmp_path / "app"
-    for relative in ("examples/agent.py", "examples/tone_tts.py"):
+    for relative in ("examples/agent.py", "examples/agent_events.py", "examples/tone_tts.py"):
         (app / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / relative, app / relative)
     events = tmp_path / "events.jsonl"

@@ -40,6 +40,7 @@ def known(ending: JobEnding) -> bool:
     return (ending.status, ending.error) in KNOWN_ENDINGS
 
 
+@pytest.mark.compat
 async def test_accepted_request_ends_the_job_as_a_success(
     livekit_server: LiveKitServer,
     example_agent: ExampleAgent,

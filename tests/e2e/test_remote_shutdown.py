@@ -59,6 +59,7 @@ async def assert_user_alone_in_live_room(lkapi: api.LiveKitAPI, job: Job) -> Non
     assert await identities(lkapi, job.room) == ["user"]
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("algorithm", ["hmac", "ed25519"])
 async def test_backend_shutdown_without_joining(
     example_agent: ExampleAgent,
@@ -86,6 +87,7 @@ async def test_backend_shutdown_without_joining(
     await assert_user_alone_in_live_room(lkapi, job)
 
 
+@pytest.mark.compat
 async def test_delete_room_after_callbacks(
     example_agent: ExampleAgent, e2e_keys: E2EKeys, lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str
 ) -> None:
@@ -105,6 +107,7 @@ async def test_delete_room_after_callbacks(
     assert not await room_exists(lkapi, room_name)
 
 
+@pytest.mark.compat
 async def test_drain_lets_speech_finish_before_leaving(
     example_agent: ExampleAgent, e2e_keys: E2EKeys, lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str
 ) -> None:
@@ -204,6 +207,7 @@ def refusal_cases(keys: E2EKeys, room: str, agent: str) -> list[tuple[str, str, 
     ]
 
 
+@pytest.mark.compat
 async def test_refusals_over_the_wire_keep_the_agent(
     example_agent: ExampleAgent, e2e_keys: E2EKeys, lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str
 ) -> None:
@@ -251,6 +255,7 @@ async def test_refusals_over_the_wire_keep_the_agent(
     await job_ended_once(example_agent, job)
 
 
+@pytest.mark.compat
 async def test_same_request_from_two_callers_ends_the_job_once(
     example_agent: ExampleAgent, e2e_keys: E2EKeys, lkapi: api.LiveKitAPI, participant_factory: Any, room_name: str
 ) -> None:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from examples.agent import FLUSH_DELAY_ENV, flush_delay_from_env
+from examples.agent_events import FLUSH_DELAY_ENV, flush_delay_from_env
 from shutdown_rpc.agent_side import EndingTimings
 
 
