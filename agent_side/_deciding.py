@@ -27,8 +27,10 @@ from ._request import RemoteRequest
 if TYPE_CHECKING:
     from livekit import rtc
 
-# Refusals that say nothing about the caller's own attempt do not count against its rate limit.
-_NOT_COUNTED_AS_FAILURE = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR})
+# Spec §7 step 15: a refusal draws on the budgets only if the budget could answer it RATE_LIMITED (steps 1-14,
+# key scopes). Not: RATE_LIMITED itself (a caller over its limit, a full replay memory), INTERNAL_ERROR (the
+# agent's failure), VETOED (a valid request the application refused for now: retrying it later is expected).
+_NOT_COUNTED_AS_FAILURE = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR, ErrorCode.VETOED})
 _ALL_CALLERS = ""  # the one bucket of the all-callers budget (an identity is never empty)
 
 
@@ -41,6 +43,13 @@ class OverBudget(ShutdownRpcError):
     def __init__(self, refusal: ShutdownRpcError) -> None:
         super().__init__(ErrorCode.RATE_LIMITED, "too many refused attempts from all callers")
         self.refusal = refusal
+
+
+class CallerOverLimit(ShutdownRpcError):
+    """RATE_LIMITED for a caller over its own budget, refused before its payload is read (§7 step 15)."""
+
+    def __init__(self) -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
 
 
 class Decider:
@@ -67,7 +76,7 @@ class Decider:
         """Rate limit, verify and authorize one call: a repeat to answer again, or a request to decide on."""
         caller = data.caller_identity
         if not self.limiter.allows(caller):
-            raise ShutdownRpcError(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
+            raise CallerOverLimit
         if self.all_callers.allows(_ALL_CALLERS):
             return self._check(data, binding)
         try:
@@ -117,6 +126,14 @@ class Decider:
         if err.code not in _NOT_COUNTED_AS_FAILURE:
             self.limiter.record_failure(caller)
             self.all_callers.record_failure(_ALL_CALLERS)
+
+    def caller_within_limit(self, caller: str) -> bool:
+        """Whether ``caller`` has a refusal left in its own budget."""
+        return self.limiter.allows(caller)
+
+    def all_callers_within_budget(self) -> bool:
+        """Whether the budget across all callers has a refusal left (calls are decided in the normal order)."""
+        return self.all_callers.allows(_ALL_CALLERS)
 
     def _may_skip_signature(self, caller: str) -> bool:
         unsigned = self.policy.unsigned

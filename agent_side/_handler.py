@@ -28,8 +28,9 @@ from shutdown_rpc.protocol import (
     refusal_message,
 )
 
-from ._deciding import Decider, OverBudget
+from ._deciding import CallerOverLimit, Decider, OverBudget
 from ._ending import JobEnder
+from ._flood_log import AllCallersFlood, CallerFloods
 from ._job_watch import JobEndingWatch
 from ._outcomes import OutcomeCounters, log_outcome, loggable, refusal_outcome
 from ._policy import ShutdownPolicy
@@ -85,8 +86,8 @@ class RemoteShutdown:
         self._shutdown_task: asyncio.Task[None] | None = None
         self._receipt = asyncio.Event()
         self.counters = OutcomeCounters()
-        self._over_budget = False
-        self._unlogged_refusals = 0  # refusals over the all-callers budget since it was spent (logged in sum)
+        self._all_callers_flood = AllCallersFlood()
+        self._caller_floods = CallerFloods(policy.rate_limit.max_callers)
         self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
 
@@ -127,6 +128,7 @@ class RemoteShutdown:
     async def handle(self, data: rtc.RpcInvocationData) -> str:
         """The RPC handler: an acknowledgement JSON, or ``rtc.RpcError`` with a protocol code."""
         caller = data.caller_identity
+        self._note_recovered_budgets(caller)
         try:
             ack, remote = await self._decide(data)
         except ShutdownRpcError as err:
@@ -161,25 +163,21 @@ class RemoteShutdown:
         self._decider.refused(err, data.caller_identity)
         outcome = refusal_outcome(err.code)
         self.counters.add(outcome)
-        over_budget = isinstance(err, OverBudget)
-        if over_budget:
-            # A flood is logged twice (when it starts, and how many attempts it made once it ends), never once
-            # per attempt: in bench_flood a debug record per attempt was ~18 % of the agent's CPU (emitting and
-            # forwarding it to the worker), with the debug level livekit-agents sets in dev mode.
-            if not self._over_budget:
-                logger.warning("remote shutdown: too many refused attempts from all callers; answering RATE_LIMITED")
-            self._over_budget = True
-            self._unlogged_refusals += 1
+        if isinstance(err, OverBudget):
+            self._all_callers_flood.refused()
             return
-        if self._over_budget:
-            logger.warning(
-                "remote shutdown: refused-attempt budget recovered; %d attempts were answered RATE_LIMITED unlogged",
-                self._unlogged_refusals,
-                extra={"unlogged_refusals": self._unlogged_refusals},
-            )
-            self._over_budget, self._unlogged_refusals = False, 0
+        if isinstance(err, CallerOverLimit):
+            self._caller_floods.refused(data.caller_identity)
+            return
         caller = data.caller_identity
         log_outcome(outcome, rpc_request_id=data.request_id, caller=caller, code=err.code, detail=err.detail)
+
+    def _note_recovered_budgets(self, caller: str) -> None:
+        """Summarise a flood once its budget has a refusal left again (not merely on its next other refusal)."""
+        if self._all_callers_flood.active and self._decider.all_callers_within_budget():
+            self._all_callers_flood.recovered()
+        if self._caller_floods.active(caller) and self._decider.caller_within_limit(caller):
+            self._caller_floods.recovered(caller)
 
     async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Ack, RemoteRequest | None]:
         binding = self.binding()

@@ -87,7 +87,9 @@ export type HandleResult =
  * §7 step 15: the budget of refused attempts across all callers (RoomService.PerformRpc callers have a fresh
  * identity per call, so no per-caller limit holds them). `burst` refusals, refilled at `refillPerS` a second.
  * While it is spent, every call is still decided: a request that verifies is accepted as usual, and any refusal
- * of steps 1-15 (but the veto) is answered RATE_LIMITED. The same rule and defaults as the Python agent.
+ * of steps 1-14 or of a key scope is answered RATE_LIMITED (a veto keeps its code). Exactly those refusals
+ * spend the budget, the ones answered RATE_LIMITED over budget included (by the code they stand for). The same
+ * rule and defaults as the Python agent.
  */
 export interface RefusalBudget {
   burst: number;
@@ -103,8 +105,10 @@ class OverBudget extends ShutdownRpcError {
   }
 }
 
-// Refusals that say nothing about the caller's attempt do not spend the budget.
-const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR']);
+// §7 step 15: a refusal spends the budget only if the budget could answer it RATE_LIMITED (steps 1-14, key
+// scopes). Not: RATE_LIMITED itself (a caller over its limit, a full replay memory), INTERNAL_ERROR (the agent's
+// failure), VETOED (a valid request the application refused for now: retrying it later is expected).
+const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR', 'VETOED']);
 
 export interface ShutdownHandlerOptions extends VerifierOptions {
   binding: AgentBinding;

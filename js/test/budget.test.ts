@@ -48,3 +48,28 @@ test('budget: refuses a nonsensical budget', () => {
   assert.throws(() => new ShutdownHandler({ keys: [key], binding, refusalBudget: { burst: 0, refillPerS: 1 } }), RangeError);
   assert.throws(() => new ShutdownHandler({ keys: [key], binding, refusalBudget: { burst: 1, refillPerS: 0 } }), RangeError);
 });
+
+// Issue 23 #10 (spec §7 step 15): only the refusals the budget could answer RATE_LIMITED draw on it; a veto
+// (a valid request the application refuses for now) keeps its code and spends nothing.
+test('budget: vetoes draw nothing, over budget a key-scope refusal is RATE_LIMITED and a veto keeps its code', async () => {
+  const vetoing = new ShutdownHandler({
+    keys: [key],
+    binding,
+    refusalBudget: { burst: 2, refillPerS: 1e-9 },
+    monotonicMs: () => 0,
+    policy: { veto: (r) => (r.reason === 'vetoed' ? 'busy' : false), keyScopes: { k1: { issuers: ['backend'] } } },
+  });
+  const outcome = async (payload: string): Promise<string> => {
+    const r = await vetoing.handle(payload, { callerIdentity: 'PA', nowMs: NOW });
+    return r.outcome === 'refused' ? r.refusal.name : r.outcome;
+  };
+  for (let n = 0; n < 4; n++) assert.equal(await outcome(await buildPayload(req({ reason: 'vetoed' }), key)), 'VETOED');
+  const wrongRoom = await buildPayload(req({ room: 'other-room' }), key);
+  assert.equal(await outcome(wrongRoom), 'WRONG_ROOM'); // the vetoes spent nothing
+  assert.equal(await outcome(wrongRoom), 'WRONG_ROOM');
+  assert.equal(await outcome(wrongRoom), 'RATE_LIMITED'); // now the budget is spent
+  const intruder = await buildPayload(createRequest({ room: 'room-1', target: 'agent-AJ_1', reason: '', issuer: 'intruder', nowMs: NOW }), key);
+  assert.equal(await outcome(intruder), 'RATE_LIMITED'); // NOT_AUTHORIZED (key scope) over budget
+  assert.equal(await outcome(await buildPayload(req({ reason: 'vetoed' }), key)), 'VETOED');
+  assert.equal(await outcome(await buildPayload(req(), key)), 'accepted');
+});

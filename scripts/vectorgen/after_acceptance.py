@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from shutdown_rpc.protocol import RECEIPT_METHOD, Ending, ending_attributes, is_receipt_for, parse_ending
+from shutdown_rpc.protocol import (
+    ATTR_ISSUER,
+    ATTR_REASON,
+    ATTR_REQUEST_ID,
+    ATTR_STATE,
+    RECEIPT_METHOD,
+    Ending,
+    ending_attributes,
+    is_receipt_for,
+    parse_ending,
+)
 
 RID = "AAAAAAAAAAAAAAAAAAAAAA"
+STATE, REQUEST_ID, ISSUER, REASON = ATTR_STATE, ATTR_REQUEST_ID, ATTR_ISSUER, ATTR_REASON
 RID_64 = "a" * 64
 
 
@@ -40,6 +51,11 @@ def generate() -> dict[str, Any]:
             _receipt(RID, ""),
             _receipt(RID_64 + "a", RID_64 + "a"),  # 65 characters: never a request id
             _receipt("AAAAAAAAAAAAAAAAAAAAA!", "AAAAAAAAAAAAAAAAAAAAA!"),  # not the request-id alphabet
+            # ill-formed payloads never match, whatever they resemble (§11: bounded before any comparison)
+            _receipt(RID, RID.lower()),
+            _receipt(RID, "\u0410" + RID[1:]),  # a Cyrillic A
+            _receipt(RID, RID + "\n"),
+            _receipt(RID, RID * 187),  # 4114 characters
         ],
         "ending_attributes": [
             _ending(Ending(RID, "billing-backend")),
@@ -50,5 +66,18 @@ def generate() -> dict[str, Any]:
             {},
             {"shutdown_rpc.state": "listening", "shutdown_rpc.request_id": RID},
             {"shutdown_rpc.method": "shutdown_rpc.shutdown"},
+            # "ending" without the request id and issuer a conforming agent sets in the same update, or with a
+            # value that breaks its §4 rule: not an ending a frontend may explain or attribute (§10)
+            {STATE: "ending"},
+            {STATE: "ending", REQUEST_ID: RID},
+            {STATE: "ending", ISSUER: "ops"},
+            {STATE: "ending", REQUEST_ID: "", ISSUER: "ops"},
+            {STATE: "ending", REQUEST_ID: "too-short", ISSUER: "ops"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: ""},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "billing [x]"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "ops\u202e"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "i" * 129},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "ops", REASON: "one\u2028two"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "ops", REASON: "r" * 513},
         ],
     }
