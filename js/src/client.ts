@@ -18,8 +18,12 @@ export interface RpcCaller {
 }
 
 export type ShutdownResult =
-  /** The agent acknowledged: the job is ending. `reasonDelivered`: status accepted or duplicate (§8). */
-  | { ok: true; kind: 'acknowledged'; ack: Acknowledgement; reasonDelivered: boolean }
+  /**
+   * The agent acknowledged: the job is ending. `reasonDelivered`: status accepted or duplicate (§8). Then the
+   * receipt (§2) goes out, and `receiptSent` settles (never rejects) once its call has: a caller about to
+   * disconnect awaits it first, else the disconnect can drop the receipt and the agent waits out its bound.
+   */
+  | { ok: true; kind: 'acknowledged'; ack: Acknowledgement; reasonDelivered: boolean; receiptSent?: Promise<void> }
   /** The agent refused with a §9 code. */
   | { ok: false; kind: 'refused'; refusal: Refusal }
   /**
@@ -113,19 +117,25 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
     return resultFromRpcError(e);
   }
   const result = resultFromResponse(response, info.request.requestId);
-  if (result.ok && result.reasonDelivered) sendReceipt(participant, destinationIdentity, info.request.requestId);
+  if (result.ok && result.reasonDelivered) {
+    return { ...result, receiptSent: sendReceipt(participant, destinationIdentity, info.request.requestId) };
+  }
   return result;
 }
 
 /**
  * Tell the agent its acknowledgement arrived (spec §11), so it leaves at once instead of waiting out its bound.
- * Fire and forget: an agent that predates receipts answers UNSUPPORTED_METHOD, one that already left cannot
- * answer; the result is the caller's either way.
+ * Nothing to wait for before reporting a result: an agent that predates receipts answers UNSUPPORTED_METHOD, one
+ * that already left cannot answer, and the result is the caller's either way. The promise settles (never
+ * rejects) once the call has; a caller about to disconnect awaits it (spec §2).
  */
-export function sendReceipt(participant: RpcCaller, destinationIdentity: string, requestId: string): void {
-  participant
+export function sendReceipt(participant: RpcCaller, destinationIdentity: string, requestId: string): Promise<void> {
+  return participant
     .performRpc({ destinationIdentity, method: RECEIPT_METHOD, payload: requestId, responseTimeout: RECEIPT_TIMEOUT_MS })
-    .catch(() => undefined);
+    .then(
+      () => undefined,
+      () => undefined,
+    );
 }
 
 const RECEIPT_TIMEOUT_MS = 5000;

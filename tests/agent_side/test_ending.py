@@ -97,6 +97,24 @@ async def test_receipt_before_any_acceptance_changes_nothing() -> None:
     assert remote.accepted is None and ctx.shutdown_calls == []
 
 
+async def test_an_early_or_ill_formed_receipt_is_not_remembered_for_the_acceptance_that_follows() -> None:
+    """Issue 23 #12 (spec §11): only a receipt that arrives after the acceptance and names it ends the wait."""
+    ctx = FakeCtx()
+    remote = await enable(ctx, reply_flush_delay_s=LONG)
+    methods = ctx.room.local_participant.methods
+    req = request()
+    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""  # before the request: forgotten
+    await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
+    for ill_formed in (req.request_id + " ", req.request_id.lower(), req.request_id * 200, ""):
+        assert await methods[RECEIPT_METHOD](invocation(ill_formed)) == ""
+    await turns()
+    assert ctx.shutdown_calls == []  # still waiting for the receipt of the accepted request
+    assert remote.counters.refused == 0  # receipts are never refusals
+    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""
+    await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1
+
+
 async def test_ending_attributes_set_at_acceptance_reason_only_when_shown() -> None:
     for show, expected_reason in ((False, None), (True, "bye")):
         ctx = FakeCtx()
