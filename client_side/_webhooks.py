@@ -16,7 +16,6 @@ once through the API (``PollingDepartures``, in the fleet module).
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from collections import OrderedDict
 from typing import Protocol, TypeVar
@@ -24,7 +23,7 @@ from typing import Protocol, TypeVar
 from aiohttp import web
 from livekit import api
 
-logger = logging.getLogger("shutdown_rpc.webhooks")
+from ._refused_posts import RefusedPosts
 
 DEFAULT_WEBHOOK_PATH = "/livekit/webhook"
 MAX_BODY_BYTES = 256 * 1024  # a webhook event is a few KiB; bound the body before verifying or parsing it
@@ -67,6 +66,7 @@ class WebhookListener:
         self._rooms_gone: OrderedDict[str, None] = OrderedDict()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._refused_posts = RefusedPosts()
         #: verified events received, posts refused (bad signature, body too large...), events the server dropped
         self.received = 0
         self.rejected = 0
@@ -103,6 +103,7 @@ class WebhookListener:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+            self._refused_posts.ended()
 
     async def __aenter__(self) -> WebhookListener:
         await self.start()
@@ -116,10 +117,11 @@ class WebhookListener:
             body = (await request.read()).decode("utf-8")
             token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             event = self._receiver.receive(body, token)
-        except Exception as exc:  # any verification failure is one refusal, logged without data
+        except Exception as exc:  # any verification failure is one refusal, logged without data, in sum
             self.rejected += 1
-            logger.warning("refused a webhook post: %s", type(exc).__name__)
+            self._refused_posts.refused(type(exc).__name__)
             return web.Response(status=401)
+        self._refused_posts.ended()
         self.received += 1
         self.dropped += event.num_dropped
         await self.record(event.event, event.room.name, event.participant.identity)
