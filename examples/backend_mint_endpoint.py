@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import time
@@ -19,6 +20,7 @@ from aiohttp import web
 
 from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed, load_signing_key, mint_request
 
+logger = logging.getLogger("mint_endpoint")
 SIGNING_KEY, _ = load_signing_key(None)  # $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY
 SESSION_SECRET = os.environ["APP_SESSION_SECRET"].encode()
 
@@ -84,7 +86,10 @@ async def mint(request: web.Request) -> web.Response:
             async with ShutdownClient(SIGNING_KEY, issuer="mint-endpoint") as lk:
                 (agent,) = await lk.list_agents(room, all_agents=False)
         except (ShutdownFailed, ValueError) as exc:
-            raise web.HTTPConflict(text=str(exc)) from None
+            # The detail may name the LiveKit server's address and this backend's settings: the log gets it,
+            # the frontend a message that says what it can do.
+            logger.warning("mint: no single agent found in room %r: %s", room, exc)
+            raise web.HTTPConflict(text="could not find this room's agent: name the agent in the request") from None
     try:
         minted = mint_request(
             SIGNING_KEY, room=room, agent=agent, reason=_text(body, "reason")[:200], issuer=f"user:{user}"
