@@ -1,9 +1,10 @@
 """Fleet operations: end the agents of many rooms at once, each with the caller's reason, rooms kept alive.
 
-Rooms are chosen by an explicit list, a name glob over ListRooms, or all rooms (:func:`select_rooms`);
-:func:`end_fleet` then works through them with bounded concurrency and yields one :class:`RoomOutcome` per room
-as each finishes. Per room it does what ``ShutdownClient.shutdown_all`` does (find the agents, one signed request
-each, the same request id on every retry), then optionally confirms that each acknowledged agent left:
+Rooms are chosen by an explicit list, a name pattern over ListRooms (``*`` the only wildcard), or all rooms
+(:func:`select_rooms`); :func:`end_fleet` then works through them with bounded concurrency and yields one
+:class:`RoomOutcome` per room as each finishes. Per room it does what ``ShutdownClient.shutdown_all`` does
+(find the agents, one signed request each, the same request id on every retry), then optionally confirms that
+each acknowledged agent left:
 
 * with a :class:`~._webhooks.WebhookListener` the confirmation costs no API call (the server posts
   ``participant_left``); an agent whose webhook does not come in time is checked once through the API,
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import fnmatch
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from livekit import api
+
+from shutdown_rpc._patterns import matches
 
 from ._delivery import DEFAULT_TIMEOUT_S, Presence
 from ._outcomes import AgentNotFound, ShutdownFailed, ShutdownResult
@@ -89,7 +91,8 @@ async def select_rooms(
     all_rooms: bool = False,
 ) -> list[str]:
     """The rooms to work on: ``names`` as given (deduplicated, in order), or the existing rooms whose name
-    matches the glob ``pattern`` (``fnmatch``, case-sensitive), or with ``all_rooms`` every existing room.
+    matches ``pattern`` (the package's one pattern rule, spec §7.2: literal and case-sensitive, ``*`` matching
+    any run of characters; ``?`` and ``[...]`` are ordinary characters), or with ``all_rooms`` every room.
     Exactly one way must be chosen. TransportError when ListRooms fails."""
     explicit = list(dict.fromkeys(names))
     if sum((bool(explicit), pattern is not None, all_rooms)) != 1:
@@ -100,7 +103,7 @@ async def select_rooms(
     if all_rooms:
         return existing
     assert pattern is not None
-    return [name for name in existing if fnmatch.fnmatchcase(name, pattern)]
+    return [name for name in existing if matches(pattern, name)]
 
 
 class PollingDepartures:

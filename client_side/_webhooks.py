@@ -58,6 +58,8 @@ class WebhookListener:
         port: int = 0,
         path: str = DEFAULT_WEBHOOK_PATH,
     ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be within 0..65535 (0: any free port), not {port}")
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self.host = host
         self.port = port
@@ -74,8 +76,9 @@ class WebhookListener:
 
     @property
     def url(self) -> str:
-        """The URL to put under the server's ``webhook.urls``."""
-        return f"http://{self.host}:{self.port}{self.path}"
+        """The URL to put under the server's ``webhook.urls`` (an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
 
     async def start(self) -> None:
         """Start listening (binds now: a port that is taken raises OSError)."""
