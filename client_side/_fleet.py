@@ -26,6 +26,7 @@ from livekit import api
 from shutdown_rpc._patterns import matches
 
 from ._delivery import DEFAULT_TIMEOUT_S, Presence
+from ._minting import first_error
 from ._outcomes import AgentNotFound, ShutdownFailed, ShutdownResult
 from ._server_api import ShutdownClient, _room_call
 from ._webhooks import Departures
@@ -208,6 +209,9 @@ async def _one_room(
         )
     except ShutdownFailed as error:
         return RoomOutcome(room, error=error)
+    except ValueError as exc:  # a request this room's name (or an agent's identity) cannot be carried in
+        message = f"no request can be made for this room: {first_error(exc)}"
+        return RoomOutcome(room, error=ShutdownFailed(message, room=room))
     if confirm_timeout is not None:
         results = await _confirm(results, room, confirm_timeout, departures, polling)
     return RoomOutcome(room, results=results)

@@ -23,6 +23,17 @@ from shutdown_rpc.protocol import (
     unsigned_request,
 )
 
+
+def first_error(exc: ValueError) -> str:
+    """One line for a ValueError: pydantic's first error with its location, else the message."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
 DEFAULT_MINT_LIFETIME_S = DEFAULT_LIFETIME_S  # spec §6: 60 s for requests minted for a frontend
 MAX_MINT_LIFETIME_S = 60
 

@@ -38,8 +38,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from shutdown_rpc.client_side._minting import first_error
+
 from . import fleet, inspect, keygen, mint, send
-from .common import Parser, SubParsers, UsageError, first_error
+from .common import Parser, SubParsers, UsageError
 from .exit_codes import (
     EXIT_AGENT_LEFT,
     EXIT_AGENT_NOT_FOUND,

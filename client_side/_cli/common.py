@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn, TypeAlias
 
 from shutdown_rpc.client_side import load_signing_key
+from shutdown_rpc.client_side._minting import first_error
 from shutdown_rpc.protocol import MAX_GRACE_MS, Ed25519SigningKey, HmacSha256Key, ShutdownOptions
 
 from .exit_codes import EXIT_USAGE
@@ -50,16 +51,6 @@ def positive_seconds(text: str) -> float:
 def non_negative_seconds(text: str) -> float:
     """A waiting-time argument: finite seconds, 0 included (0: look once, do not wait)."""
     return _seconds(text, zero_ok=True)
-
-
-def first_error(exc: ValueError) -> str:
-    """One line for a ValueError: pydantic's first error with its location, else the message."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "value"
-        return f"{where}: {first['msg']}"
-    return str(exc)
 
 
 def options_of(args: argparse.Namespace) -> ShutdownOptions:

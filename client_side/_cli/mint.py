@@ -6,8 +6,9 @@ import argparse
 import json
 
 from shutdown_rpc.client_side import DEFAULT_MINT_LIFETIME_S, MAX_MINT_LIFETIME_S, mint_request
+from shutdown_rpc.client_side._minting import first_error
 
-from .common import SubParsers, UsageError, add_request_args, first_error, options_of, signing_key_of_args
+from .common import SubParsers, UsageError, add_request_args, options_of, signing_key_of_args
 from .exit_codes import EXIT_OK
 
 

@@ -8,12 +8,12 @@ import warnings
 from typing import TypedDict
 
 from shutdown_rpc.client_side import DEFAULT_TIMEOUT_S, ShutdownClient, ShutdownFailed, ShutdownResult
+from shutdown_rpc.client_side._minting import first_error
 
 from .common import (
     SubParsers,
     UsageError,
     add_request_args,
-    first_error,
     non_negative_seconds,
     options_of,
     positive_seconds,
