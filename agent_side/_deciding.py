@@ -1,7 +1,7 @@
 """Deciding on one call of the shutdown method: rate limit, verify (spec §7), authorize, veto. No ending here.
 
-:meth:`Decider.check` is synchronous (no await between verifying and reserving the request id, so two copies
-of one request cannot both pass as new); :meth:`Decider.run_veto` is the only step that may take time.
+:meth:`ShutdownDecider.check` is synchronous (no await between verifying and reserving the request id, so two copies
+of one request cannot both pass as new); :meth:`ShutdownDecider.run_veto` is the only step that may take time.
 """
 
 from __future__ import annotations
@@ -10,17 +10,11 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from shutdown_rpc.protocol import (
-    Binding,
-    Clock,
-    DuplicateRequest,
-    ErrorCode,
-    ShutdownRpcError,
-    Verifier,
-)
+from shutdown_rpc.protocol import AgentBinding, DuplicateRequest, ErrorCode, ShutdownRpcError, Verifier
+from shutdown_rpc.protocol.wire import Clock
 
 from ._keys import NO_KEYS_DETAIL
-from ._policy import CallerParticipant, ShutdownPolicy
+from ._policy import AccessPolicy, CallerParticipant
 from ._rate_limit import FailureLimiter
 from ._request import RemoteRequest
 
@@ -52,27 +46,27 @@ class CallerOverLimit(ShutdownRpcError):
         super().__init__(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
 
 
-class Decider:
-    """Verifier + policy + refusal budgets (per caller, all callers): which calls may end the job, and which are
+class ShutdownDecider:
+    """Verifier + access policy + refusal budgets (per caller, all callers): which calls may end the job, and which are
     refused with what code."""
 
     def __init__(
         self,
         verifier: Verifier,
-        policy: ShutdownPolicy,
+        access: AccessPolicy,
         *,
         clock: Clock,
         participants: Callable[[], Mapping[str, CallerParticipant]],
         limiter: FailureLimiter | None = None,
     ) -> None:
         self.verifier = verifier
-        self.policy = policy
-        self.limiter = limiter or FailureLimiter(policy.rate_limit)
-        self.all_callers = FailureLimiter(policy.rate_limit.all_callers())
+        self.access = access
+        self.limiter = limiter or FailureLimiter(access.rate_limit)
+        self.all_callers = FailureLimiter(access.rate_limit.all_callers())
         self._clock = clock
         self._participants = participants
 
-    def check(self, data: rtc.RpcInvocationData, binding: Binding) -> RemoteRequest | DuplicateRequest:
+    def check(self, data: rtc.RpcInvocationData, binding: AgentBinding) -> RemoteRequest | DuplicateRequest:
         """Rate limit, verify and authorize one call: a repeat to answer again, or a request to decide on."""
         caller = data.caller_identity
         if not self.limiter.allows(caller):
@@ -85,12 +79,12 @@ class Decider:
             raise OverBudget(err) from None
 
     def _check(
-        self, data: rtc.RpcInvocationData, binding: Binding, *, screen_first: bool = False
+        self, data: rtc.RpcInvocationData, binding: AgentBinding, *, screen_first: bool = False
     ) -> RemoteRequest | DuplicateRequest:
         caller = data.caller_identity
         now_ms = self._clock.now_ms()
         allow_unsigned = self._may_skip_signature(caller)
-        allow_any_agent = self.policy.allow_any_agent
+        allow_any_agent = self.access.allow_any_agent
         if screen_first:  # over budget: the checks that need no signature first (the code is RATE_LIMITED anyway)
             self.verifier.screen(
                 data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
@@ -105,12 +99,12 @@ class Decider:
             raise
         if isinstance(result, DuplicateRequest):
             return result
-        self.policy.authorize(result.request, result.key_id)
+        self.access.authorize(result.request, result.key_id)
         return RemoteRequest(result, caller, now_ms)
 
     async def run_veto(self, remote: RemoteRequest) -> None:
         """The application's veto, sync or async: VETOED with its reason, or return to proceed."""
-        veto = self.policy.veto
+        veto = self.access.veto
         if veto is None:
             return
         verdict = veto(remote)
@@ -136,7 +130,7 @@ class Decider:
         return self.all_callers.allows(_ALL_CALLERS)
 
     def _may_skip_signature(self, caller: str) -> bool:
-        unsigned = self.policy.unsigned
+        unsigned = self.access.unsigned
         if unsigned is None:
             return False
         return unsigned.allows(self._participants().get(caller))

@@ -1,33 +1,36 @@
-"""The one call an agent's entrypoint makes: ``remote = await enable_remote_shutdown(ctx, ...)``."""
+"""The one call an agent's entrypoint makes: ``handler = await enable_remote_shutdown(ctx, ...)``. The one place
+that wires: it builds the handler, then installs the job watch, the shutdown callbacks and the RPC methods."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shutdown_rpc.protocol import (
+from shutdown_rpc._log import logger
+from shutdown_rpc.protocol import KeyRing, Verifier
+from shutdown_rpc.protocol.wire import (
     METHOD_NAME,
-    RECEIPT_METHOD,
+    RECEIPT_METHOD_NAME,
     AnyKey,
     Clock,
-    KeyRing,
     ReplayCache,
-    Verifier,
     advertisement_attributes,
 )
 
-from ._handler import RemoteShutdown
+from ._deciding import ShutdownDecider
+from ._handler import ShutdownHandler
+from ._job_ender import JobEnder
+from ._job_watch import JobEndingWatch
 from ._keys import NO_KEYS_LOG, load_key_ring
-from ._policy import ShutdownPolicy
+from ._livekit_compat import internals_verified
+from ._policy import AccessPolicy
+from ._timings import EndingTimings
 
 if TYPE_CHECKING:
     from livekit.agents import AgentSession, JobContext
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
 
 ADVERTISE_TIMEOUT_S = 5.0
 
@@ -50,64 +53,73 @@ async def enable_remote_shutdown(
     keys: KeyRing | Iterable[AnyKey] | None = None,
     key_files: Iterable[str | os.PathLike[str]] = (),
     env: Mapping[str, str] | None = None,
-    policy: ShutdownPolicy | None = None,
+    access: AccessPolicy | None = None,
+    timings: EndingTimings | None = None,
     session: AgentSession[Any] | None = None,
     _testing: Seams | None = None,
-) -> RemoteShutdown:
+) -> ShutdownHandler:
     """Let callers holding one of ``keys`` ask this job to end. Call once per job, before or after ``ctx.connect()``.
 
-    Keys come from ``keys`` and ``key_files``, else from ``$SHUTDOWN_RPC_KEYS`` (see ``load_key_ring``). The RPC
-    method is registered as soon as the room is connected (now, if it already is) and then advertised in the
-    agent's attributes (``shutdown_rpc.method`` / ``.versions`` / ``.key_ids``). ``session`` (default: the job's
+    Keys come from ``keys`` and ``key_files``, else from ``$SHUTDOWN_RPC_KEYS``. ``access`` says who may end
+    the job (default: signed requests for this agent only), ``timings`` how it then ends. The RPC method is
+    registered as soon as the room is connected (now, if it already is) and then advertised in the agent's
+    attributes (``shutdown_rpc.method`` / ``.versions`` / ``.key_ids``). ``session`` (default: the job's
     primary AgentSession) is what a ``drain`` request drains. ``_testing`` is internal (tests' clock and replay
     memory).
 
-    Without any key (and no policy for unsigned callers) the job carries on with remote shutdown disabled: an
-    ERROR log names ``SHUTDOWN_RPC_KEYS`` and its forms, and every request is refused with ``UNKNOWN_KEY``
-    saying so, so a caller is always told. Invalid keys still raise ValueError (naming the file or entry).
+    Without any key (and no access policy for unsigned callers) the job carries on with remote shutdown
+    disabled: an ERROR log names ``SHUTDOWN_RPC_KEYS`` and its forms, and every request is refused with
+    ``UNKNOWN_KEY`` saying so, so a caller is always told. Invalid keys still raise ValueError (naming the file
+    or entry). Installed livekit versions outside those verified are logged as one ERROR (``_livekit_compat``).
     """
-    policy = policy or ShutdownPolicy()
+    access = access or AccessPolicy()
     ring = load_key_ring(keys, files=key_files, env=env)
-    if not ring and policy.unsigned is None:
+    if not ring and access.unsigned is None:
         logger.error(NO_KEYS_LOG)
     seams = _testing or Seams()
     verifier = Verifier(ring, replay=seams.replay, clock=seams.clock)
-    remote = RemoteShutdown(ctx, verifier, policy, session=session)  # installs its job watch
+    verified = internals_verified()
+
+    watch = JobEndingWatch(ctx)
+    decider = ShutdownDecider(verifier, access, clock=verifier.clock, participants=lambda: ctx.room.remote_participants)
+    ender = JobEnder(ctx, timings or EndingTimings(), shutdown=watch.shutdown, session=session, leave_early=verified)
+    handler = ShutdownHandler(ctx, decider, ender)
+    watch.install(handler.job_ending_seen, wrap_shutdown=verified)  # its shutdown callback runs first of ours
 
     async def delete_room_after_shutdown(reason: str) -> None:
-        await remote.delete_room_if_asked(reason)
+        await handler.delete_room_if_asked(reason)
 
     ctx.add_shutdown_callback(delete_room_after_shutdown)
 
     if ctx.room.isconnected():
-        await _register_and_advertise(ctx, remote)
+        await _register_and_advertise(ctx, handler)
     else:
-        task = asyncio.get_running_loop().create_task(_register_when_connected(ctx, remote))
+        task = asyncio.get_running_loop().create_task(_register_when_connected(ctx, handler))
 
         async def stop_waiting_for_connection() -> None:
             task.cancel()
 
         ctx.add_shutdown_callback(stop_waiting_for_connection)
-    return remote
+    return handler
 
 
-async def _register_when_connected(ctx: JobContext, remote: RemoteShutdown) -> None:
+async def _register_when_connected(ctx: JobContext, handler: ShutdownHandler) -> None:
     # Room.connect() emits no event for the first connection; the first room sid resolves right after it.
     await ctx.room.sid
-    await _register_and_advertise(ctx, remote)
+    await _register_and_advertise(ctx, handler)
 
 
-async def _register_and_advertise(ctx: JobContext, remote: RemoteShutdown) -> None:
+async def _register_and_advertise(ctx: JobContext, handler: ShutdownHandler) -> None:
     local = ctx.room.local_participant
-    local.register_rpc_method(METHOD_NAME, remote.handle)
-    local.register_rpc_method(RECEIPT_METHOD, remote.handle_receipt)
+    local.register_rpc_method(METHOD_NAME, handler.handle)
+    local.register_rpc_method(RECEIPT_METHOD_NAME, handler.handle_receipt)
     try:
-        await asyncio.wait_for(local.set_attributes(advertisement_attributes(remote.key_ids)), ADVERTISE_TIMEOUT_S)
+        await asyncio.wait_for(local.set_attributes(advertisement_attributes(handler.key_ids)), ADVERTISE_TIMEOUT_S)
     except Exception:
         # Advertising is a convenience for callers; the method works without it.
         logger.warning("remote shutdown: could not advertise in participant attributes", exc_info=True)
-    remote.registered.set()
+    handler.registered.set()
     logger.info(
         "remote shutdown enabled",
-        extra={"method": METHOD_NAME, "key_ids": list(remote.key_ids), "agent_identity": local.identity},
+        extra={"method": METHOD_NAME, "key_ids": list(handler.key_ids), "agent_identity": local.identity},
     )

@@ -8,12 +8,11 @@ mode; a warning per attempt would also let anyone who can call the agent fill it
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 
-from ._outcomes import loggable
+from shutdown_rpc._log import logger
 
-logger = logging.getLogger("shutdown_rpc.agent_side")
+from ._outcomes import loggable
 
 
 class AllCallersFlood:

@@ -1,4 +1,4 @@
-"""The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_ending``).
+"""The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_job_ender``).
 
 Refusals are ``rtc.RpcError(code, refusal_message, refusal_data)``; nothing else leaves the handler. The
 acknowledgement is returned first and the shutdown starts only after ``reply_flush_delay_s``, because LiveKit
@@ -10,45 +10,38 @@ having decided that they are copies (REQUEST_ID_CONFLICT otherwise).
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from livekit import rtc
 
+from shutdown_rpc._log import logger
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     ErrorCode,
     ShutdownRpcError,
-    Verifier,
-    is_receipt_for,
-    refusal_data,
-    refusal_message,
 )
+from shutdown_rpc.protocol.wire import is_receipt_for, refusal_data, refusal_message
 
-from ._deciding import CallerOverLimit, Decider, OverBudget
-from ._ending import JobEnder
+from ._deciding import CallerOverLimit, OverBudget, ShutdownDecider
 from ._flood_log import AllCallersFlood, CallerFloods
-from ._job_watch import JobEndingWatch
+from ._job_ender import JobEnder
+from ._livekit_compat import reply_sent
 from ._outcomes import OutcomeCounters, log_outcome, loggable, refusal_outcome
-from ._policy import ShutdownPolicy
-from ._rate_limit import FailureLimiter
+from ._policy import AccessPolicy
 from ._request import RemoteRequest
 from ._state import JobEvent, JobState, JobStateMachine
+from ._timings import EndingTimings
 
 if TYPE_CHECKING:
-    from livekit.agents import AgentSession, JobContext
-
-REPLY_TURNS = 2  # loop turns between the handler's return and livekit-rtc sending its reply (see _end_job)
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
+    from livekit.agents import JobContext
 
 
-class RemoteShutdown:
+class ShutdownHandler:
     """Remote shutdown for one job: the RPC handler plus what it has seen. Made by ``enable_remote_shutdown``
-    (making one installs its job-ending hooks on ``ctx``).
+    (which also installs the job-ending hooks on ``ctx``).
 
     - ``accepted``: the request that is ending the job (None until one is accepted).
     - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
@@ -63,31 +56,21 @@ class RemoteShutdown:
     ``delete_room`` could come after the callbacks that carry it out.
     """
 
-    def __init__(
-        self,
-        ctx: JobContext,
-        verifier: Verifier,
-        policy: ShutdownPolicy,
-        *,
-        session: AgentSession[Any] | None = None,
-        limiter: FailureLimiter | None = None,
-    ) -> None:
+    def __init__(self, ctx: JobContext, decider: ShutdownDecider, ender: JobEnder) -> None:
+        """Changes nothing on ``ctx``: ``enable_remote_shutdown`` does the wiring (job watch, RPC methods)."""
         self._ctx = ctx
-        self._clock = verifier.clock  # one time source for verifying and for the acknowledgement
-        self._decider = Decider(
-            verifier, policy, clock=self._clock, participants=lambda: ctx.room.remote_participants, limiter=limiter
-        )
+        self._decider = decider
+        self._clock = decider.verifier.clock  # one time source for verifying and for the acknowledgement
+        self._ender = ender
         self._job = JobStateMachine()
-        watch = JobEndingWatch(ctx, self._job_ending_seen)
-        watch.install()
-        self._ender = JobEnder(ctx, policy, shutdown=watch.shutdown, session=session)
         self._accepted: RemoteRequest | None = None
-        self._answers: dict[str, asyncio.Future[Ack]] = {}  # request id being decided -> its answer, for copies
+        # request id being decided -> its answer, for copies
+        self._answers: dict[str, asyncio.Future[Acknowledgement]] = {}
         self._shutdown_task: asyncio.Task[None] | None = None
         self._receipt = asyncio.Event()
         self.counters = OutcomeCounters()
         self._all_callers_flood = AllCallersFlood()
-        self._caller_floods = CallerFloods(policy.rate_limit.max_callers)
+        self._caller_floods = CallerFloods(decider.access.rate_limit.max_callers)
         self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
 
@@ -107,19 +90,24 @@ class RemoteShutdown:
         return self._job.state
 
     @property
-    def policy(self) -> ShutdownPolicy:
-        """The policy in force."""
-        return self._decider.policy
+    def access(self) -> AccessPolicy:
+        """Who may end the job (the policy in force)."""
+        return self._decider.access
+
+    @property
+    def timings(self) -> EndingTimings:
+        """How an accepted request ends the job."""
+        return self._ender.timings
 
     @property
     def key_ids(self) -> tuple[str, ...]:
         """Key ids the verifier accepts (what the agent advertises)."""
         return tuple(self._decider.verifier.keys)
 
-    def binding(self) -> Binding:
+    def binding(self) -> AgentBinding:
         """Room and agent a request must name, read from the connected room each time."""
         room = self._ctx.room
-        return Binding(
+        return AgentBinding(
             room=room.name or self._ctx.job.room.name,
             agent_identity=room.local_participant.identity,
             job_id=self._ctx.job.id,
@@ -179,7 +167,7 @@ class RemoteShutdown:
         if self._caller_floods.active(caller) and self._decider.caller_within_limit(caller):
             self._caller_floods.recovered(caller)
 
-    async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Ack, RemoteRequest | None]:
+    async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Acknowledgement, RemoteRequest | None]:
         binding = self.binding()
         checked = self._decider.check(data, binding)
         if isinstance(checked, DuplicateRequest):
@@ -192,14 +180,14 @@ class RemoteShutdown:
         if not reservation.first:
             return await self._answer_of_first_copy(remote.request_id), remote
 
-        answer: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Acknowledgement] = asyncio.get_running_loop().create_future()
         self._answers[remote.request_id] = answer
         try:
             if self._job.listening:
                 await self._decider.run_veto(remote)
             # Another request may have been accepted, or the job started ending, while the veto ran.
             status = AckStatus.ACCEPTED if self._job.listening else AckStatus.ALREADY_SHUTTING_DOWN
-            ack = Ack(
+            ack = Acknowledgement(
                 status=status,
                 request_id=remote.request_id,
                 agent_identity=binding.agent_identity,
@@ -223,7 +211,7 @@ class RemoteShutdown:
         finally:
             del self._answers[remote.request_id]
 
-    async def _answer_of_first_copy(self, request_id: str) -> Ack:
+    async def _answer_of_first_copy(self, request_id: str) -> Acknowledgement:
         """Same request still being decided (an async veto is running): share its outcome, never decide twice."""
         first = self._answers[request_id]
         try:
@@ -243,13 +231,7 @@ class RemoteShutdown:
 
     async def _end_job(self, remote: RemoteRequest) -> None:
         try:
-            # livekit-rtc runs the handler in a task of its own and sends the reply from the task awaiting it,
-            # which resumes two loop turns after the handler returned. Work this task did before that (silencing
-            # the session, setting attributes) would run first and delay the acknowledgement; two turns put it
-            # right after the reply instead (spec §11: the acknowledgement is sent before the agent starts
-            # leaving). Silence still comes before any wait.
-            for _ in range(REPLY_TURNS):
-                await asyncio.sleep(0)
+            await reply_sent()  # silence still comes before any wait
             await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt)
         finally:
             self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)
@@ -258,7 +240,8 @@ class RemoteShutdown:
     def _overtaken_by(self) -> str | None:
         return self._job.ending_cause if self._job.state is JobState.ACCEPTED_OVERTAKEN else None
 
-    def _job_ending_seen(self, cause: str) -> None:
+    def job_ending_seen(self, cause: str) -> None:
+        """The job watch saw the job ending for ``cause`` (the first cause is kept)."""
         was_listening = self._job.listening
         self._job.handle(JobEvent.JOB_ENDING, cause)
         if was_listening:

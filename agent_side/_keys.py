@@ -10,13 +10,13 @@ was meant to be a key but is not JSON is read as a path, and must not end up in 
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Iterable, Mapping
 
-from shutdown_rpc._key_files import KeyFileRead, read_key_file_from
-from shutdown_rpc._key_files import read_key_file as _read_key_file
-from shutdown_rpc.protocol import AnyKey, Ed25519SigningKey, KeyRing, VerifyingKey, parse_key, verifying_key_of
+from shutdown_rpc._key_files import KeyFileRead, read_key_and_mode, read_key_and_mode_from
+from shutdown_rpc._log import logger
+from shutdown_rpc.protocol import Ed25519SigningKey, KeyRing, VerifyingKey, parse_key_file
+from shutdown_rpc.protocol.wire import AnyKey, verifying_key_of
 
 KEYS_ENV = "SHUTDOWN_RPC_KEYS"
 KEYS_ENV_FORMS = (
@@ -30,23 +30,21 @@ NO_KEYS_LOG = (
     "to enable_remote_shutdown). The job carries on; every shutdown request is refused with UNKNOWN_KEY."
 )
 
-logger = logging.getLogger("shutdown_rpc.agent_side")
 
-
-def read_key_file(path: str | os.PathLike[str]) -> VerifyingKey:
+def read_verifying_key(path: str | os.PathLike[str]) -> VerifyingKey:
     """The verifying key in one key file named in code. Errors name the file, never its content; OSError if it
     cannot be opened; a FIFO or directory is refused without blocking.
 
     Logs a warning when the file holds a secret (HMAC secret, Ed25519 private key) and is readable or writable
     by group or others.
     """
-    return _verifying_key(_read_key_file(path, str(path)), str(path))
+    return _verifying_key(read_key_and_mode(path, str(path)), str(path))
 
 
 def _read_env_entry(path: str, position: int) -> VerifyingKey:
     """A key file named by ``SHUTDOWN_RPC_KEYS``: errors and warnings name the entry's position, not its value."""
     label = f"{KEYS_ENV} entry #{position}"
-    return _verifying_key(read_key_file_from(path, label), label)
+    return _verifying_key(read_key_and_mode_from(path, label), label)
 
 
 def _verifying_key(read: KeyFileRead, name: str) -> VerifyingKey:
@@ -74,7 +72,7 @@ def keys_from_env_value(value: str) -> list[VerifyingKey]:
     if not text:
         return []
     if text.startswith("{"):
-        return [_verifying(parse_key(text), KEYS_ENV)]
+        return [_verifying(parse_key_file(text), KEYS_ENV)]
     if text.startswith("["):
         try:
             items = json.loads(text)
@@ -84,7 +82,7 @@ def keys_from_env_value(value: str) -> list[VerifyingKey]:
         for position, item in enumerate(items, 1):
             if isinstance(item, dict):
                 try:
-                    keys.append(_verifying(parse_key(json.dumps(item)), f"{KEYS_ENV} entry #{position}"))
+                    keys.append(_verifying(parse_key_file(json.dumps(item)), f"{KEYS_ENV} entry #{position}"))
                 except ValueError as exc:
                     raise ValueError(f"{KEYS_ENV} entry #{position}: {exc}") from None
             elif isinstance(item, str):
@@ -113,7 +111,7 @@ def load_key_ring(
             collected.extend(keys.values())
         else:
             collected.extend(_verifying(k, f"keys entry #{n}") for n, k in enumerate(keys, 1))
-    collected.extend(read_key_file(path) for path in files)
+    collected.extend(read_verifying_key(path) for path in files)
     if keys is None and not collected:
         environ = os.environ if env is None else env
         collected.extend(keys_from_env_value(environ.get(KEYS_ENV, "")))

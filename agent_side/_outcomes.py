@@ -3,14 +3,12 @@ or payloads: request id, caller identity, key id, issuer and the outcome only.""
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import Counter
 from collections.abc import Mapping
 
+from shutdown_rpc._log import logger
 from shutdown_rpc.protocol import AckStatus, ErrorCode
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
 
 ACCEPTED = AckStatus.ACCEPTED.value
 DUPLICATE = AckStatus.DUPLICATE.value

@@ -1,27 +1,21 @@
-"""What an agent lets through once a request verifies: key scopes, the unsigned-caller rule, the veto hook,
-and the timing knobs of the shutdown that follows."""
+"""Who may end the job once a request verifies: key scopes, the unsigned-caller rule, the veto hook, the
+refusal budgets (:class:`AccessPolicy`). How the job then ends is ``_timings``."""
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from shutdown_rpc._log import logger
 from shutdown_rpc._patterns import matches
-from shutdown_rpc.protocol import MAX_GRACE_MS, ErrorCode, ShutdownRequest, ShutdownRpcError
+from shutdown_rpc.protocol import ErrorCode, ShutdownRequest, ShutdownRpcError
 
 from ._rate_limit import RateLimit
 
 if TYPE_CHECKING:
     from ._request import RemoteRequest
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
-
-DEFAULT_REPLY_FLUSH_DELAY_S = 0.5
-DEFAULT_DRAIN_GRACE_MS = 10_000
-DEFAULT_DELETE_ROOM_TIMEOUT_S = 5.0
 
 
 def scope_matches(entry: str, value: str) -> bool:
@@ -133,53 +127,27 @@ class UnsignedCallers:
 Veto = Callable[["RemoteRequest"], "str | Awaitable[str | None] | None"]
 """Application hook: return a short reason to refuse (VETOED, sent to the caller), or None to proceed."""
 
-OnAccepted = Callable[["RemoteRequest"], "Awaitable[None] | None"]
-"""Application hook run once, after the acknowledgement has been returned and before the job shuts down."""
-
 
 @dataclass(frozen=True)
-class ShutdownPolicy:
-    """Everything an agent decides beyond the signature. The defaults are the safe ones.
+class AccessPolicy:
+    """Who may end the job, beyond a valid signature. The defaults are the safe ones.
 
     - ``allow_any_agent``: accept the any-agent target ``"*"`` (else NOT_AUTHORIZED).
     - ``key_scopes``: per key id limits; a key without an entry is unrestricted.
     - ``unsigned``: who may send unsigned requests; None (default) refuses them all.
-    - ``veto`` / ``on_accepted``: application hooks, sync or async.
+    - ``veto``: application hook, sync or async: a reason to refuse (VETOED), or None to proceed.
     - ``allow_delete_room``: master switch for the ``delete_room`` option (NOT_AUTHORIZED when off).
-    - ``reply_flush_delay_s``: the most the agent waits, after returning the acknowledgement, for the caller's
-      receipt before ``ctx.shutdown`` (spec §11). LiveKit hands the reply to its native layer after the
-      handler returns and ``Room.disconnect()`` does not flush it; a caller that got the reply says so, and the
-      agent leaves at once. Callers that send no receipt wait the whole bound.
-    - ``show_reason``: put the caller's reason in the ``shutdown_rpc.reason`` attribute the room sees (spec §10).
-    - ``end_dispatch``: delete the job's dispatch right before ``ctx.shutdown`` (room jobs only), so the server
-      records the job as a success rather than "agent worker left the room".
-    - ``default_drain_grace_ms`` / ``max_drain_grace_ms``: bound of a drain when the request's ``grace_ms`` is
-      0, and the cap applied to any request's ``grace_ms``.
-    - ``delete_room_timeout_s``: bound of the DeleteRoom call made after the agent has left.
-    - ``rate_limit``: per-caller limit on refused attempts.
+    - ``rate_limit``: budgets of refused attempts, per caller and across all callers.
+
+    How an accepted request then ends the job is :class:`~shutdown_rpc.agent_side.EndingTimings`.
     """
 
     allow_any_agent: bool = False
     key_scopes: Mapping[str, KeyScope] = field(default_factory=dict)
     unsigned: UnsignedCallers | None = None
     veto: Veto | None = None
-    on_accepted: OnAccepted | None = None
     allow_delete_room: bool = True
-    reply_flush_delay_s: float = DEFAULT_REPLY_FLUSH_DELAY_S
-    show_reason: bool = False
-    end_dispatch: bool = True
-    default_drain_grace_ms: int = DEFAULT_DRAIN_GRACE_MS
-    max_drain_grace_ms: int = MAX_GRACE_MS
-    delete_room_timeout_s: float = DEFAULT_DELETE_ROOM_TIMEOUT_S
     rate_limit: RateLimit = field(default_factory=RateLimit)
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.reply_flush_delay_s <= 10:
-            raise ValueError("reply_flush_delay_s must be within 0..10")
-        if not 0 <= self.default_drain_grace_ms <= MAX_GRACE_MS or not 0 <= self.max_drain_grace_ms <= MAX_GRACE_MS:
-            raise ValueError(f"drain grace must be within 0..{MAX_GRACE_MS} ms")
-        if self.delete_room_timeout_s <= 0:
-            raise ValueError("delete_room_timeout_s must be positive")
 
     def authorize(self, request: ShutdownRequest, key_id: str | None) -> None:
         """Raise NOT_AUTHORIZED if a verified request asks for more than its key (or unsigned rule) allows."""
@@ -192,8 +160,3 @@ class ShutdownPolicy:
         scope = self.key_scopes.get(key_id)
         if scope is not None:
             scope.check(request)
-
-    def drain_grace_s(self, request: ShutdownRequest) -> float:
-        """How long a drain may last for ``request``."""
-        grace_ms = request.options.grace_ms or self.default_drain_grace_ms
-        return min(grace_ms, self.max_drain_grace_ms) / 1000

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from shutdown_rpc.protocol.wire import REQUEST_ID_PATTERN
+
 PREFIX = "remote shutdown by "
 
 # The issuer is matched lazily: the free-text reason is likelier to contain "[<id>]: " than the issuer is.
 _REASON_RE = re.compile(
-    r"remote shutdown by (?P<issuer>.+?) \[(?P<request_id>[A-Za-z0-9_-]{22,64})\]: (?P<reason>.*)\Z", re.S
+    rf"remote shutdown by (?P<issuer>.+?) \[(?P<request_id>{REQUEST_ID_PATTERN})\]: (?P<reason>.*)\Z", re.S
 )
 
 

@@ -41,17 +41,11 @@ from harness.audio_watch import AudioWatch
 from harness.links import PROFILES, ImpairedLinks, LinkedAgentWorker, Profile, server_rtc_options
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side import (
-    AgentLeftBeforeReply,
-    RetryPolicy,
-    RpcFailure,
-    ServerChannel,
-    ShutdownClient,
-    ShutdownFailed,
-    deliver,
-    perform_rpc,
-)
-from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key, sign_request
+from shutdown_rpc.client_side import AgentLeftBeforeReply, RetryPolicy, ShutdownClient, ShutdownFailed
+from shutdown_rpc.client_side._delivery import RpcFailure, deliver
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.client_side._server_api import ServerChannel
+from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key_file, sign_request
 
 ECHO_METHOD = "bench.echo"
 WAIT_S = 60.0
@@ -126,7 +120,7 @@ class Bench:
             try:
                 result = await asyncio.wait_for(
                     deliver(
-                        ServerChannel(self.client, room, agent),
+                        ServerChannel(self.client.api, room, agent),
                         payload,
                         room=room,
                         agent=agent,
@@ -190,7 +184,7 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         log_level="info",
         rtc_overrides=server_rtc_options(),
     )
-    env = {"SHUTDOWN_RPC_KEYS": dump_key(key), "SHUTDOWN_RPC_GREETING": UTTERANCE}
+    env = {"SHUTDOWN_RPC_KEYS": dump_key_file(key), "SHUTDOWN_RPC_GREETING": UTTERANCE}
     if args.flush_delay is not None:
         env["SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"] = str(args.flush_delay)
     load_before = os.getloadavg()

@@ -51,15 +51,10 @@ from harness import netns
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant, connect_participant
-from shutdown_rpc.client_side import RpcFailure, perform_rpc
-from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    ErrorCode,
-    HmacSha256Key,
-    build_request,
-    dump_key,
-    sign_request,
-)
+from shutdown_rpc.client_side._delivery import RpcFailure
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.protocol import ErrorCode, HmacSha256Key, build_request, dump_key_file, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME
 
 # imported by name, as bench_agent does: mypy checks bench/ as top-level modules, python -m runs it as a package
 Hostile: Any = importlib.import_module("bench.flood_hostile").Hostile
@@ -335,7 +330,7 @@ async def amain(args: argparse.Namespace) -> dict[str, object]:
         api_key="benchkey", api_secret=uuid.uuid4().hex * 2, log_path=workdir / "server.log", log_level="warn"
     )
     env = {
-        "SHUTDOWN_RPC_KEYS": dump_key(key),
+        "SHUTDOWN_RPC_KEYS": dump_key_file(key),
         "SHUTDOWN_RPC_EVENTS_FILE": str(workdir / "events.jsonl"),
         "SHUTDOWN_RPC_GREETING": GREETING,
     }

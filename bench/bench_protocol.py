@@ -26,11 +26,10 @@ from itsdangerous import TimestampSigner
 from standardwebhooks import Webhook
 
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     Ed25519SigningKey,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
     ShutdownRpcError,
@@ -48,6 +47,7 @@ from shutdown_rpc.protocol._envelope import (
 )
 from shutdown_rpc.protocol._envelope import unpack_strict as unpack_body
 from shutdown_rpc.protocol._verification import _check_binding, _validate_body
+from shutdown_rpc.protocol.wire import FixedClock
 
 SECRET = bytes(range(32))
 ANCHOR_US = 9.9  # standardwebhooks verify when issue 12's targets were set
@@ -69,7 +69,9 @@ STAGE_PARTS = (
 )
 
 
-def stage_functions(verifier: Verifier, payload: str, binding: Binding, now_ms: int) -> dict[str, Callable[[], object]]:
+def stage_functions(
+    verifier: Verifier, payload: str, binding: AgentBinding, now_ms: int
+) -> dict[str, Callable[[], object]]:
     """Each stage of an accepted HMAC request on its own, plus the parts of stages 1-5 and verify() itself."""
     envelope = unpack_envelope(payload)
     message = signed_message(envelope.version, envelope.key_id, envelope.body)
@@ -130,7 +132,7 @@ def interleaved_median_us(
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
-def refusing(verifier: Verifier, payload: str, binding: Binding) -> Callable[[], None]:
+def refusing(verifier: Verifier, payload: str, binding: AgentBinding) -> Callable[[], None]:
     def run() -> None:
         try:
             verifier.verify(payload, binding)
@@ -150,7 +152,7 @@ def main() -> int:
     hmac_key = HmacSha256Key("hmac-1", SECRET)
     ed_key = Ed25519SigningKey.from_seed("ed-1", SECRET)
     clock = FixedClock(NOW_MS)
-    binding = Binding("support-room-42", "agent-AJ_1", "AJ_1")
+    binding = AgentBinding("support-room-42", "agent-AJ_1", "AJ_1")
     request = build_request(
         room=binding.room,
         target=binding.agent_identity,
@@ -167,7 +169,7 @@ def main() -> int:
     accepted = replay_verifier.verify(hmac_payload, binding)
     assert isinstance(accepted, VerifiedRequest)
     accepted.accept(
-        Ack(
+        Acknowledgement(
             status=AckStatus.ACCEPTED,
             request_id=request.request_id,
             agent_identity="agent-AJ_1",

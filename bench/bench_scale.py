@@ -39,25 +39,18 @@ from livekit import api
 
 from harness import netns
 from harness.scale_bed import REASON, Job, Topology, with_topology
-from shutdown_rpc.client_side import (
-    AgentLeftBeforeReply,
-    FleetRequest,
-    RetryPolicy,
-    RoomStatus,
-    ServerChannel,
-    ShutdownClient,
-    ShutdownFailed,
-    deliver,
-    end_fleet,
-    make_payload,
-)
+from shutdown_rpc.client_side import AgentLeftBeforeReply, RetryPolicy, ShutdownClient, ShutdownCommand, ShutdownFailed
+from shutdown_rpc.client_side._delivery import deliver
+from shutdown_rpc.client_side._minting import make_payload
+from shutdown_rpc.client_side._server_api import ServerChannel
+from shutdown_rpc.client_side.fleet import RoomStatus, end_fleet
 from shutdown_rpc.protocol import HmacSha256Key
 
 
 async def end_by_fleet(topo: Topology, client: ShutdownClient, jobs: list[Job], concurrency: int) -> dict[str, float]:
     t0 = time.time()
     outcomes = [
-        o async for o in end_fleet(client, [j.room for j in jobs], FleetRequest(REASON), concurrency=concurrency)
+        o async for o in end_fleet(client, [j.room for j in jobs], ShutdownCommand(REASON), concurrency=concurrency)
     ]
     api_ms = (time.time() - t0) * 1000
     # with no reply-flush delay an ack can be lost as the agent leaves: reported as AgentLeftBeforeReply
@@ -97,12 +90,11 @@ async def ack_latency(topo: Topology, key: HmacSha256Key, rounds: int) -> dict[s
         kind = "same_node" if i % 2 == 0 else "cross_node"
         api_node = host if kind == "same_node" else 0
         (job,) = await topo.start_jobs(1, host=host)
-        signed = make_payload(key, room=job.room, agent=job.agent, reason=REASON, issuer="bench")
-        relay = ShutdownClient(None, issuer="bench", lkapi=topo.apis[api_node])
+        signed = make_payload(key, ShutdownCommand(REASON), room=job.room, agent=job.agent, issuer="bench")
         t0 = time.perf_counter()
         try:
             await deliver(
-                ServerChannel(relay, job.room, job.agent),
+                ServerChannel(topo.apis[api_node], job.room, job.agent),
                 signed.payload,
                 room=job.room,
                 agent=job.agent,

@@ -24,7 +24,7 @@ from typing import Any
 from livekit import rtc
 from livekit.agents import AgentServer, JobContext, cli
 
-from shutdown_rpc.agent_side import RemoteRequest, RemoteShutdown
+from shutdown_rpc.agent_side import RemoteRequest, ShutdownHandler
 
 STATS_METHOD = "bench.stats"
 PROBE_ISSUER = "bench-probe"
@@ -32,13 +32,13 @@ LAG_TICK_S = 0.02
 
 example: Any = importlib.import_module("examples.agent")
 server = AgentServer(load_fnc=lambda: 0.0)
-_remotes: list[RemoteShutdown] = []
+_remotes: list[ShutdownHandler] = []
 _enable = example.enable_remote_shutdown
 _policy_from_env = example.policy_from_env
 
 
-async def _enable_and_keep(*args: Any, **kwargs: Any) -> RemoteShutdown:
-    remote: RemoteShutdown = await _enable(*args, **kwargs)
+async def _enable_and_keep(*args: Any, **kwargs: Any) -> ShutdownHandler:
+    remote: ShutdownHandler = await _enable(*args, **kwargs)
     _remotes.append(remote)
     return remote
 
@@ -52,7 +52,7 @@ def _policy_with_probe_veto(ctx: JobContext) -> Any:
 
 
 if os.environ.get("BENCH_AGENT_LOG_LEVEL"):  # bench_flood --agent-log-level: what per-call logging costs
-    logging.getLogger("shutdown_rpc.agent_side").setLevel(os.environ["BENCH_AGENT_LOG_LEVEL"])
+    logging.getLogger("shutdown_rpc").setLevel(os.environ["BENCH_AGENT_LOG_LEVEL"])
 example.enable_remote_shutdown = _enable_and_keep
 example.policy_from_env = _policy_with_probe_veto
 

@@ -20,16 +20,10 @@ from livekit import api, rtc
 
 from harness.livekit_server import LiveKitServer
 from harness.participant import connect_participant
-from shutdown_rpc.client_side import RpcFailure, perform_rpc
-from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    FixedClock,
-    HmacSha256Key,
-    build_request,
-    dump_key,
-    parse_key,
-    sign_request,
-)
+from shutdown_rpc.client_side._delivery import RpcFailure
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key_file, parse_key_file, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock
 
 WAIT_S = 60.0
 
@@ -140,7 +134,7 @@ class Hostile:
             "url": server.url,
             "api_key": server.api_key,
             "api_secret": server.api_secret,
-            "key": dump_key(key),
+            "key": dump_key_file(key),
             "room": room,
             "agent": agent,
             "seconds": seconds,
@@ -183,7 +177,7 @@ class Hostile:
 
 async def hostile_main(spec: dict[str, Any]) -> None:
     """Child process: connect "attacker", flood until stdin closes (or ``seconds``), print the counts as JSON."""
-    key = parse_key(spec["key"])
+    key = parse_key_file(spec["key"])
     assert isinstance(key, HmacSha256Key)
     room, agent = spec["room"], spec["agent"]
     garbage = Garbage(key, room, agent)

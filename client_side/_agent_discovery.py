@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from shutdown_rpc.protocol import METHOD_NAME, parse_advertisement
+from shutdown_rpc.protocol.wire import METHOD_NAME, parse_advertisement
 
 from ._outcomes import AgentNotFound, SeveralAgents
 

@@ -20,7 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode, parse_refusal
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode
+from shutdown_rpc.protocol.wire import parse_refusal
 
 from ._outcomes import (
     AgentLeftBeforeReply,
@@ -192,10 +193,10 @@ def _final_error(failure: RpcFailure, room: str, agent: str) -> ShutdownFailed:
     )
 
 
-def parse_ack(response: str, request_id: str, room: str, agent: str) -> Ack:
+def parse_ack(response: str, request_id: str, room: str, agent: str) -> Acknowledgement:
     """The agent's acknowledgement, checked to answer OUR request; else TransportError."""
     try:
-        ack = Ack.from_json(response)
+        ack = Acknowledgement.from_json(response)
     except ValueError as exc:
         raise TransportError(
             f"{agent!r} answered something that is not an acknowledgement: {exc}", room=room, agent=agent
@@ -223,6 +224,7 @@ async def deliver(
     started = loop.time()
     deadline = started + timeout_s
     last: RpcFailure | None = None
+    last_step = _Step.RETRY  # what the last failure called for (each failure is classified once)
     attempt = 0
     while attempt < policy.max_attempts:
         remaining = deadline - loop.time()
@@ -241,6 +243,7 @@ async def deliver(
         step = _classify(last, room, agent)
         if isinstance(step, ShutdownFailed):
             raise step
+        last_step = step
         if step is _Step.CHECK:
             presence = await _presence_after(last, channel)
             if presence is Presence.AGENT_GONE or presence is Presence.ROOM_GONE:
@@ -256,7 +259,7 @@ async def deliver(
         await asyncio.sleep(pause)
 
     assert last is not None
-    if _classify(last, room, agent) is _Step.CHECK:
+    if last_step is _Step.CHECK:
         raise Timeout(
             f"no reply from {agent!r} within {timeout_s:g} s after {attempt} attempt(s); it is still in the room"
             f" or could not be checked (request {request_id}): {last.message}",
@@ -266,7 +269,7 @@ async def deliver(
     raise _final_error(last, room, agent)
 
 
-def acknowledged(channel: Channel, response: str, request_id: str, room: str, agent: str) -> Ack:
+def acknowledged(channel: Channel, response: str, request_id: str, room: str, agent: str) -> Acknowledgement:
     """The acknowledgement in ``response``; when it says the job ends with our reason, the receipt goes out."""
     ack = parse_ack(response, request_id, room, agent)
     if ack.status in (AckStatus.ACCEPTED, AckStatus.DUPLICATE):

@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shutdown_rpc.protocol import (
-    ANY_AGENT,
-    DEFAULT_LIFETIME_S,
-    METHOD_NAME,
-    Clock,
-    ShutdownOptions,
-    SigningKey,
-    build_request,
-    sign_request,
-    unsigned_request,
-)
+from shutdown_rpc.protocol import ANY_AGENT, SigningKey, build_request, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME, Clock
+
+from ._command import ShutdownCommand
+
+MAX_MINT_LIFETIME_S = 60  # spec §6: a request minted for a frontend lives at most 60 s
 
 
 def first_error(exc: ValueError) -> str:
@@ -32,10 +27,6 @@ def first_error(exc: ValueError) -> str:
         where = ".".join(str(p) for p in first["loc"]) or "value"
         return f"{where}: {first['msg']}"
     return str(exc)
-
-
-DEFAULT_MINT_LIFETIME_S = DEFAULT_LIFETIME_S  # spec §6: 60 s for requests minted for a frontend
-MAX_MINT_LIFETIME_S = 60
 
 
 @dataclass(frozen=True)
@@ -63,54 +54,42 @@ class SignedPayload:
 
 
 def make_payload(
-    key: SigningKey | None,
-    *,
-    room: str,
-    agent: str,
-    reason: str,
-    issuer: str,
-    options: ShutdownOptions | None = None,
-    lifetime_s: int = 60,
-    request_id: str | None = None,
-    clock: Clock | None = None,
+    key: SigningKey | None, command: ShutdownCommand, *, room: str, agent: str, issuer: str, clock: Clock | None = None
 ) -> SignedPayload:
-    """A request for ``agent`` in ``room`` signed with ``key`` (``None``: unsigned). ValueError if invalid."""
+    """``command`` for ``agent`` in ``room``, signed with ``key`` (``None``: unsigned). ValueError if invalid."""
     request = build_request(
         room=room,
         target=agent,
-        reason=reason,
+        reason=command.reason,
         issuer=issuer,
-        options=options,
-        lifetime_s=lifetime_s,
-        request_id=request_id,
+        options=command.options,
+        lifetime_s=command.lifetime_s,
+        request_id=command.request_id,
         clock=clock,
     )
-    payload = unsigned_request(request) if key is None else sign_request(request, key)
+    payload = sign_request(request, key)
     return SignedPayload(request.request_id, room, agent, request.issued_at, request.expires_at, payload)
 
 
 def mint_request(
     key: SigningKey,
+    command: ShutdownCommand | None = None,
     *,
     room: str,
     agent: str,
-    reason: str,
     issuer: str,
-    options: ShutdownOptions | None = None,
-    lifetime_s: int = DEFAULT_MINT_LIFETIME_S,
     clock: Clock | None = None,
 ) -> SignedPayload:
-    """A signed payload for a frontend to relay: bound to one room and one named agent, short-lived.
+    """``command`` signed for a frontend to relay: bound to one room and one named agent, short-lived.
 
-    Raises ValueError for a lifetime outside 1..MAX_MINT_LIFETIME_S, an empty or wildcard agent, or an
+    Raises ValueError for a lifetime over MAX_MINT_LIFETIME_S, an empty or wildcard agent, an empty room, or an
     invalid request (pydantic's ValidationError is a ValueError).
     """
-    if not 1 <= lifetime_s <= MAX_MINT_LIFETIME_S:
-        raise ValueError(f"a minted request lives 1..{MAX_MINT_LIFETIME_S} s, not {lifetime_s}")
+    command = command or ShutdownCommand()
+    if command.lifetime_s > MAX_MINT_LIFETIME_S:
+        raise ValueError(f"a minted request lives 1..{MAX_MINT_LIFETIME_S} s, not {command.lifetime_s}")
     if not agent or agent == ANY_AGENT:
         raise ValueError("a minted request must name one agent identity")
     if not room:
         raise ValueError("a minted request must name its room")
-    return make_payload(
-        key, room=room, agent=agent, reason=reason, issuer=issuer, options=options, lifetime_s=lifetime_s, clock=clock
-    )
+    return make_payload(key, command, room=room, agent=agent, issuer=issuer, clock=clock)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shutdown_rpc.protocol import CODE_INFO, Ack, AckStatus, ErrorCode, ShutdownRpcError
+from shutdown_rpc.protocol import CODE_INFO, Acknowledgement, AckStatus, ErrorCode, ShutdownRpcError
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ShutdownResult:
     room: str
     agent_identity: str
     request_id: str
-    ack: Ack
+    ack: Acknowledgement
     attempts: int
     elapsed_s: float
     agent_left: bool | None = None

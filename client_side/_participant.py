@@ -11,10 +11,12 @@ import asyncio
 
 from livekit import rtc
 
-from shutdown_rpc.protocol import METHOD_NAME, RECEIPT_METHOD, ShutdownOptions, SigningKey
+from shutdown_rpc.protocol import SigningKey
+from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME
 
 from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
+from ._command import ShutdownCommand
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, Presence, RetryPolicy, RpcFailure
 from ._outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportError
 from ._receipts import RECEIPT_TIMEOUT_S, flush_receipts
@@ -41,7 +43,10 @@ class RoomChannel:
     async def receipt(self, request_id: str, *, timeout_s: float) -> None:
         try:
             await self._room.local_participant.perform_rpc(
-                destination_identity=self._agent, method=RECEIPT_METHOD, payload=request_id, response_timeout=timeout_s
+                destination_identity=self._agent,
+                method=RECEIPT_METHOD_NAME,
+                payload=request_id,
+                response_timeout=timeout_s,
             )
         except rtc.RpcError as error:
             raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None
@@ -62,9 +67,8 @@ class RoomShutdownCaller(ShutdownCaller):
         *,
         issuer: str,
         retry: RetryPolicy | None = None,
-        request_lifetime_s: int = 60,
     ) -> None:
-        super().__init__(signing_key, issuer=issuer, retry=retry, request_lifetime_s=request_lifetime_s)
+        super().__init__(signing_key, issuer=issuer, retry=retry)
         self._room = room
 
     def _check_caller(self) -> str:
@@ -120,45 +124,37 @@ class RoomShutdownCaller(ShutdownCaller):
 
     async def shutdown(
         self,
+        command: ShutdownCommand | None = None,
         *,
         agent: str | None = None,
-        reason: str = "",
-        drain: bool = False,
-        grace_ms: int = 0,
-        delete_room: bool = False,
         timeout: float = DEFAULT_TIMEOUT_S,
         wait_for_exit: float | None = None,
-        request_id: str | None = None,
     ) -> ShutdownResult:
         """Ask one agent (default: the room's only agent) to end its job. Same outcomes as ShutdownClient."""
         room = self._check_caller()
-        options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
-        return await self._shutdown(room, agent, reason, options, timeout, wait_for_exit, request_id)
+        return await self._shutdown(room, agent, command or ShutdownCommand(), timeout, wait_for_exit)
 
     async def shutdown_all(
         self,
+        command: ShutdownCommand | None = None,
         *,
-        reason: str = "",
-        drain: bool = False,
-        grace_ms: int = 0,
-        delete_room: bool = False,
         timeout: float = DEFAULT_TIMEOUT_S,
         wait_for_exit: float | None = None,
     ) -> dict[str, ShutdownResult | ShutdownFailed]:
         """Ask every agent of the room, one request each; outcome per identity."""
         room = self._check_caller()
-        options = ShutdownOptions(drain=drain, grace_ms=grace_ms, delete_room=delete_room)
-        return await self._shutdown_all(room, reason, options, timeout, wait_for_exit)
+        return await self._shutdown_all(room, command or ShutdownCommand(), timeout, wait_for_exit)
 
     # -- what ShutdownCaller needs ------------------------------------------------------------------------------
 
     def _channel(self, room: str, agent: str) -> Channel:
         return RoomChannel(self._room, agent)
 
-    async def _agents(self, room: str, *, all_agents: bool) -> tuple[str, ...]:
-        if all_agents:
-            return self.list_agents()
-        return (pick_one_agent(self._candidates(), room),)
+    async def _all_agents(self, room: str) -> tuple[str, ...]:
+        return self.list_agents()
+
+    async def _only_agent(self, room: str) -> str:
+        return pick_one_agent(self._candidates(), room)
 
     async def _agent_left(self, room: str, agent: str, *, timeout: float) -> bool:
         return await self.wait_for_exit(agent, timeout=timeout)

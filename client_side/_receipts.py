@@ -5,13 +5,13 @@ result already."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
+
+from shutdown_rpc._log import logger
 
 if TYPE_CHECKING:
     from ._delivery import Channel
 
-logger = logging.getLogger("shutdown_rpc.client_side")
 
 RECEIPT_TIMEOUT_S = 5.0
 _receipts: set[asyncio.Task[None]] = set()  # strong references until each is sent

@@ -4,11 +4,10 @@ refused shutdown attempts)."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
-logger = logging.getLogger("shutdown_rpc.webhooks")
+from shutdown_rpc._log import logger
 
 SUMMARY_INTERVAL_S = 60.0  # a flood that never ends is still summed up this often
 

@@ -9,7 +9,7 @@ remembers who left which room, so :meth:`WebhookListener.wait_left` answers with
 
 What the server does not guarantee: delivery. Its notifier queues 100 events per URL and drops the oldest
 when full (the next event carries ``num_dropped``), and a receiver that was down misses events. So a wait
-that ends without the event is not proof that the agent is still there; :func:`~._fleet.end_fleet` checks such agents
+that ends without the event is not proof that the agent is still there; ``fleet.end_fleet`` checks such agents
 once through the API (``PollingDepartures``, in the fleet module).
 """
 

@@ -30,9 +30,9 @@ from typing import Any
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference, room_io
 
 from shutdown_rpc.agent_side import (
-    DEFAULT_REPLY_FLUSH_DELAY_S,
+    AccessPolicy,
+    EndingTimings,
     RemoteRequest,
-    ShutdownPolicy,
     UnsignedCallers,
     enable_remote_shutdown,
     parse_reason,
@@ -66,8 +66,8 @@ def record_event(ctx: JobContext, event: str, **fields: Any) -> None:
         os.close(fd)
 
 
-def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
-    """The example's policy, from environment variables."""
+def policy_from_env(ctx: JobContext) -> tuple[AccessPolicy, EndingTimings]:
+    """The example's access policy and ending timings, from environment variables."""
     unsigned_ids = [p.strip() for p in os.environ.get("SHUTDOWN_RPC_UNSIGNED_IDENTITIES", "").split(",") if p.strip()]
 
     def on_accepted(request: RemoteRequest) -> None:
@@ -81,12 +81,17 @@ def policy_from_env(ctx: JobContext) -> ShutdownPolicy:
             options=request.options.model_dump(),
         )
 
-    return ShutdownPolicy(
+    access = AccessPolicy(
         allow_any_agent=os.environ.get("SHUTDOWN_RPC_ALLOW_ANY_AGENT") == "1",
         unsigned=UnsignedCallers(identities=frozenset(unsigned_ids)) if unsigned_ids else None,
-        on_accepted=on_accepted,
-        reply_flush_delay_s=float(os.environ.get("SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S", DEFAULT_REPLY_FLUSH_DELAY_S)),
     )
+    timings = EndingTimings(
+        on_accepted=on_accepted,
+        reply_flush_delay_s=float(
+            os.environ.get("SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S", EndingTimings.reply_flush_delay_s)
+        ),
+    )
+    return access, timings
 
 
 @server.rtc_session(agent_name=AGENT_NAME)
@@ -112,7 +117,8 @@ async def entrypoint(ctx: JobContext) -> None:
     local_turns = inference.TurnDetector(version="v1-mini")
     session: AgentSession[None] = AgentSession(tts=ToneTTS(), turn_handling={"turn_detection": local_turns})
     session.on("close", lambda ev: record_event(ctx, "session_closed", close_reason=str(ev.reason)))
-    remote = await enable_remote_shutdown(ctx, policy=policy_from_env(ctx), session=session)
+    access, timings = policy_from_env(ctx)
+    remote = await enable_remote_shutdown(ctx, access=access, timings=timings, session=session)
 
     # A tone has no words: syncing a transcript to it would only cost CPU (livekit-agents estimates the speaking
     # rate with an FFT of the audio, on the event loop).

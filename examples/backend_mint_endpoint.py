@@ -18,7 +18,14 @@ import time
 
 from aiohttp import web
 
-from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed, load_signing_key, mint_request
+from shutdown_rpc.client_side import (
+    SeveralAgents,
+    ShutdownClient,
+    ShutdownCommand,
+    ShutdownFailed,
+    load_signing_key,
+    mint_request,
+)
 
 logger = logging.getLogger("mint_endpoint")
 SIGNING_KEY, _ = load_signing_key(None)  # $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY
@@ -84,7 +91,10 @@ async def mint(request: web.Request) -> web.Response:
     if not agent:
         try:  # needs the LiveKit server API credentials; the frontend could also name the agent it sees
             async with ShutdownClient(SIGNING_KEY, issuer="mint-endpoint") as lk:
-                (agent,) = await lk.list_agents(room, all_agents=False)
+                agents = await lk.list_agents(room)
+            if len(agents) > 1:
+                raise SeveralAgents(agents, room=room)
+            (agent,) = agents
         except (ShutdownFailed, ValueError) as exc:
             # The detail may name the LiveKit server's address and this backend's settings: the log gets it,
             # the frontend a message that says what it can do.
@@ -92,7 +102,11 @@ async def mint(request: web.Request) -> web.Response:
             raise web.HTTPConflict(text="could not find this room's agent: name the agent in the request") from None
     try:
         minted = mint_request(
-            SIGNING_KEY, room=room, agent=agent, reason=_text(body, "reason")[:200], issuer=f"user:{user}"
+            SIGNING_KEY,
+            ShutdownCommand(reason=_text(body, "reason")[:200]),
+            room=room,
+            agent=agent,
+            issuer=f"user:{user}",
         )
     except ValueError:
         raise web.HTTPBadRequest(text="invalid room, agent or reason") from None

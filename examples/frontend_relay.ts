@@ -1,24 +1,22 @@
-// Frontend side of examples/backend_mint_endpoint.py: relay a minted shutdown request with livekit-client.
-// The browser never holds a key: it gets an opaque payload from its own backend and passes it on.
-// The caller must NOT be a hidden participant (the server blanks a hidden caller's identity: no reply comes back).
-import { Room, RpcError } from 'livekit-client';
+// Frontend side of examples/backend_mint_endpoint.py: relay a minted shutdown request with livekit-client and
+// the livekit-shutdown-rpc package. The browser never holds a key: it gets an opaque payload from its own
+// backend and passes it on unchanged. The caller must NOT be a hidden participant (the server blanks a hidden
+// caller's identity: no reply comes back). Type-checked by `npm test` in js/ (tsconfig.examples.json).
+import type { Room } from 'livekit-client';
+import { describeResult, onAgentEnding, relayShutdown, type ShutdownResult } from 'livekit-shutdown-rpc';
 
+/** What the mint endpoint returns (the Python `SignedPayload.to_json_dict()`). */
 interface Minted {
   destinationIdentity: string;
-  method: string; // "shutdown_rpc.shutdown"
+  method: string; // METHOD_NAME, "shutdown_rpc.shutdown"
   payload: string;
   requestId: string;
   room: string;
   expiresAt: number;
 }
 
-export type ShutdownOutcome =
-  | { kind: 'acknowledged'; status: 'accepted' | 'duplicate' | 'already_shutting_down'; jobId: string }
-  | { kind: 'refused'; code: number; name: string; retryable: boolean; message: string }
-  | { kind: 'agent_left'; message: string } // 1503: it most likely shut down, the reply was lost
-  | { kind: 'failed'; code: number; message: string };
-
-export async function endAgent(room: Room, reason: string): Promise<ShutdownOutcome> {
+/** Ask the backend for a payload, relay it, and return the typed result. */
+export async function endAgent(room: Room, reason: string): Promise<ShutdownResult> {
   const res = await fetch('/api/agent-shutdown/mint', {
     method: 'POST',
     credentials: 'same-origin', // the backend authenticates this session before minting
@@ -26,30 +24,19 @@ export async function endAgent(room: Room, reason: string): Promise<ShutdownOutc
     body: JSON.stringify({ room: room.name, reason }),
   });
   if (!res.ok) throw new Error(`mint failed: ${res.status}`);
-  const minted: Minted = await res.json();
+  const minted = (await res.json()) as Minted;
+  // relayShutdown sends the payload as minted, checks that the acknowledgement is for this request id, and
+  // sends the receipt that lets the agent leave at once (spec §11).
+  const result = await relayShutdown(room.localParticipant, minted.payload, { destinationIdentity: minted.destinationIdentity });
+  // rpc_error with retryable (1501/1502 timeouts): relaying the SAME payload again is safe until expiresAt (an
+  // agent that already accepted answers "duplicate"); after that, mint a new one.
+  console.info(`shutdown: ${describeResult(result)}`);
+  return result;
+}
 
-  try {
-    const reply = await room.localParticipant.performRpc({
-      destinationIdentity: minted.destinationIdentity,
-      method: minted.method,
-      payload: minted.payload,
-      responseTimeout: 10000,
-    });
-    const ack = JSON.parse(reply);
-    if (ack.request_id !== minted.requestId) throw new Error('acknowledgement for another request');
-    return { kind: 'acknowledged', status: ack.status, jobId: ack.job_id };
-  } catch (e) {
-    if (!(e instanceof RpcError)) throw e;
-    if (e.code >= 4100 && e.code <= 4199) {
-      // Protocol refusal: data is JSON {version, code, name, retryable[, supported_versions]}.
-      let data: { name?: string; retryable?: boolean } = {};
-      try { data = JSON.parse(e.data ?? '{}'); } catch { /* keep defaults */ }
-      return { kind: 'refused', code: e.code, name: data.name ?? 'UNKNOWN', retryable: !!data.retryable,
-               message: e.message };
-    }
-    if (e.code === 1503) return { kind: 'agent_left', message: e.message };
-    // 1501/1502 timeouts: sending the SAME payload again is safe until expiresAt (an agent that already accepted
-    // answers "duplicate"); after that, mint a new one.
-    return { kind: 'failed', code: e.code, message: e.message };
-  }
+/** Show why an agent left: its ending attributes (spec §10) arrive before it disconnects. */
+export function showAgentEndings(room: Room, show: (text: string) => void): () => void {
+  return onAgentEnding(room, (identity, ending) => {
+    show(`${identity} ended the call${ending.reason ? `: ${ending.reason}` : ''} (by ${ending.issuer})`);
+  });
 }

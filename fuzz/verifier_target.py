@@ -33,21 +33,20 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     Ed25519SigningKey,
     Ed25519VerifyingKey,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
     ShutdownRpcError,
     SigningKey,
     Verifier,
-    seal,
 )
+from shutdown_rpc.protocol.wire import FixedClock, seal
 
 ROOT = Path(__file__).resolve().parent.parent
 _VECTORS = json.loads((ROOT / "vectors" / "v1.json").read_text())
@@ -83,7 +82,7 @@ class Setting(NamedTuple):
     allow_any_agent: bool
 
 
-BINDING = Binding(ROOM, AGENT, JOB)
+BINDING = AgentBinding(ROOM, AGENT, JOB)
 
 
 def payload_of(data: bytes) -> Setting:
@@ -120,7 +119,7 @@ def check(data: bytes) -> str:
     problem = spec_accepts(setting, result.request.wire_dict(), result.key_id)
     if problem:
         raise InvariantBroken(f"accepted a request the spec refuses: {problem}")
-    ack = Ack(
+    ack = Acknowledgement(
         status=AckStatus.ACCEPTED,
         request_id=result.request.request_id,
         agent_identity=AGENT,

@@ -32,8 +32,8 @@ from harness import netns
 from harness.agent_worker import AgentWorker, RecordFile, process_gone
 from harness.livekit_server import LiveKitServer
 from harness.participant import connect_participant
-from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed
-from shutdown_rpc.protocol import Ed25519SigningKey, dump_key
+from shutdown_rpc.client_side import ShutdownClient, ShutdownCommand, ShutdownFailed
+from shutdown_rpc.protocol import Ed25519SigningKey, dump_key_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # examples/agent.py with a worker that always reports load 0 (see harness/steady_example_agent.py)
@@ -91,7 +91,7 @@ async def run_demo(workdir: Path, timeout: float) -> Timeline:
     room = f"demo-{uuid.uuid4().hex[:8]}"
     key = Ed25519SigningKey.generate("demo-ed25519")
     agent_key_file = workdir / "agent-public.key.json"
-    agent_key_file.write_text(dump_key(key.verifying_key()))  # the agent holds only the public key
+    agent_key_file.write_text(dump_key_file(key.verifying_key()))  # the agent holds only the public key
     events = RecordFile(workdir / "agent-events.jsonl")
 
     print(f"==> starting livekit-server (loopback); logs in {workdir}", flush=True)
@@ -142,7 +142,7 @@ async def run_demo(workdir: Path, timeout: float) -> Timeline:
         timeline.t0_ms = now_ms()
         timeline.add(timeline.t0_ms, "request sent (RoomService.PerformRpc, Ed25519-signed)")
         try:
-            result = await client.shutdown(room, agent=agent.identity, reason=REASON, timeout=timeout)
+            result = await client.shutdown(room, ShutdownCommand(reason=REASON), agent=agent.identity, timeout=timeout)
         except ShutdownFailed as exc:
             raise DemoError(f"the shutdown call failed: {type(exc).__name__}: {exc}") from None
         timeline.add(now_ms(), f"ack received: status={result.status.value} request_id={result.request_id}")

@@ -21,13 +21,7 @@ import os
 from livekit.agents import AgentServer, JobContext, cli
 
 from harness.job_events import record, zero_load
-from shutdown_rpc.agent_side import (
-    DEFAULT_REPLY_FLUSH_DELAY_S,
-    RemoteRequest,
-    ShutdownPolicy,
-    enable_remote_shutdown,
-    parse_reason,
-)
+from shutdown_rpc.agent_side import AccessPolicy, EndingTimings, RemoteRequest, enable_remote_shutdown, parse_reason
 
 FLUSH_DELAY_ENV = "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"  # the example agent's variable, same meaning
 
@@ -54,9 +48,12 @@ async def entrypoint(ctx: JobContext) -> None:
 
     ctx.add_shutdown_callback(on_shutdown)
     await ctx.connect()
-    flush_delay_s = float(os.environ.get(FLUSH_DELAY_ENV, DEFAULT_REPLY_FLUSH_DELAY_S))
-    policy = ShutdownPolicy(veto=veto, on_accepted=on_accepted, reply_flush_delay_s=flush_delay_s)
-    await enable_remote_shutdown(ctx, policy=policy)
+    flush_delay_s = float(os.environ.get(FLUSH_DELAY_ENV, EndingTimings.reply_flush_delay_s))
+    await enable_remote_shutdown(
+        ctx,
+        access=AccessPolicy(veto=veto),
+        timings=EndingTimings(on_accepted=on_accepted, reply_flush_delay_s=flush_delay_s),
+    )
     record(ctx, "entrypoint_started", identity=ctx.room.local_participant.identity)
 
 

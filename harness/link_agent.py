@@ -20,7 +20,7 @@ from livekit import rtc
 from livekit.agents import AgentServer, JobContext, cli
 
 from harness.links import BLACKOUT_ENV
-from shutdown_rpc.protocol import METHOD_NAME
+from shutdown_rpc.protocol.wire import METHOD_NAME
 
 ECHO_METHOD = "bench.echo"
 example: Any = importlib.import_module("examples.agent")

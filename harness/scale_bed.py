@@ -15,9 +15,9 @@ from livekit import api
 from harness.agent_worker import AgentWorker
 from harness.cluster import LiveKitCluster
 from harness.livekit_server import LiveKitServer, free_port
-from shutdown_rpc.client_side import WebhookListener
 from shutdown_rpc.client_side._webhooks import LEFT_EVENTS
-from shutdown_rpc.protocol import HmacSha256Key, dump_key
+from shutdown_rpc.client_side.fleet import WebhookListener
+from shutdown_rpc.protocol import HmacSha256Key, dump_key_file
 
 WAIT_S = 120.0
 API_KEY = "benchkey"
@@ -137,7 +137,7 @@ async def with_topology(
         "harness.light_agent",
         server=servers[0],
         agent_name=f"scale-{name}",
-        env={"SHUTDOWN_RPC_KEYS": dump_key(key), **flush_env},
+        env={"SHUTDOWN_RPC_KEYS": dump_key_file(key), **flush_env},
         record_file=workdir / f"{name}-record.jsonl",
         log_path=workdir / f"{name}-worker.log",
     )

@@ -5,7 +5,8 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'dist-test/', 'node_modules/', 'live/browser/', 'eslint.config.mjs'] },
+  // pack/consumer.*ts: type-checked by pack/check.mjs in the fresh project it installs the tarball into
+  { ignores: ['dist/', 'dist-test/', 'node_modules/', 'live/browser/', 'eslint.config.mjs', 'pack/consumer.*ts'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
@@ -21,14 +22,20 @@ export default defineConfig(
     },
   },
   {
-    // Plain ESM run as is by Node or by a browser page (pack/: the npm tarball check; the test reporter): no
+    // Plain JS run as is by Node or by a browser page (pack/: the npm tarball check; the test reporter): no
     // tsconfig covers them, so no type-aware rules; the globals they use are declared here.
-    files: ['**/*.mjs'],
+    files: ['**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       parserOptions: { project: null },
       globals: { console: 'readonly', process: 'readonly', URL: 'readonly', document: 'readonly', fetch: 'readonly' },
     },
+  },
+  {
+    // pack/node.cjs: the package as a CommonJS application require()s it, which is what the file checks.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // spec §4 forbids control characters: this pattern names them on purpose.

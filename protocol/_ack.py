@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._envelope import SUPPORTED_VERSIONS, VERSION
+from ._envelope import PROTOCOL_VERSION, SUPPORTED_VERSIONS
 from ._errors import ErrorCode, ShutdownRpcError
 from ._limits import MAX_ACK_BYTES, MAX_REFUSAL_MESSAGE_BYTES
 
@@ -21,12 +21,12 @@ class AckStatus(str, enum.Enum):
     ALREADY_SHUTTING_DOWN = "already_shutting_down"
 
 
-class Ack(BaseModel):
+class Acknowledgement(BaseModel):
     """The acknowledgement: the request was taken and the job will end (or already is ending)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
-    version: Annotated[int, Field(ge=1)] = VERSION
+    version: Annotated[int, Field(ge=1)] = PROTOCOL_VERSION
     status: AckStatus
     request_id: str
     agent_identity: str
@@ -49,7 +49,7 @@ class Ack(BaseModel):
         )
 
     @classmethod
-    def from_json(cls, text: str) -> Ack:
+    def from_json(cls, text: str) -> Acknowledgement:
         """Parse an agent's response; unknown keys are ignored (forward compatibility). Raises ValueError."""
         if len(text) > MAX_ACK_BYTES:
             raise ValueError("acknowledgement too long")
@@ -58,7 +58,7 @@ class Ack(BaseModel):
         except ValidationError as exc:
             raise ValueError(f"not a shutdown acknowledgement: {exc.error_count()} error(s)") from None
 
-    def as_duplicate(self) -> Ack:
+    def as_duplicate(self) -> Acknowledgement:
         """The answer to a repeat of this request: ``duplicate`` if it was accepted, else the same status.
 
         A request first answered ``already_shutting_down`` did not deliver its reason; its repeats must not
@@ -84,7 +84,7 @@ def refusal_message(error: ShutdownRpcError) -> str:
 def refusal_data(error: ShutdownRpcError) -> str:
     """The RpcError ``data`` JSON: version, code, name, retryable and, for version errors, supported versions."""
     data: dict[str, object] = {
-        "version": VERSION,
+        "version": PROTOCOL_VERSION,
         "code": int(error.code),
         "name": error.code.name,
         "retryable": error.retryable,

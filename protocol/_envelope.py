@@ -17,8 +17,8 @@ from ._errors import ErrorCode, ShutdownRpcError
 from ._keys import KEY_ID_PATTERN
 from ._limits import MAX_CONTAINER_ITEMS, MAX_PAYLOAD_BYTES
 
-VERSION = 1
-SUPPORTED_VERSIONS: tuple[int, ...] = (VERSION,)
+PROTOCOL_VERSION = 1
+SUPPORTED_VERSIONS: tuple[int, ...] = (PROTOCOL_VERSION,)
 METHOD_NAME = "shutdown_rpc.shutdown"
 DOMAIN_SEPARATOR = b"livekit-shutdown-rpc\x00"
 

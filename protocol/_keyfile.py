@@ -31,7 +31,7 @@ def _b64(value: object, what: str) -> bytes:
     return raw
 
 
-def parse_key(text: str) -> AnyKey:
+def parse_key_file(text: str) -> AnyKey:
     """Parse one key from its JSON text. Raises ValueError with a message that never contains key material."""
     if len(text) > MAX_KEY_FILE_BYTES:
         raise ValueError("key file too large")
@@ -59,7 +59,7 @@ def parse_key(text: str) -> AnyKey:
     raise ValueError(f"key file: algorithm must be one of {[a.value for a in Algorithm]}")
 
 
-def dump_key(key: AnyKey) -> str:
+def dump_key_file(key: AnyKey) -> str:
     """The JSON text of a key file for ``key`` (contains secrets for HMAC keys and Ed25519 private keys)."""
     data: dict[str, str] = {"key_id": key.key_id, "algorithm": key.algorithm.value}
     if isinstance(key, HmacSha256Key):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from ._ack import Ack
+from ._ack import Acknowledgement
 from ._errors import ErrorCode, ShutdownRpcError
 from ._limits import DEFAULT_REPLAY_CAPACITY
 
@@ -24,7 +24,7 @@ class ReplayEntry:
     """What was accepted under one request id: the exact signed message and the answer to give repeats."""
 
     signed_bytes: bytes
-    duplicate_ack: Ack
+    duplicate_ack: Acknowledgement
     forget_at_ms: int
 
 
@@ -84,7 +84,7 @@ class ReplayCache:
         self._reserved[request_id] = signed_bytes
         return Reservation(request_id, signed_bytes, first=True)
 
-    def commit(self, reservation: Reservation, duplicate_ack: Ack, forget_at_ms: int, now_ms: int) -> None:
+    def commit(self, reservation: Reservation, duplicate_ack: Acknowledgement, forget_at_ms: int, now_ms: int) -> None:
         """Remember the reserved request with the answer repeats get. The reservation ends either way.
 
         A first reservation was given its room by :meth:`reserve`; RATE_LIMITED only guards the commit of a

@@ -19,7 +19,9 @@ from ._limits import (
 )
 
 ANY_AGENT = "*"
-REQUEST_ID_PATTERN = rf"^[A-Za-z0-9_-]{{{MIN_REQUEST_ID_CHARS},{MAX_REQUEST_ID_CHARS}}}$"
+REQUEST_ID_PATTERN = rf"[A-Za-z0-9_-]{{{MIN_REQUEST_ID_CHARS},{MAX_REQUEST_ID_CHARS}}}"
+"""A request id (spec §4), unanchored: the one pattern the schema, the receipt, the reason parser and the
+clients use (anchor it, or use ``re.fullmatch``)."""
 # These strings end up in logs and in the shutdown reason: no C0/C1 control characters, no DEL, no line or
 # paragraph separator (U+2028/U+2029: line breaks to many log viewers), no bidi controls.
 _FORBIDDEN_CHARS = r"\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
@@ -49,6 +51,20 @@ _UTF8_LIMITS = (
     ("issuer", MAX_ISSUER_BYTES),
 )
 
+_FORBIDDEN = re.compile(f"[{_FORBIDDEN_CHARS}]")
+
+
+def reason_problem(reason: str) -> str | None:
+    """Why ``reason`` cannot be a request's reason (too many UTF-8 bytes, a control character), or None."""
+    size = len(reason.encode("utf-8", "surrogatepass"))
+    if size > MAX_REASON_BYTES:
+        return f"reason is {size} UTF-8 bytes, at most {MAX_REASON_BYTES} are allowed"
+    forbidden = _FORBIDDEN.search(reason)
+    if forbidden is not None:
+        return f"reason contains the control character U+{ord(forbidden.group()):04X} (not allowed in logs)"
+    return None
+
+
 Seconds = Annotated[int, Field(ge=0, le=UINT32_MAX)]
 
 
@@ -75,7 +91,7 @@ class ShutdownRequest(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
-    request_id: Annotated[str, Field(pattern=REQUEST_ID_PATTERN)]
+    request_id: Annotated[str, Field(pattern=f"^{REQUEST_ID_PATTERN}$")]
     issued_at: Seconds
     expires_at: Seconds
     room: Annotated[str, Field(min_length=1, max_length=MAX_ROOM_BYTES)]

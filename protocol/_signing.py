@@ -8,7 +8,7 @@ import secrets
 import msgpack
 
 from ._clock import Clock, SystemClock
-from ._envelope import VERSION, Envelope, pack_envelope, signed_message
+from ._envelope import PROTOCOL_VERSION, Envelope, pack_envelope, signed_message
 from ._keys import SigningKey
 from ._limits import DEFAULT_LIFETIME_S
 from ._schema import ShutdownOptions, ShutdownRequest
@@ -51,18 +51,19 @@ def encode_body(request: ShutdownRequest) -> bytes:
     return msgpack.packb(request.wire_dict(), use_bin_type=True)
 
 
-def seal(body: bytes, key: SigningKey | None, *, version: int = VERSION) -> str:
+def seal(body: bytes, key: SigningKey | None, *, version: int = PROTOCOL_VERSION) -> str:
     """Sign arbitrary body bytes and wrap them (``key=None``: unsigned). Low level: prefer sign_request."""
     if key is None:
         return pack_envelope(Envelope(version, "", b"", body))
     return pack_envelope(Envelope(version, key.key_id, key.sign(signed_message(version, key.key_id, body)), body))
 
 
-def sign_request(request: ShutdownRequest, key: SigningKey) -> str:
-    """The RPC payload string for ``request`` signed with ``key``."""
+def sign_request(request: ShutdownRequest, key: SigningKey | None) -> str:
+    """The RPC payload string for ``request`` signed with ``key``; ``key=None`` makes an unsigned request
+    (accepted only where an agent's policy allows it)."""
     return seal(encode_body(request), key)
 
 
 def unsigned_request(request: ShutdownRequest) -> str:
-    """The RPC payload string for an unsigned request (accepted only where an agent's policy allows it)."""
-    return seal(encode_body(request), None)
+    """The RPC payload string for an unsigned request: ``sign_request(request, None)``."""
+    return sign_request(request, None)

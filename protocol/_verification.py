@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from pydantic import ValidationError
 
-from ._ack import Ack
+from ._ack import Acknowledgement
 from ._clock import Clock, SystemClock
 from ._envelope import Envelope, signed_message, unpack_envelope, unpack_strict
 from ._errors import ErrorCode, ShutdownRpcError
@@ -26,7 +26,7 @@ _FIELD_NAMES = frozenset(ShutdownRequest.model_fields) | frozenset(ShutdownOptio
 
 
 @dataclass(frozen=True)
-class Binding:
+class AgentBinding:
     """Who the verifying agent is: the room and the agent (identity or job id) a request must name (``target``).
 
     What the agent lets through (unsigned requests, the any-agent target) is policy: options of
@@ -88,7 +88,9 @@ class VerifiedRequest:
         """The request was not answered with an acknowledgement: forget the reservation, remember nothing."""
         self._replay.release(reservation)
 
-    def accept(self, ack: Ack, *, reservation: Reservation | None = None, now_ms: int | None = None) -> None:
+    def accept(
+        self, ack: Acknowledgement, *, reservation: Reservation | None = None, now_ms: int | None = None
+    ) -> None:
         """Remember the request until it can no longer verify, so a repeat gets ``ack`` again (as a duplicate).
 
         Without ``reservation`` it reserves first: RATE_LIMITED (nothing remembered) if the replay memory is
@@ -103,7 +105,7 @@ class DuplicateRequest(NamedTuple):
     """The request id was accepted before, with the same signed content: answer ``ack`` again."""
 
     request_id: str
-    ack: Ack
+    ack: Acknowledgement
 
 
 class Verifier:
@@ -131,7 +133,7 @@ class Verifier:
     def verify(
         self,
         payload: str,
-        binding: Binding,
+        binding: AgentBinding,
         *,
         allow_unsigned: bool = False,
         allow_any_agent: bool = False,
@@ -161,7 +163,7 @@ class Verifier:
     def screen(
         self,
         payload: str,
-        binding: Binding,
+        binding: AgentBinding,
         *,
         allow_unsigned: bool = False,
         allow_any_agent: bool = False,
@@ -237,7 +239,7 @@ def _validate_body(body: dict[str, object]) -> ShutdownRequest:
         raise ShutdownRpcError(ErrorCode.INVALID_REQUEST, f"{where}: {first['type']}") from None
 
 
-def _check_binding(request: ShutdownRequest, binding: Binding, allow_any_agent: bool) -> None:
+def _check_binding(request: ShutdownRequest, binding: AgentBinding, allow_any_agent: bool) -> None:
     """Steps 13-14: the room, then the target (any-agent only where the policy allows it)."""
     if request.room != binding.room:
         raise ShutdownRpcError(ErrorCode.WRONG_ROOM, "request is for another room")

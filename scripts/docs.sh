@@ -6,6 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${1:-docs/api}
 rm -rf "$out"
+# the public submodules are named: a package's __all__ (its own public names) hides them from pdoc otherwise.
 # the package's own private modules (shutdown_rpc/_*.py) are not API: pdoc would list them as pages
 private=()
 for f in shutdown_rpc/_*.py; do
@@ -14,7 +15,7 @@ done
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 .venv/bin/pdoc --docformat restructuredtext --footer-text "livekit-shutdown-rpc $(.venv/bin/python -c 'import shutdown_rpc; print(shutdown_rpc.__version__)')" \
-  -o "$out" shutdown_rpc "${private[@]}" 2>"$log" || { cat "$log" >&2; exit 1; }
+  -o "$out" shutdown_rpc shutdown_rpc.protocol.wire shutdown_rpc.client_side.fleet "${private[@]}" 2>"$log" || { cat "$log" >&2; exit 1; }
 # pdoc cannot resolve postponed annotations in the __init__ it derives for a typing.NamedTuple (the generated
 # __new__ has its own globals): those pages still render, with the annotation as written. Anything else fails.
 namedtuple_init="^Warn: Error parsing type annotation ForwardRef\('[A-Za-z_]+'\) for [A-Za-z_.]+\.__init__\."
@@ -23,7 +24,8 @@ if grep "^Warn" "$log" | grep -Evq "$namedtuple_init"; then
   grep "^Warn" "$log" | grep -Ev "$namedtuple_init" >&2
   exit 1
 fi
-for page in shutdown_rpc/protocol.html shutdown_rpc/agent_side.html shutdown_rpc/client_side.html; do
+for page in shutdown_rpc/protocol.html shutdown_rpc/protocol/wire.html shutdown_rpc/agent_side.html \
+  shutdown_rpc/client_side.html shutdown_rpc/client_side/fleet.html; do
   [ -s "$out/$page" ] || { echo "docs: $out/$page was not written" >&2; exit 1; }
 done
 grep -q "enable_remote_shutdown" "$out/shutdown_rpc/agent_side.html"

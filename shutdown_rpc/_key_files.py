@@ -24,7 +24,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, AnyKey, parse_key, signing_key_of
+from shutdown_rpc.protocol import parse_key_file
+from shutdown_rpc.protocol.wire import MAX_KEY_FILE_BYTES, AnyKey, signing_key_of
 
 SECRET_FILE_MODE = 0o600
 PUBLIC_FILE_MODE = 0o644
@@ -55,7 +56,7 @@ class KeyFileRead:
         return f"{name}: key file holds a secret but is accessible to group/others (mode {mode:o}); chmod 600 it"
 
 
-def read_key_file(path: str | os.PathLike[str], name: str) -> KeyFileRead:
+def read_key_and_mode(path: str | os.PathLike[str], name: str) -> KeyFileRead:
     """The key in the file at ``path``; errors after the file opened are ValueError prefixed by ``name``.
 
     Opening errors are OSError, raised as they come (the caller decides whether the path may be shown).
@@ -67,7 +68,7 @@ def read_key_file(path: str | os.PathLike[str], name: str) -> KeyFileRead:
     if len(data) > MAX_KEY_FILE_BYTES:
         raise ValueError(f"{name}: key file is larger than {MAX_KEY_FILE_BYTES} bytes")
     try:
-        key = parse_key(data.decode("utf-8"))
+        key = parse_key_file(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{name}: {exc}") from None
     rewritable = _rewritable_by_others(path, mode)
@@ -100,11 +101,11 @@ def _rewritable_by_others(path: str | os.PathLike[str], mode: int) -> str | None
     return None
 
 
-def read_key_file_from(value: str | os.PathLike[str], source: str) -> KeyFileRead:
-    """Like :func:`read_key_file` for a path a user supplied through ``source`` (an option, a variable):
+def read_key_and_mode_from(value: str | os.PathLike[str], source: str) -> KeyFileRead:
+    """Like :func:`read_key_and_mode` for a path a user supplied through ``source`` (an option, a variable):
     every error (ValueError) names ``source``, never the value, which may be a secret pasted as a path."""
     try:
-        return read_key_file(value, source)
+        return read_key_and_mode(value, source)
     except OSError as exc:
         # str(exc) would carry the value: strerror only
         raise ValueError(f"{source}: cannot read key file: {exc.strerror or type(exc).__name__}") from None

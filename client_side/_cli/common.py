@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import replace
 from typing import NoReturn, TypeAlias
 
-from shutdown_rpc.client_side import load_signing_key
-from shutdown_rpc.client_side._minting import first_error
-from shutdown_rpc.protocol import MAX_GRACE_MS, Ed25519SigningKey, HmacSha256Key, ShutdownOptions
+from shutdown_rpc.client_side import ShutdownCommand, load_signing_key
+from shutdown_rpc.client_side._minting import first_error as first_error
+from shutdown_rpc.protocol import LIMITS, Ed25519SigningKey, HmacSha256Key
 
 from .exit_codes import EXIT_USAGE
 
@@ -53,12 +54,15 @@ def non_negative_seconds(text: str) -> float:
     return _seconds(text, zero_ok=True)
 
 
-def options_of(args: argparse.Namespace) -> ShutdownOptions:
-    """--drain / --grace-ms / --delete-room as ShutdownOptions, or a usage error."""
+def command_of(args: argparse.Namespace, *, lifetime_s: int | None = None) -> ShutdownCommand:
+    """--reason / --drain / --grace-ms / --delete-room (and a lifetime) as a ShutdownCommand, or a usage error."""
     try:
-        return ShutdownOptions(drain=args.drain, grace_ms=args.grace_ms, delete_room=args.delete_room)
+        command = ShutdownCommand(
+            reason=args.reason, drain=args.drain, grace_ms=args.grace_ms, delete_room=args.delete_room
+        )
+        return command if lifetime_s is None else replace(command, lifetime_s=lifetime_s)
     except ValueError as exc:
-        raise UsageError(f"invalid options: {first_error(exc)}") from None
+        raise UsageError(str(exc).removeprefix("ShutdownCommand: ")) from None
 
 
 def signing_key_of_args(args: argparse.Namespace) -> HmacSha256Key | Ed25519SigningKey:
@@ -79,6 +83,8 @@ def add_request_args(parser: argparse.ArgumentParser, *, agent_required: bool) -
     parser.add_argument("--reason", default="", help="free text passed to the agent's shutdown reason")
     parser.add_argument("--issuer", default=DEFAULT_ISSUER, help=f"who asks (default {DEFAULT_ISSUER!r})")
     parser.add_argument("--drain", action="store_true", help="let the agent finish its current speech first")
-    parser.add_argument("--grace-ms", type=int, default=0, help=f"upper bound for draining, ms (<= {MAX_GRACE_MS})")
+    parser.add_argument(
+        "--grace-ms", type=int, default=0, help=f"upper bound for draining, ms (<= {LIMITS['max_grace_ms']})"
+    )
     parser.add_argument("--delete-room", action="store_true", help="ask the agent to delete the room after")
     parser.add_argument("--key-file", help="signing key file (else $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY)")

@@ -18,27 +18,25 @@ import sys
 from collections import Counter
 from typing import TextIO
 
-from shutdown_rpc.client_side import (
+from shutdown_rpc.client_side import ShutdownClient, ShutdownCommand, ShutdownFailed, ShutdownResult
+from shutdown_rpc.client_side._delivery import DEFAULT_TIMEOUT_S
+from shutdown_rpc.client_side._webhooks import DEFAULT_WEBHOOK_PATH
+from shutdown_rpc.client_side.fleet import (
     DEFAULT_FLEET_CONCURRENCY,
-    DEFAULT_TIMEOUT_S,
-    DEFAULT_WEBHOOK_PATH,
-    FleetRequest,
     RoomOutcome,
     RoomStatus,
-    ShutdownClient,
-    ShutdownFailed,
-    ShutdownResult,
     WebhookListener,
     end_fleet,
     select_rooms,
 )
+from shutdown_rpc.protocol import LIMITS
 
 from .common import (
     DEFAULT_ISSUER,
     SubParsers,
     UsageError,
+    command_of,
     non_negative_seconds,
-    options_of,
     positive_seconds,
     signing_key_of_args,
 )
@@ -62,7 +60,9 @@ def register(sub: SubParsers) -> None:
     fleet.add_argument("--reason", default="", help="free text passed to every agent's shutdown reason")
     fleet.add_argument("--issuer", default=DEFAULT_ISSUER, help=f"who asks (default {DEFAULT_ISSUER!r})")
     fleet.add_argument("--drain", action="store_true", help="let each agent finish its current speech first")
-    fleet.add_argument("--grace-ms", type=int, default=0, help="upper bound for draining, ms (<= 60000)")
+    fleet.add_argument(
+        "--grace-ms", type=int, default=0, help=f"upper bound for draining, ms (<= {LIMITS['max_grace_ms']})"
+    )
     fleet.add_argument("--delete-room", action="store_true", help="ask each agent to delete its room after")
     fleet.add_argument("--key-file", help="signing key file (else $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY)")
     fleet.add_argument("--unsigned", action="store_true", help="send unsigned requests (if agents allow it)")
@@ -131,8 +131,7 @@ async def _confirmed(count: int, url: str, delete_room: bool) -> bool:
 
 async def _fleet(args: argparse.Namespace) -> int:
     key = None if args.unsigned else signing_key_of_args(args)
-    options = options_of(args)
-    request = FleetRequest(args.reason, options.drain, options.grace_ms, options.delete_room, args.timeout)
+    command = command_of(args)
     hooks = _webhook_listener(args)
     try:
         client = ShutdownClient(key, issuer=args.issuer, url=args.url, api_key=args.api_key, api_secret=None)
@@ -145,7 +144,7 @@ async def _fleet(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise UsageError(f"--webhook-listen {args.webhook_listen}: {exc.strerror or exc}") from None
         try:
-            outcomes = await _run_fleet(client, request, hooks, args)
+            outcomes = await _run_fleet(client, command, hooks, args)
         finally:
             if hooks is not None:
                 await hooks.aclose()
@@ -172,7 +171,7 @@ def _webhook_listener(args: argparse.Namespace) -> WebhookListener | None:
 
 
 async def _run_fleet(
-    client: ShutdownClient, request: FleetRequest, hooks: WebhookListener | None, args: argparse.Namespace
+    client: ShutdownClient, command: ShutdownCommand, hooks: WebhookListener | None, args: argparse.Namespace
 ) -> list[RoomOutcome] | None:
     """Select the rooms and end them, printing as it goes; None when the rooms could not be listed."""
     try:
@@ -184,12 +183,12 @@ async def _run_fleet(
     if not rooms:
         print("no room matched", file=sys.stderr)
         return []
-    if _must_confirm(args) and not await _confirmed(len(rooms), client.url, request.delete_room):
+    if _must_confirm(args) and not await _confirmed(len(rooms), client.url, command.delete_room):
         raise UsageError("not confirmed: no request was sent")
     progress = _Progress(len(rooms), sys.stderr)
     outcomes: list[RoomOutcome] = []
     async for outcome in end_fleet(
-        client, rooms, request, concurrency=args.concurrency, confirm_timeout=args.wait,
+        client, rooms, command, timeout=args.timeout, concurrency=args.concurrency, confirm_timeout=args.wait,
         departures=hooks, dry_run=args.dry_run,
     ):  # fmt: skip
         outcomes.append(outcome)

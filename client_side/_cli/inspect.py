@@ -8,29 +8,25 @@ import os
 import sys
 import time
 
-from shutdown_rpc.client_side import load_key
+from shutdown_rpc.client_side._key_files import load_key
 from shutdown_rpc.protocol import (
-    DEFAULT_SKEW_S,
     LIMITS,
-    MAX_LIFETIME_S,
-    METHOD_NAME,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
-    FixedClock,
     KeyRing,
-    PayloadInspection,
     ShutdownRequest,
     ShutdownRpcError,
     Verifier,
-    inspect_payload,
-    verifying_key_of,
 )
+from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock, PayloadInspection, inspect_payload, verifying_key_of
 
 from .common import SubParsers, UsageError
 from .exit_codes import EXIT_OK
 from .render import show_field, verdict_refuse
 
 _MAX_TIME_S = LIMITS["uint32_max"]  # request times are uint32 seconds (spec §4)
+DEFAULT_SKEW_S = LIMITS["default_skew_s"]
+MAX_LIFETIME_S = LIMITS["max_lifetime_s"]
 
 
 def register(sub: SubParsers) -> None:
@@ -91,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             "note:           room/target checked against the request itself (pass --room/--agent for an agent's view)"
         )
     verifier = Verifier(keys, clock=FixedClock(now_ms), skew_s=args.skew, max_lifetime_s=args.max_lifetime)
-    binding = Binding(room=room, agent_identity=agent, job_id=args.job_id)
+    binding = AgentBinding(room=room, agent_identity=agent, job_id=args.job_id)
     try:
         decision = verifier.verify(
             payload, binding, allow_unsigned=args.allow_unsigned, allow_any_agent=args.allow_any_agent

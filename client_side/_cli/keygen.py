@@ -6,8 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from shutdown_rpc.client_side import write_key_file
-from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key
+from shutdown_rpc.client_side._key_files import write_key_file
+from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key_file
 
 from .common import SubParsers, UsageError
 from .exit_codes import EXIT_OK
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{str(path)!r}: folder {str(path.parent)!r} does not exist (create it first)")
     if args.algorithm in ("hmac-sha256", "hmac"):
         key = HmacSha256Key(args.key_id, os.urandom(32))
-        write_key_file(out, dump_key(key), secret=True, overwrite=overwrite)
+        write_key_file(out, dump_key_file(key), secret=True, overwrite=overwrite)
         print(f"wrote hmac-sha256 key {key.key_id!r} to {str(out)!r} (mode 600); give the same file to the agents")
         return EXIT_OK
     signing = Ed25519SigningKey.generate(args.key_id)
@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--public-out must differ from --out")
     if not overwrite and os.path.lexists(public_out):  # a dangling symlink counts: it would be refused later
         raise UsageError(f"{str(public_out)!r} exists (use --force to overwrite)")
-    write_key_file(out, dump_key(signing), secret=True, overwrite=overwrite)
-    write_key_file(public_out, dump_key(signing.verifying_key()), secret=False, overwrite=overwrite)
+    write_key_file(out, dump_key_file(signing), secret=True, overwrite=overwrite)
+    write_key_file(public_out, dump_key_file(signing.verifying_key()), secret=False, overwrite=overwrite)
     print(f"wrote ed25519 private key {signing.key_id!r} to {str(out)!r} (mode 600)")
     print(f"wrote its public key to {str(public_out)!r} (mode 644) for the agents' key ring")
     return EXIT_OK

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import warnings
-from typing import TypedDict
 
-from shutdown_rpc.client_side import DEFAULT_TIMEOUT_S, ShutdownClient, ShutdownFailed, ShutdownResult
-from shutdown_rpc.client_side._minting import first_error
+from shutdown_rpc.client_side import ShutdownClient, ShutdownFailed, ShutdownResult
+from shutdown_rpc.client_side._delivery import DEFAULT_TIMEOUT_S
 
 from .common import (
     SubParsers,
     UsageError,
     add_request_args,
+    command_of,
+    first_error,
     non_negative_seconds,
-    options_of,
     positive_seconds,
     signing_key_of_args,
 )
@@ -60,28 +60,9 @@ def _quiet_pyjwt() -> None:
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
 
 
-class _RequestFields(TypedDict):
-    """Keyword arguments of ``send``, the same for ShutdownClient.shutdown and shutdown_all."""
-
-    reason: str
-    drain: bool
-    grace_ms: int
-    delete_room: bool
-    timeout: float
-    wait_for_exit: float | None
-
-
 async def _send(args: argparse.Namespace) -> int:
     key = None if args.unsigned else signing_key_of_args(args)
-    options = options_of(args)
-    fields = _RequestFields(
-        reason=args.reason,
-        drain=options.drain,
-        grace_ms=options.grace_ms,
-        delete_room=options.delete_room,
-        timeout=args.timeout,
-        wait_for_exit=args.wait,
-    )
+    command = command_of(args)
     try:
         client = ShutdownClient(key, issuer=args.issuer, url=args.url, api_key=args.api_key, api_secret=None)
     except ValueError as exc:
@@ -90,9 +71,11 @@ async def _send(args: argparse.Namespace) -> int:
     async with client:
         try:
             if args.all:
-                outcomes = await client.shutdown_all(args.room, **fields)
+                outcomes = await client.shutdown_all(args.room, command, timeout=args.timeout, wait_for_exit=args.wait)
             else:
-                result = await client.shutdown(args.room, agent=args.agent, **fields)
+                result = await client.shutdown(
+                    args.room, command, agent=args.agent, timeout=args.timeout, wait_for_exit=args.wait
+                )
                 outcomes = {result.agent_identity: result}
         except ShutdownFailed as error:
             print_outcome(error, args.json)

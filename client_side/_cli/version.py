@@ -6,7 +6,7 @@ import importlib.metadata
 
 import shutdown_rpc
 from shutdown_rpc._extras import DIST
-from shutdown_rpc.protocol import VERSION
+from shutdown_rpc.protocol.wire import PROTOCOL_VERSION
 
 
 def version_line() -> str:
@@ -15,4 +15,4 @@ def version_line() -> str:
         version = importlib.metadata.version(DIST)
     except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
         version = shutdown_rpc.__version__
-    return f"shutdown-rpc {version} (wire protocol v{VERSION})"
+    return f"shutdown-rpc {version} (wire protocol v{PROTOCOL_VERSION})"

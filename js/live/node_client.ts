@@ -56,12 +56,10 @@ async function main(): Promise<void> {
     } else if (mode === 'sign') {
       const key = await parseKeyFile(env('SHUTDOWN_RPC_KEY_FILE'));
       if (!('sign' in key)) throw new Error('SHUTDOWN_RPC_KEY_FILE holds no signing key');
-      const request = createRequest({
-        room: env('SHUTDOWN_RPC_ROOM'),
-        target: destination,
-        issuer: env('SHUTDOWN_RPC_ISSUER'),
-        reason: process.env['SHUTDOWN_RPC_REASON'] ?? '',
-      });
+      const request = createRequest(
+        { room: env('SHUTDOWN_RPC_ROOM'), target: destination, issuer: env('SHUTDOWN_RPC_ISSUER') },
+        { reason: process.env['SHUTDOWN_RPC_REASON'] ?? '' },
+      );
       requestId = request.requestId;
       result = await sendShutdown(room.localParticipant!, request, key, { destinationIdentity: destination });
     } else {

@@ -1,6 +1,8 @@
-// The npm package as a user gets it: `npm pack` the tarball, install it into a fresh Node project, import it
-// there (node.mjs), and import it from a plain browser page (index.html: ESM + import map, no bundler) in
-// headless Chromium. Both rebuild the shared vectors byte for byte (smoke.mjs). Run from js/:
+// The npm package as a user gets it: `npm pack` the tarball, install it into a fresh Node project, import
+// every entry there (node.mjs), require() every entry from CommonJS (node.cjs), and import them from a plain
+// browser page (index.html: ESM + import map, no bundler) in headless Chromium. Each rebuilds the shared
+// vectors byte for byte and finds the pinned export names (smoke.mjs, test/exports.json). Then tsc type-checks
+// an ESM and a CommonJS consumer of every entry (consumer.mts, consumer.cts). Run from js/:
 //   node pack/check.mjs            (CHROMIUM_PATH overrides /usr/bin/chromium; a missing Chromium fails)
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,17 +15,22 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const jsDir = resolve(here, '..');
 const vectorsPath = resolve(jsDir, '..', 'vectors', 'v1.json');
+const exportsPath = resolve(jsDir, 'test', 'exports.json');
 const work = mkdtempSync(join(tmpdir(), 'shutdown-rpc-npm-pack-'));
 const quiet = ['--no-audit', '--no-fund', '--loglevel=error'];
 
 function run(cmd, args, cwd) {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: e });
+  }
 }
 
 function verdict(where, out) {
   const { checked, failures } = out;
   if (failures.length > 0 || checked === 0) throw new Error(`${where}: ${checked} vectors, failures: ${failures.join('; ')}`);
-  console.log(`  ${where}: imported, ${checked} vector payloads rebuilt byte for byte`);
+  console.log(`  ${where}: every entry loaded with its pinned names, ${checked} vector payloads rebuilt byte for byte`);
 }
 
 function serve(root) {
@@ -66,7 +73,11 @@ async function inBrowser(app) {
 try {
   const tarball = run('npm', ['pack', '--pack-destination', work, ...quiet], jsDir).trim().split('\n').pop();
   const files = run('tar', ['tzf', join(work, tarball)], work).split('\n').filter(Boolean);
-  for (const required of ['package/dist/index.js', 'package/dist/index.d.ts', 'package/LICENSE', 'package/README.md']) {
+  const wanted = ['package/LICENSE', 'package/README.md', 'package/dist/cjs/package.json'];
+  for (const entry of ['index', 'wire', 'agent']) {
+    for (const dir of ['dist', 'dist/cjs']) wanted.push(`package/${dir}/${entry}.js`, `package/${dir}/${entry}.d.ts`);
+  }
+  for (const required of wanted) {
     if (!files.includes(required)) throw new Error(`${tarball} lacks ${required}`);
   }
   console.log(`  npm pack: ${tarball} (${files.length} files)`);
@@ -75,11 +86,18 @@ try {
   run('mkdir', ['-p', app], work);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
   run('npm', ['install', join(work, tarball), '--prefer-offline', ...quiet], app);
-  for (const f of ['smoke.mjs', 'node.mjs', 'index.html']) copyFileSync(join(here, f), join(app, f));
+  for (const f of ['smoke.mjs', 'node.mjs', 'node.cjs', 'index.html', 'consumer.mts', 'consumer.cts']) copyFileSync(join(here, f), join(app, f));
   copyFileSync(vectorsPath, join(app, 'v1.json'));
+  copyFileSync(exportsPath, join(app, 'exports.json'));
 
-  verdict('Node (fresh project)', JSON.parse(run('node', ['node.mjs'], app).trim().split('\n').pop()));
+  verdict('Node ESM (fresh project, import)', JSON.parse(run('node', ['node.mjs'], app).trim().split('\n').pop()));
+  verdict('Node CommonJS (fresh project, require)', JSON.parse(run('node', ['node.cjs'], app).trim().split('\n').pop()));
   verdict('Chromium (import map, no bundler)', await inBrowser(app));
+  // Types as a TypeScript application sees them, for import and for require (this checkout's tsc).
+  const tsc = join(jsDir, 'node_modules', 'typescript', 'bin', 'tsc');
+  const tscArgs = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom'];
+  run('node', [tsc, ...tscArgs, 'consumer.mts', 'consumer.cts'], app);
+  console.log('  TypeScript (nodenext, ESM and CommonJS consumers): every entry typed');
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -7,10 +7,10 @@ import {
   MAX_ACK_BYTES,
   MAX_REFUSAL_MESSAGE_BYTES,
   PROTOCOL_VERSION,
-  RefusalCode,
-  refusalName,
+  ErrorCode,
+  errorName,
   SUPPORTED_VERSIONS,
-  type RefusalName,
+  type ErrorName,
 } from './codes.js';
 
 export type AckStatus = 'accepted' | 'duplicate' | 'already_shutting_down';
@@ -91,7 +91,7 @@ export function parseAck(text: string): Acknowledgement {
 /** A §9 refusal, as an agent sends it or as a caller reads it. */
 export interface Refusal {
   code: number;
-  name: RefusalName;
+  name: ErrorName;
   retryable: boolean;
   /** Human-readable detail (the part of `message` after "NAME: "). */
   detail: string;
@@ -99,8 +99,8 @@ export interface Refusal {
   supportedVersions?: number[];
 }
 
-export function makeRefusal(name: RefusalName, detail = '', supportedVersions?: readonly number[]): Refusal {
-  const r: Refusal = { code: RefusalCode[name], name, retryable: isRetryable(name), detail };
+export function makeRefusal(name: ErrorName, detail = '', supportedVersions?: readonly number[]): Refusal {
+  const r: Refusal = { code: ErrorCode[name], name, retryable: isRetryable(name), detail };
   if (name === 'UNSUPPORTED_VERSION') r.supportedVersions = [...(supportedVersions ?? SUPPORTED_VERSIONS)];
   return r;
 }
@@ -113,7 +113,7 @@ export class ShutdownRpcError extends Error {
   override name = 'ShutdownRpcError';
   readonly refusal: Refusal;
 
-  constructor(codeName: RefusalName, detail: string, supportedVersions?: readonly number[]) {
+  constructor(codeName: ErrorName, detail: string, supportedVersions?: readonly number[]) {
     super(`${codeName}: ${detail}`);
     this.refusal = makeRefusal(codeName, detail, supportedVersions);
   }
@@ -154,7 +154,7 @@ export function refusalToRpcError(r: Refusal): { code: number; message: string; 
  * undefined for a code that is not one of §9's.
  */
 export function parseRefusal(code: number, message?: string, data?: string): Refusal | undefined {
-  const name = refusalName(code);
+  const name = errorName(code);
   if (!name) return undefined;
   let detail = typeof message === 'string' ? message : '';
   if (detail.startsWith(`${name}: `)) detail = detail.slice(name.length + 2);

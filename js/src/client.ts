@@ -6,9 +6,9 @@
  * `RpcError` carrying a numeric `code`, a `message` and an optional `data` string.
  */
 import { AckParseError, parseAck, parseRefusal, type Acknowledgement, type Refusal } from './ack.js';
-import { DEFAULT_RESPONSE_TIMEOUT_MS, liveKitRpcName, METHOD, type LiveKitRpcName } from './codes.js';
-import { RECEIPT_METHOD } from './ending.js';
-import { buildPayload, inspectPayload } from './envelope.js';
+import { DEFAULT_RESPONSE_TIMEOUT_MS, liveKitRpcName, METHOD_NAME, type LiveKitRpcName } from './codes.js';
+import { RECEIPT_METHOD_NAME } from './ending_signals.js';
+import { signRequest, inspectPayload } from './envelope.js';
 import type { SigningKey } from './keys.js';
 import type { ShutdownRequest } from './request.js';
 
@@ -109,7 +109,7 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
   try {
     response = await participant.performRpc({
       destinationIdentity,
-      method: METHOD,
+      method: METHOD_NAME,
       payload,
       responseTimeout: opts.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
     });
@@ -131,7 +131,7 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
  */
 export function sendReceipt(participant: RpcCaller, destinationIdentity: string, requestId: string): Promise<void> {
   return participant
-    .performRpc({ destinationIdentity, method: RECEIPT_METHOD, payload: requestId, responseTimeout: RECEIPT_TIMEOUT_MS })
+    .performRpc({ destinationIdentity, method: RECEIPT_METHOD_NAME, payload: requestId, responseTimeout: RECEIPT_TIMEOUT_MS })
     .then(
       () => undefined,
       () => undefined,
@@ -140,14 +140,17 @@ export function sendReceipt(participant: RpcCaller, destinationIdentity: string,
 
 const RECEIPT_TIMEOUT_MS = 5000;
 
-/** Sign `request` with `key` (null: unsigned) and send it. Throws RequestValidationError for a bad request. */
+/**
+ * Sign `request` with `key` (undefined: unsigned) and send it. Signing is deterministic, so sending the same
+ * request again sends the same payload (answered `duplicate`). Throws RequestValidationError for a bad request.
+ */
 export async function sendShutdown(
   participant: RpcCaller,
   request: ShutdownRequest,
-  key: SigningKey | null,
+  key: SigningKey | undefined,
   opts: SendOptions = {},
 ): Promise<ShutdownResult> {
-  const payload = await buildPayload(request, key);
+  const payload = await signRequest(request, key);
   return relayShutdown(participant, payload, opts);
 }
 

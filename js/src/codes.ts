@@ -1,9 +1,9 @@
 /**
- * Refusal codes of spec.md §9 and LiveKit's own RPC error codes.
+ * Error codes of spec.md §9, LiveKit's own RPC error codes, and the protocol's constants and limits.
  */
 
-/** Application refusal codes (spec.md §9), all outside LiveKit's reserved 1001-1999. */
-export const RefusalCode = {
+/** Application error codes (spec.md §9), all outside LiveKit's reserved 1001-1999: the Python `ErrorCode`. */
+export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 4100,
   MALFORMED: 4101,
   UNSUPPORTED_VERSION: 4102,
@@ -23,26 +23,28 @@ export const RefusalCode = {
   INTERNAL_ERROR: 4150,
 } as const;
 
-export type RefusalName = keyof typeof RefusalCode;
-export type RefusalCodeNumber = (typeof RefusalCode)[RefusalName];
+export type ErrorName = keyof typeof ErrorCode;
+export type ErrorCodeNumber = (typeof ErrorCode)[ErrorName];
 
 /** "retry can help" column of §9. */
-const RETRYABLE: ReadonlySet<RefusalName> = new Set<RefusalName>([
+const RETRYABLE: ReadonlySet<ErrorName> = new Set<ErrorName>([
   'NOT_YET_VALID',
   'VETOED',
   'RATE_LIMITED',
   'INTERNAL_ERROR',
 ]);
 
-const NAME_BY_CODE: ReadonlyMap<number, RefusalName> = new Map(
-  (Object.keys(RefusalCode) as RefusalName[]).map((n) => [RefusalCode[n], n]),
+const NAME_BY_CODE: ReadonlyMap<number, ErrorName> = new Map(
+  (Object.keys(ErrorCode) as ErrorName[]).map((n) => [ErrorCode[n], n]),
 );
 
-export function refusalName(code: number): RefusalName | undefined {
+/** The §9 name of an error code, or undefined for a code that is not one of §9's. */
+export function errorName(code: number): ErrorName | undefined {
   return NAME_BY_CODE.get(code);
 }
 
-export function isRetryable(name: RefusalName): boolean {
+/** The "retry can help" column of §9. */
+export function isRetryable(name: ErrorName): boolean {
   return RETRYABLE.has(name);
 }
 
@@ -75,7 +77,7 @@ export function liveKitRpcName(code: number): LiveKitRpcName | undefined {
 }
 
 /** Protocol constants (spec.md §2). */
-export const METHOD = 'shutdown_rpc.shutdown';
+export const METHOD_NAME = 'shutdown_rpc.shutdown';
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_VERSIONS: readonly number[] = [1];
 /** How long a caller waits for the agent's answer (§2: at least the server's 15 s PerformRpc bound). */
@@ -115,9 +117,37 @@ export const DEFAULT_LIFETIME_S = 60;
 /** Accepted (or in-flight) requests an agent remembers at once; full of live ones means RATE_LIMITED. */
 export const DEFAULT_REPLAY_CAPACITY = 4096;
 
+
+/**
+ * Every limit above by name (the constant's name in lower case), in spec order: what vectors/v1.json `limits`
+ * holds, and the same table as the Python package's `LIMITS`.
+ */
+export const LIMITS = Object.freeze({
+  max_payload_bytes: MAX_PAYLOAD_BYTES,
+  max_ack_bytes: MAX_ACK_BYTES,
+  max_refusal_message_bytes: MAX_REFUSAL_MESSAGE_BYTES,
+  max_key_id_bytes: MAX_KEY_ID_BYTES,
+  max_container_items: MAX_CONTAINER_ITEMS,
+  max_nesting_depth: MAX_NESTING_DEPTH,
+  min_request_id_chars: MIN_REQUEST_ID_CHARS,
+  max_request_id_chars: MAX_REQUEST_ID_CHARS,
+  uint32_max: UINT32_MAX,
+  max_room_bytes: MAX_ROOM_BYTES,
+  max_target_bytes: MAX_TARGET_BYTES,
+  max_reason_bytes: MAX_REASON_BYTES,
+  max_issuer_bytes: MAX_ISSUER_BYTES,
+  max_grace_ms: MAX_GRACE_MS,
+  min_hmac_secret_bytes: MIN_HMAC_SECRET_BYTES,
+  hmac_tag_bytes: HMAC_TAG_BYTES,
+  ed25519_signature_bytes: ED25519_SIGNATURE_BYTES,
+  ed25519_key_bytes: ED25519_KEY_BYTES,
+  max_lifetime_s: MAX_LIFETIME_S,
+  default_skew_s: DEFAULT_SKEW_S,
+  default_lifetime_s: DEFAULT_LIFETIME_S,
+  default_replay_capacity: DEFAULT_REPLAY_CAPACITY,
+});
+
 /** Discovery attributes (spec.md §10). */
-export const Attributes = {
-  METHOD: 'shutdown_rpc.method',
-  VERSIONS: 'shutdown_rpc.versions',
-  KEY_IDS: 'shutdown_rpc.key_ids',
-} as const;
+export const ATTR_METHOD = 'shutdown_rpc.method';
+export const ATTR_VERSIONS = 'shutdown_rpc.versions';
+export const ATTR_KEY_IDS = 'shutdown_rpc.key_ids';

@@ -2,7 +2,7 @@
  * The envelope (spec.md §3), the signed message (§5) and payload strings (§2): producing and reading.
  */
 import { base64DecodeStrict, base64Encode, concatBytes, utf8Encode, utf8Length } from './bytes.js';
-import { MAX_KEY_ID_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type RefusalName } from './codes.js';
+import { MAX_KEY_ID_BYTES, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SUPPORTED_VERSIONS, type ErrorName } from './codes.js';
 import { KEY_ID_PATTERN, type SigningKey } from './keys.js';
 import { decodeStrict, encodeMsgpack, isMsgpackInt, StrictMsgpackError, type MsgpackValue } from './msgpack.js';
 import { bodyFromMap, encodeBody, type ShutdownRequest } from './request.js';
@@ -16,25 +16,27 @@ export function signedMessage(version: number, keyId: string, body: Uint8Array):
   return concatBytes(DOMAIN_SEPARATOR, new Uint8Array([version, kid.length]), kid, body);
 }
 
-/** Envelope bytes -> payload string (canonical standard base64 with padding). */
-export function encodeEnvelope(keyId: string, signature: Uint8Array, body: Uint8Array): string {
-  return base64Encode(encodeMsgpack([PROTOCOL_VERSION, keyId, signature, body]));
+/** Envelope fields -> payload string (canonical standard base64 with padding). No checks: see seal. */
+export function packEnvelope(keyId: string, signature: Uint8Array, body: Uint8Array, version: number = PROTOCOL_VERSION): string {
+  return base64Encode(encodeMsgpack([version, keyId, signature, body]));
 }
 
 /**
- * Build the RPC payload for a request: encode the body (§4 order, shortest forms), sign the §5 message with
- * `key` (or leave it unsigned when `key` is null: key id "" and an empty signature), wrap it in the §3
- * envelope and base64 it. Throws RequestValidationError for a request that breaks §4.
+ * Sign arbitrary body bytes with `key` and wrap them in the §3 envelope (no key: unsigned, key id "" and an
+ * empty signature). Low level, for implementers and tests: prefer signRequest, which encodes a checked body.
  */
-export async function buildPayload(req: ShutdownRequest, key: SigningKey | null): Promise<string> {
-  const body = encodeBody(req);
-  let payload: string;
-  if (key === null) {
-    payload = encodeEnvelope('', new Uint8Array(0), body);
-  } else {
-    const signature = await key.sign(signedMessage(PROTOCOL_VERSION, key.keyId, body));
-    payload = encodeEnvelope(key.keyId, signature, body);
-  }
+export async function seal(body: Uint8Array, key?: SigningKey, version: number = PROTOCOL_VERSION): Promise<string> {
+  if (key === undefined) return packEnvelope('', new Uint8Array(0), body, version);
+  return packEnvelope(key.keyId, await key.sign(signedMessage(version, key.keyId, body)), body, version);
+}
+
+/**
+ * The RPC payload for a request: the body encoded (§4 order, shortest forms), signed with `key` (§5) and
+ * wrapped (§3); without a key it is unsigned, which an agent accepts only where its policy allows it. Throws
+ * RequestValidationError for a request that breaks §4.
+ */
+export async function signRequest(req: ShutdownRequest, key?: SigningKey): Promise<string> {
+  const payload = await seal(encodeBody(req), key);
   if (utf8Length(payload) > MAX_PAYLOAD_BYTES) {
     throw new Error(`payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   }
@@ -44,7 +46,7 @@ export async function buildPayload(req: ShutdownRequest, key: SigningKey | null)
 /** A refusal produced while reading a payload. */
 export interface ReadFailure {
   ok: false;
-  name: RefusalName;
+  name: ErrorName;
   detail: string;
 }
 
@@ -56,7 +58,7 @@ export interface Envelope {
   body: Uint8Array;
 }
 
-function fail(name: RefusalName, detail: string): ReadFailure {
+function fail(name: ErrorName, detail: string): ReadFailure {
   return { ok: false, name, detail };
 }
 

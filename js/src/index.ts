@@ -1,77 +1,40 @@
 /**
- * livekit-shutdown-rpc: reference JS/TS implementation of the v1 wire protocol (spec.md) for browsers and
- * Node >= 20. Build and sign requests (WebCrypto), relay backend-minted payloads, send them with
- * livekit-client's or @livekit/rtc-node's `performRpc`, read acknowledgements and refusals, and verify.
+ * livekit-shutdown-rpc: the v1 wire protocol (spec.md) for browser and Node client authors, on WebCrypto.
+ * Build and sign requests, relay backend-minted payloads, send them with livekit-client's or
+ * @livekit/rtc-node's `performRpc`, read the typed result, follow an agent's ending, and verify.
+ *
+ * Implementers of the protocol find the wire pieces in `livekit-shutdown-rpc/wire`; agents written in JS find
+ * the decision core in `livekit-shutdown-rpc/agent`. Every runtime name here is pinned by test/exports.test.ts.
  */
-export * from './codes.js';
+export { ErrorCode, type ErrorName } from './codes.js';
+export { LIMITS } from './codes.js';
+export { ShutdownRpcError, type Acknowledgement, type AckStatus, type Refusal } from './ack.js';
 export {
-  base64DecodeStrict,
-  base64Encode,
-  base64UrlEncode,
-  bytesToHex,
-  hexToBytes,
-  utf8Length,
-} from './bytes.js';
-export { decodeStrict, encodeMsgpack, MsgpackFloat, StrictMsgpackError, type MsgpackValue } from './msgpack.js';
-export {
-  Ed25519PrivateKey,
-  Ed25519PublicKey,
+  dumpKeyFile,
+  Ed25519SigningKey,
+  Ed25519VerifyingKey,
   HmacSha256Key,
   KeyError,
   KeyRing,
   parseKeyFile,
-  KEY_ID_PATTERN,
-  SIGNATURE_LENGTH,
   type Algorithm,
   type AnyKey,
   type SigningKey,
-  type VerificationKey,
+  type VerifyingKey,
 } from './keys.js';
 export {
   ANY_AGENT,
   createRequest,
-  encodeBody,
-  fromWire,
   newRequestId,
-  REQUEST_ID_PATTERN,
   RequestValidationError,
-  toWire,
-  validateRequest,
-  type CreateRequestInput,
+  type RequestAddress,
+  type ShutdownCommand,
   type ShutdownOptions,
   type ShutdownRequest,
-  type WireRequest,
 } from './request.js';
-export {
-  buildPayload,
-  DOMAIN_SEPARATOR,
-  encodeEnvelope,
-  inspectPayload,
-  readEnvelope,
-  signedMessage,
-  type InspectedPayload,
-} from './envelope.js';
-export {
-  ACK_STATUSES,
-  AckParseError,
-  asDuplicate,
-  makeRefusal,
-  parseAck,
-  parseRefusal,
-  refusalToRpcError,
-  serializeAck,
-  ShutdownRpcError,
-  truncateUtf8,
-  type Acknowledgement,
-  type AckStatus,
-  type Refusal,
-} from './ack.js';
-export { Reservation, ReplayMemory, type ReplayEntry } from './replay.js';
+export { inspectPayload, signRequest, type InspectedPayload, type ReadFailure } from './envelope.js';
 export {
   DuplicateRequest,
-  FixedClock,
-  PendingRequest,
-  SYSTEM_CLOCK,
   VerifiedRequest,
   Verifier,
   type AcceptStatus,
@@ -80,38 +43,10 @@ export {
   type VerifierOptions,
   type VerifyOptions,
 } from './verify.js';
-export {
-  DEFAULT_REFUSAL_BUDGET,
-  scopeMatches,
-  ShutdownHandler,
-  shutdownReason,
-  type HandleResult,
-  type JobState,
-  type KeyScope,
-  type RefusalBudget,
-  type ShutdownHandlerOptions,
-  type ShutdownPolicy,
-} from './handler.js';
-export {
-  ATTR_ISSUER,
-  ATTR_REASON,
-  ATTR_REQUEST_ID,
-  ATTR_STATE,
-  endingAttributes,
-  isReceiptFor,
-  onAgentEnding,
-  parseEnding,
-  RECEIPT_METHOD,
-  STATE_ENDING,
-  type AgentEnding,
-  type AttributeEvents,
-} from './ending.js';
+export { onAgentEnding, parseEnding, type AgentEnding, type AttributeEvents } from './ending_signals.js';
 export {
   describeResult,
   relayShutdown,
-  sendReceipt,
-  resultFromResponse,
-  resultFromRpcError,
   sendShutdown,
   type RpcCaller,
   type SendOptions,

@@ -37,7 +37,7 @@ export interface SigningKey {
 }
 
 /** What a verifier's key ring holds. */
-export interface VerificationKey {
+export interface VerifyingKey {
   readonly keyId: string;
   readonly algorithm: Algorithm;
   /** Length of the signatures this key's algorithm produces. */
@@ -46,7 +46,7 @@ export interface VerificationKey {
 }
 
 /** A shared HMAC-SHA256 secret (>= 32 bytes): signs and verifies. */
-export class HmacSha256Key implements SigningKey, VerificationKey {
+export class HmacSha256Key implements SigningKey, VerifyingKey {
   readonly algorithm = 'hmac-sha256' as const;
   readonly signatureLength = HMAC_TAG_BYTES;
   readonly #secret: ArrayBuffer;
@@ -85,7 +85,7 @@ export class HmacSha256Key implements SigningKey, VerificationKey {
 }
 
 /** An Ed25519 public key: what an agent holds for an Ed25519 issuer. Verifies only. */
-export class Ed25519PublicKey implements VerificationKey {
+export class Ed25519VerifyingKey implements VerifyingKey {
   readonly algorithm = 'ed25519' as const;
   readonly signatureLength = ED25519_SIGNATURE_BYTES;
   readonly publicKey: Uint8Array;
@@ -116,7 +116,7 @@ export class Ed25519PublicKey implements VerificationKey {
   }
 
   toString(): string {
-    return `Ed25519PublicKey(${this.keyId})`;
+    return `Ed25519VerifyingKey(${this.keyId})`;
   }
 }
 
@@ -134,7 +134,7 @@ function base64UrlDecode(s: string): Uint8Array {
 }
 
 /** An Ed25519 private key (32-byte RFC 8032 seed) with its public key: signs, and verifies. */
-export class Ed25519PrivateKey implements SigningKey, VerificationKey {
+export class Ed25519SigningKey implements SigningKey, VerifyingKey {
   readonly algorithm = 'ed25519' as const;
   readonly signatureLength = ED25519_SIGNATURE_BYTES;
 
@@ -146,7 +146,7 @@ export class Ed25519PrivateKey implements SigningKey, VerificationKey {
   ) {}
 
   /** Import a 32-byte seed; `expectedPublicKey`, when given, must match the seed's public key. */
-  static async fromSeed(keyId: string, seed: Uint8Array, expectedPublicKey?: Uint8Array): Promise<Ed25519PrivateKey> {
+  static async fromSeed(keyId: string, seed: Uint8Array, expectedPublicKey?: Uint8Array): Promise<Ed25519SigningKey> {
     checkKeyId(keyId);
     if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_BYTES) throw new KeyError(`an Ed25519 seed is ${ED25519_KEY_BYTES} bytes`);
     const pkcs8 = concatBytes(ED25519_PKCS8_PREFIX, seed);
@@ -159,14 +159,14 @@ export class Ed25519PrivateKey implements SigningKey, VerificationKey {
     }
     // re-import non-extractable for signing
     const signing = await subtle().importKey('pkcs8', toArrayBuffer(pkcs8), { name: 'Ed25519' }, false, ['sign']);
-    return new Ed25519PrivateKey(keyId, signing, publicKey, seed.slice());
+    return new Ed25519SigningKey(keyId, signing, publicKey, seed.slice());
   }
 
   /** A fresh random key (crypto.getRandomValues seed). */
-  static async generate(keyId: string): Promise<Ed25519PrivateKey> {
+  static async generate(keyId: string): Promise<Ed25519SigningKey> {
     const seed = new Uint8Array(ED25519_KEY_BYTES);
     globalThis.crypto.getRandomValues(seed);
-    return Ed25519PrivateKey.fromSeed(keyId, seed);
+    return Ed25519SigningKey.fromSeed(keyId, seed);
   }
 
   async sign(message: Uint8Array): Promise<Uint8Array> {
@@ -174,11 +174,11 @@ export class Ed25519PrivateKey implements SigningKey, VerificationKey {
   }
 
   verify(message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    return this.toPublicKey().verify(message, signature);
+    return this.verifyingKey().verify(message, signature);
   }
 
-  toPublicKey(): Ed25519PublicKey {
-    return new Ed25519PublicKey(this.keyId, this.publicKey);
+  verifyingKey(): Ed25519VerifyingKey {
+    return new Ed25519VerifyingKey(this.keyId, this.publicKey);
   }
 
   toKeyFile(): { key_id: string; algorithm: 'ed25519'; private_key: string; public_key: string } {
@@ -191,11 +191,11 @@ export class Ed25519PrivateKey implements SigningKey, VerificationKey {
   }
 
   toString(): string {
-    return `Ed25519PrivateKey(${this.keyId})`;
+    return `Ed25519SigningKey(${this.keyId})`;
   }
 }
 
-export type AnyKey = HmacSha256Key | Ed25519PrivateKey | Ed25519PublicKey;
+export type AnyKey = HmacSha256Key | Ed25519SigningKey | Ed25519VerifyingKey;
 
 function b64Field(obj: Record<string, unknown>, field: string): Uint8Array {
   const v = obj[field];
@@ -217,24 +217,32 @@ export async function parseKeyFile(input: string | Record<string, unknown>): Pro
       return new HmacSha256Key(keyId, b64Field(o, 'secret'));
     case 'ed25519': {
       const pub = 'public_key' in o ? b64Field(o, 'public_key') : undefined;
-      if ('private_key' in o) return Ed25519PrivateKey.fromSeed(keyId, b64Field(o, 'private_key'), pub);
+      if ('private_key' in o) return Ed25519SigningKey.fromSeed(keyId, b64Field(o, 'private_key'), pub);
       if (!pub) throw new KeyError('key file: an ed25519 key needs "public_key" and/or "private_key"');
-      return new Ed25519PublicKey(keyId, pub);
+      return new Ed25519VerifyingKey(keyId, pub);
     }
     default:
       throw new KeyError('key file: "algorithm" must be "hmac-sha256" or "ed25519"');
   }
 }
 
+/**
+ * The §12 key file text for `key`, as the Python `dump_key_file` writes it (2-space JSON and a newline). It holds
+ * the secret of an HMAC key and the private half of an Ed25519 signing key: store it mode 0600.
+ */
+export function dumpKeyFile(key: AnyKey): string {
+  return JSON.stringify(key.toKeyFile(), null, 2) + '\n';
+}
+
 /** A verifier's key ring: key id -> exactly one algorithm and key (§5). */
 export class KeyRing {
-  readonly #keys = new Map<string, VerificationKey>();
+  readonly #keys = new Map<string, VerifyingKey>();
 
-  constructor(keys: Iterable<VerificationKey> = []) {
+  constructor(keys: Iterable<VerifyingKey> = []) {
     for (const k of keys) this.add(k);
   }
 
-  add(key: VerificationKey): this {
+  add(key: VerifyingKey): this {
     if (this.#keys.has(key.keyId)) throw new KeyError(`duplicate key id ${key.keyId} in the key ring`);
     this.#keys.set(key.keyId, key);
     return this;
@@ -244,7 +252,7 @@ export class KeyRing {
     return this.#keys.delete(keyId);
   }
 
-  get(keyId: string): VerificationKey | undefined {
+  get(keyId: string): VerifyingKey | undefined {
     return this.#keys.get(keyId);
   }
 

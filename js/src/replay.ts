@@ -44,7 +44,7 @@ export class Reservation {
   }
 }
 
-export class ReplayMemory {
+export class ReplayCache {
   readonly #entries = new Map<string, ReplayEntry>();
 
   constructor(readonly capacity: number = DEFAULT_REPLAY_CAPACITY) {

@@ -131,35 +131,49 @@ export function newRequestId(): string {
   return base64UrlEncode(b);
 }
 
-export interface CreateRequestInput {
-  room: string;
-  target: string;
-  issuer: string;
-  reason?: string;
-  /** Lifetime in seconds: default 60 (what a frontend should get), at most 300. */
-  lifetimeS?: number;
-  options?: Partial<ShutdownOptions>;
-  /** Override for tests; default: a fresh newRequestId(). */
-  requestId?: string;
-  /** Clock override in ms since the epoch; default Date.now(). */
-  nowMs?: number;
+/**
+ * What a caller asks of an agent, the same value as the Python `ShutdownCommand`: every sender that builds a
+ * request takes it. Omitted fields: no reason, no drain, grace 0, keep the room, 60 s lifetime (what a frontend
+ * should get; at most 300), a fresh request id.
+ */
+export interface ShutdownCommand {
+  readonly reason?: string;
+  /** true: let the agent finish its current speech before leaving. */
+  readonly drain?: boolean;
+  /** 0..60000: the most the agent waits for drain before ending anyway. */
+  readonly graceMs?: number;
+  /** true: after the agent is done, delete the room. */
+  readonly deleteRoom?: boolean;
+  readonly lifetimeS?: number;
+  /** A request id of your own (e.g. to repeat one request); default: a fresh newRequestId(). */
+  readonly requestId?: string;
 }
 
-/** A new validated request: fresh request id, issued now, 60 s lifetime unless told otherwise. */
-export function createRequest(input: CreateRequestInput): ShutdownRequest {
-  const issuedAt = Math.floor((input.nowMs ?? Date.now()) / 1000);
+/** Where a request goes and who sends it: the room, the agent (identity, job id or "*") and the issuer. */
+export interface RequestAddress {
+  readonly room: string;
+  readonly target: string;
+  readonly issuer: string;
+}
+
+/**
+ * A new validated request for `command`, addressed to `to`, issued at `nowMs` (default Date.now()).
+ * Throws RequestValidationError for a request that breaks §4 or a lifetime over 300 s.
+ */
+export function createRequest(to: RequestAddress, command: ShutdownCommand = {}, nowMs: number = Date.now()): ShutdownRequest {
+  const issuedAt = Math.floor(nowMs / 1000);
   const req: ShutdownRequest = {
-    requestId: input.requestId ?? newRequestId(),
+    requestId: command.requestId ?? newRequestId(),
     issuedAt,
-    expiresAt: issuedAt + (input.lifetimeS ?? DEFAULT_LIFETIME_S),
-    room: input.room,
-    target: input.target,
-    reason: input.reason ?? '',
-    issuer: input.issuer,
+    expiresAt: issuedAt + (command.lifetimeS ?? DEFAULT_LIFETIME_S),
+    room: to.room,
+    target: to.target,
+    reason: command.reason ?? '',
+    issuer: to.issuer,
     options: {
-      drain: input.options?.drain ?? false,
-      graceMs: input.options?.graceMs ?? 0,
-      deleteRoom: input.options?.deleteRoom ?? false,
+      drain: command.drain ?? false,
+      graceMs: command.graceMs ?? 0,
+      deleteRoom: command.deleteRoom ?? false,
     },
   };
   validateRequest(req);

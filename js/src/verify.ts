@@ -8,9 +8,9 @@ import { asDuplicate, ShutdownRpcError, type Acknowledgement } from './ack.js';
 import { bytesEqual, concatBytes, utf8Encode } from './bytes.js';
 import { DEFAULT_SKEW_S, MAX_LIFETIME_S, SUPPORTED_VERSIONS, UINT32_MAX } from './codes.js';
 import { readBody, readEnvelope, signedMessage } from './envelope.js';
-import { KeyRing, type VerificationKey } from './keys.js';
+import { KeyRing, type VerifyingKey } from './keys.js';
 import { isMsgpackInt } from './msgpack.js';
-import { Reservation, ReplayMemory, type ReplayEntry } from './replay.js';
+import { Reservation, ReplayCache, type ReplayEntry } from './replay.js';
 import { ANY_AGENT, bodyFromMap, type ShutdownRequest } from './request.js';
 
 /** Who the verifying agent is (§7 steps 13-14). */
@@ -45,8 +45,8 @@ export class FixedClock implements Clock {
 }
 
 export interface VerifierOptions {
-  keys: KeyRing | Iterable<VerificationKey>;
-  replay?: ReplayMemory;
+  keys: KeyRing | Iterable<VerifyingKey>;
+  replay?: ReplayCache;
   clock?: Clock;
   /** Clock-skew tolerance in seconds, both ways (§6), 0-300. Default 30. */
   skewS?: number;
@@ -134,7 +134,7 @@ export class DuplicateRequest {
 
 export class Verifier {
   readonly keys: KeyRing;
-  readonly replay: ReplayMemory;
+  readonly replay: ReplayCache;
   readonly clock: Clock;
   readonly skewS: number;
   readonly maxLifetimeS: number;
@@ -142,7 +142,7 @@ export class Verifier {
 
   constructor(opts: VerifierOptions) {
     this.keys = opts.keys instanceof KeyRing ? opts.keys : new KeyRing(opts.keys);
-    this.replay = opts.replay ?? new ReplayMemory();
+    this.replay = opts.replay ?? new ReplayCache();
     this.clock = opts.clock ?? SYSTEM_CLOCK;
     this.skewS = opts.skewS ?? DEFAULT_SKEW_S;
     this.maxLifetimeS = opts.maxLifetimeS ?? MAX_LIFETIME_S;

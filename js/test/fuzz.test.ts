@@ -15,21 +15,19 @@ import { decode, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 
 import {
-  base64Encode,
-  RefusalCode,
-  encodeEnvelope,
-  Ed25519PrivateKey,
-  Ed25519PublicKey,
-  hexToBytes,
+  DuplicateRequest,
+  Ed25519SigningKey,
+  Ed25519VerifyingKey,
+  ErrorCode,
   HmacSha256Key,
   KeyRing,
-  DuplicateRequest,
   ShutdownRpcError,
-  signedMessage,
+  type SigningKey,
   VerifiedRequest,
   Verifier,
-  type SigningKey,
 } from '../src/index.js';
+import { base64Encode, hexToBytes, seal, signedMessage } from '../src/wire.js';
+import { packEnvelope } from '../src/envelope.js';
 
 interface VectorKey {
   key_id: string;
@@ -48,7 +46,7 @@ const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as { keys: VectorK
 const RUNS = Number(process.env['SHUTDOWN_RPC_FC_RUNS'] ?? 300);
 const NOW_MS = 1_800_000_005_000;
 const BINDING = { room: 'support-room-42', agentIdentity: 'agent-AJ_vector1', jobId: 'AJ_vector1' };
-const KNOWN_NAMES = new Set(Object.keys(RefusalCode));
+const KNOWN_NAMES = new Set(Object.keys(ErrorCode));
 
 const hmacSecrets = new Map<string, Uint8Array>();
 const edPublic = new Map<string, Uint8Array>();
@@ -61,7 +59,7 @@ async function signers(): Promise<SigningKey[]> {
   const out: SigningKey[] = [];
   for (const k of vectors.keys) {
     if (k.algorithm === 'hmac-sha256') out.push(new HmacSha256Key(k.key_id, hexToBytes(k.secret_hex!)));
-    else out.push(await Ed25519PrivateKey.fromSeed(k.key_id, hexToBytes(k.seed_hex!), hexToBytes(k.public_hex!)));
+    else out.push(await Ed25519SigningKey.fromSeed(k.key_id, hexToBytes(k.seed_hex!), hexToBytes(k.public_hex!)));
   }
   out.push(new HmacSha256Key('not-in-ring', new Uint8Array(32).fill(7)));
   return out;
@@ -70,7 +68,7 @@ async function signers(): Promise<SigningKey[]> {
 function verifier(): Verifier {
   const ring = new KeyRing();
   for (const [id, secret] of hmacSecrets) ring.add(new HmacSha256Key(id, secret));
-  for (const [id, pub] of edPublic) ring.add(new Ed25519PublicKey(id, pub));
+  for (const [id, pub] of edPublic) ring.add(new Ed25519VerifyingKey(id, pub));
   return new Verifier({ keys: ring });
 }
 
@@ -174,7 +172,7 @@ async function checkInvariant(payload: string, allowAnyAgent: boolean, allowUnsi
     // only the typed refusal may come out, with a known name and its code
     assert.ok(e instanceof ShutdownRpcError, `not a typed refusal: ${String(e)}`);
     assert.ok(KNOWN_NAMES.has(e.refusal.name), `unknown refusal ${e.refusal.name}`);
-    assert.equal(e.refusal.code, RefusalCode[e.refusal.name]);
+    assert.equal(e.refusal.code, ErrorCode[e.refusal.name]);
     return 'refused';
   }
   assert.ok(r instanceof VerifiedRequest, 'a fresh verifier can only verify or refuse');
@@ -183,11 +181,6 @@ async function checkInvariant(payload: string, allowAnyAgent: boolean, allowUnsi
   const again = await v.verify(payload, BINDING, opts);
   assert.ok(again instanceof DuplicateRequest, 'an accepted request sent again is a duplicate');
   return 'accepted';
-}
-
-async function seal(body: Uint8Array, key: SigningKey | null): Promise<string> {
-  if (key === null) return encodeEnvelope('', new Uint8Array(0), body);
-  return encodeEnvelope(key.keyId, await key.sign(signedMessage(1, key.keyId, body)), body);
 }
 
 const validBodies: Uint8Array[] = vectors.cases
@@ -229,7 +222,7 @@ test('mutated valid bodies, re-signed with real keys: accepted only when spec.md
       else if (m.op === 'set' && i < b.length) b[i] = m.byte;
       else if (m.op === 'insert') b.splice(i, 0, m.byte);
       else if (m.op === 'delete') b.splice(i, 1);
-      const r = await checkInvariant(await seal(Uint8Array.from(b), keys[m.key] ?? null), f.anyAgent, f.unsigned);
+      const r = await checkInvariant(await seal(Uint8Array.from(b), keys[m.key]), f.anyAgent, f.unsigned);
       if (r === 'accepted') accepted += 1;
     }),
     params,
@@ -278,7 +271,7 @@ test('structured bodies with hostile values, re-signed: accepted only when spec.
   let accepted = 0;
   await fc.assert(
     fc.asyncProperty(body, fc.integer({ min: 0, max: keys.length }), flags, async (b, k, f) => {
-      const r = await checkInvariant(await seal(encode(b), keys[k] ?? null), f.anyAgent, f.unsigned);
+      const r = await checkInvariant(await seal(encode(b), keys[k]), f.anyAgent, f.unsigned);
       if (r === 'accepted') accepted += 1;
     }),
     params,
@@ -288,12 +281,13 @@ test('structured bodies with hostile values, re-signed: accepted only when spec.
 
 test('the oracle refuses what it must (so an accepting verifier would be caught)', async () => {
   const [hmac] = await signers();
+  assert.ok(hmac !== undefined);
   const body = validBodies[0]!;
-  const good = await seal(body, hmac!);
+  const good = await seal(body, hmac);
   assert.equal(specRefuses(good, false, false), null);
   const tampered = Uint8Array.from(body);
   tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
-  const sig = await hmac!.sign(signedMessage(1, hmac!.keyId, body));
-  assert.equal(specRefuses(encodeEnvelope(hmac!.keyId, sig, tampered), false, false), 'bad HMAC');
-  assert.equal(specRefuses(await seal(body, null), false, false), 'unsigned');
+  const sig = await hmac.sign(signedMessage(1, hmac.keyId, body));
+  assert.equal(specRefuses(packEnvelope(hmac.keyId, sig, tampered), false, false), 'bad HMAC');
+  assert.equal(specRefuses(await seal(body), false, false), 'unsigned');
 });

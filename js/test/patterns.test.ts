@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { scopeMatches } from '../src/index.js';
+import { scopeMatches } from '../src/decider.js';
 
 interface PatternCase {
   entry: string;

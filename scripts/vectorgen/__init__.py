@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shutdown_rpc.protocol import LIMITS, ErrorCode, KeyRing, code_table
+from shutdown_rpc.protocol import LIMITS, ErrorCode, KeyRing
+from shutdown_rpc.protocol.wire import code_table
 
 from . import accepted, after_acceptance, binding, body, envelope, hardening, patterns, signatures, timing, transport
 from .builder import ED_1, HMAC_1, HMAC_2, OK_HMAC, RING_KEYS, Builder

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shutdown_rpc.protocol import (
+from shutdown_rpc.protocol.wire import (
     ATTR_ISSUER,
     ATTR_REASON,
     ATTR_REQUEST_ID,
     ATTR_STATE,
-    RECEIPT_METHOD,
+    RECEIPT_METHOD_NAME,
     Ending,
     ending_attributes,
     is_receipt_for,
@@ -41,7 +41,7 @@ def _ending(ending: Ending) -> dict[str, Any]:
 
 def generate() -> dict[str, Any]:
     return {
-        "receipt_method": RECEIPT_METHOD,
+        "receipt_method": RECEIPT_METHOD_NAME,
         "receipts": [
             _receipt(RID, RID),
             _receipt(RID_64, RID_64),

@@ -15,10 +15,9 @@ from shutdown_rpc.protocol import (
     HmacSha256Key,
     ShutdownRequest,
     VerifyingKey,
-    encode_body,
-    seal,
     sign_request,
 )
+from shutdown_rpc.protocol.wire import encode_body, seal
 
 HMAC_1 = HmacSha256Key("hmac-1", hashlib.sha256(b"vector key hmac-1").digest())
 HMAC_2 = HmacSha256Key("hmac-2", hashlib.sha256(b"vector key hmac-2").digest() * 2)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shutdown_rpc.protocol import ErrorCode, seal
+from shutdown_rpc.protocol import ErrorCode
+from shutdown_rpc.protocol.wire import seal
 
 from .builder import (
     Builder,

@@ -12,18 +12,18 @@ from pathlib import Path
 from typing import Any
 
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     Ed25519VerifyingKey,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
     ShutdownRpcError,
     Verifier,
     VerifyingKey,
 )
+from shutdown_rpc.protocol.wire import FixedClock
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "vectors" / "v1.json"
 """The committed vectors file."""
@@ -52,7 +52,7 @@ def run_case(case: Mapping[str, Any], ring: KeyRing, *, skew_s: int, max_lifetim
     verifier = Verifier(ring, clock=clock, skew_s=skew_s, max_lifetime_s=max_lifetime_s)
     b = case["binding"]
     # A case's "binding" carries the agent's binding and the two verify options (steps 6 and 14).
-    binding = Binding(b["room"], b["agent_identity"], b["job_id"])
+    binding = AgentBinding(b["room"], b["agent_identity"], b["job_id"])
 
     def one(payload: str) -> dict[str, Any]:
         try:
@@ -63,7 +63,7 @@ def run_case(case: Mapping[str, Any], ring: KeyRing, *, skew_s: int, max_lifetim
             return {"outcome": "refused", "code": int(err.code), "name": err.code.name}
         if isinstance(result, DuplicateRequest):
             return {"outcome": "duplicate", "ack": json.loads(result.ack.to_json())}
-        ack = Ack(
+        ack = Acknowledgement(
             status=AckStatus.ACCEPTED,
             request_id=result.request.request_id,
             agent_identity=b["agent_identity"],

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from shutdown_rpc.protocol import ErrorCode, HmacSha256Key, signed_message
+from shutdown_rpc.protocol import ErrorCode, HmacSha256Key
+from shutdown_rpc.protocol.wire import signed_message
 
 from .builder import (
     ED_1,

@@ -10,14 +10,8 @@ from livekit import rtc
 from livekit.agents import JobContext
 from livekit.protocol import agent
 
-from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    FixedClock,
-    HmacSha256Key,
-    ShutdownOptions,
-    build_request,
-    sign_request,
-)
+from shutdown_rpc.protocol import HmacSha256Key, ShutdownOptions, build_request, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock
 
 ROOM = "room-1"
 AGENT = "agent-AJ_1"

@@ -11,28 +11,28 @@ import pytest
 from livekit import rtc
 from livekit.agents import AgentSession
 
-from shutdown_rpc.agent_side import RemoteShutdown, ShutdownPolicy, enable_remote_shutdown
+from shutdown_rpc.agent_side import EndingTimings, ShutdownHandler, enable_remote_shutdown
 from shutdown_rpc.agent_side._enable import Seams
-from shutdown_rpc.protocol import (
+from shutdown_rpc.protocol.wire import (
     METHOD_NAME,
-    RECEIPT_METHOD,
+    RECEIPT_METHOD_NAME,
     FixedClock,
     ending_attributes,
     is_receipt_for,
     parse_ending,
 )
-from shutdown_rpc.protocol import Ending as EndingAttrs
+from shutdown_rpc.protocol.wire import Ending as EndingAttrs
 from tests.agent_side.fakes import KEY, NOW_MS, ROOM, FakeCtx, invocation, opts, request, signed
 from tests.agent_side.test_parts import FakeSession
 
 LONG = 10.0  # a flush bound no test waits out: the receipt (or nothing) decides
 
 
-async def enable(ctx: FakeCtx, session: FakeSession | None = None, **policy: object) -> RemoteShutdown:
+async def enable(ctx: FakeCtx, session: FakeSession | None = None, **timings: object) -> ShutdownHandler:
     return await enable_remote_shutdown(
         ctx.as_job_context(),
         keys=[KEY],
-        policy=ShutdownPolicy(**policy),  # type: ignore[arg-type]
+        timings=EndingTimings(**timings),  # type: ignore[arg-type]
         session=cast("AgentSession[Any]", session) if session is not None else None,
         _testing=Seams(clock=FixedClock(NOW_MS)),
     )
@@ -82,10 +82,10 @@ async def test_receipt_ends_the_flush_wait_only_for_the_accepted_request() -> No
     methods = ctx.room.local_participant.methods
     req = request()
     await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
-    assert await methods[RECEIPT_METHOD](invocation("A" * 22)) == ""  # another id: answered, ignored
+    assert await methods[RECEIPT_METHOD_NAME](invocation("A" * 22)) == ""  # another id: answered, ignored
     await turns()
     assert ctx.shutdown_calls == []
-    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""
+    assert await methods[RECEIPT_METHOD_NAME](invocation(req.request_id)) == ""
     await remote.shutdown_done.wait()
     assert len(ctx.shutdown_calls) == 1
 
@@ -93,7 +93,7 @@ async def test_receipt_ends_the_flush_wait_only_for_the_accepted_request() -> No
 async def test_receipt_before_any_acceptance_changes_nothing() -> None:
     ctx = FakeCtx()
     remote = await enable(ctx, reply_flush_delay_s=0)
-    assert await ctx.room.local_participant.methods[RECEIPT_METHOD](invocation("B" * 22)) == ""
+    assert await ctx.room.local_participant.methods[RECEIPT_METHOD_NAME](invocation("B" * 22)) == ""
     assert remote.accepted is None and ctx.shutdown_calls == []
 
 
@@ -103,14 +103,14 @@ async def test_an_early_or_ill_formed_receipt_is_not_remembered_for_the_acceptan
     remote = await enable(ctx, reply_flush_delay_s=LONG)
     methods = ctx.room.local_participant.methods
     req = request()
-    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""  # before the request: forgotten
+    assert await methods[RECEIPT_METHOD_NAME](invocation(req.request_id)) == ""  # before the request: forgotten
     await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
     for ill_formed in (req.request_id + " ", req.request_id.lower(), req.request_id * 200, ""):
-        assert await methods[RECEIPT_METHOD](invocation(ill_formed)) == ""
+        assert await methods[RECEIPT_METHOD_NAME](invocation(ill_formed)) == ""
     await turns()
     assert ctx.shutdown_calls == []  # still waiting for the receipt of the accepted request
     assert remote.counters.refused == 0  # receipts are never refusals
-    assert await methods[RECEIPT_METHOD](invocation(req.request_id)) == ""
+    assert await methods[RECEIPT_METHOD_NAME](invocation(req.request_id)) == ""
     await remote.shutdown_done.wait()
     assert len(ctx.shutdown_calls) == 1
 
@@ -159,7 +159,7 @@ async def test_dispatch_deleted_then_shutdown_then_the_agent_leaves_before_the_t
 async def test_a_hung_dispatch_deletion_delays_the_leave_by_its_bound_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("shutdown_rpc.agent_side._ending.END_DISPATCH_TIMEOUT_S", 0.01)
+    monkeypatch.setattr("shutdown_rpc.agent_side._job_ender.END_DISPATCH_TIMEOUT_S", 0.01)
     ctx = FakeCtx()
     ctx.api.agent_dispatch.release.clear()  # never answers
     remote = await enable(ctx, reply_flush_delay_s=0)

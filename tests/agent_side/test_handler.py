@@ -12,26 +12,23 @@ import pytest
 from livekit import rtc
 
 from shutdown_rpc.agent_side import (
+    AccessPolicy,
+    EndingTimings,
     KeyScope,
     RateLimit,
     RemoteRequest,
-    RemoteShutdown,
-    ShutdownPolicy,
+    ShutdownHandler,
     UnsignedCallers,
     enable_remote_shutdown,
     parse_reason,
 )
 from shutdown_rpc.agent_side._enable import Seams
-from shutdown_rpc.protocol import (
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode, HmacSha256Key, ShutdownRpcError
+from shutdown_rpc.protocol.wire import (
     ATTRIBUTE_PREFIX,
     METHOD_NAME,
-    Ack,
-    AckStatus,
-    ErrorCode,
     FixedClock,
-    HmacSha256Key,
     ReplayCache,
-    ShutdownRpcError,
     advertisement_attributes,
     encode_body,
     refusal_data,
@@ -56,7 +53,7 @@ from tests.agent_side.fakes import (
 
 
 class Harness:
-    def __init__(self, ctx: FakeCtx, remote: RemoteShutdown, clock: FixedClock) -> None:
+    def __init__(self, ctx: FakeCtx, remote: ShutdownHandler, clock: FixedClock) -> None:
         self.ctx = ctx
         self.remote = remote
         self.clock = clock
@@ -81,13 +78,20 @@ class Harness:
 
 
 async def make(
-    policy: ShutdownPolicy | None = None, *, keys: Any = (KEY, OTHER_KEY), replay: ReplayCache | None = None, **kw: Any
+    access: AccessPolicy | None = None,
+    *,
+    timings: EndingTimings | None = None,
+    keys: Any = (KEY, OTHER_KEY),
+    replay: ReplayCache | None = None,
+    **kw: Any,
 ) -> Harness:
     ctx = FakeCtx()
     clock = FixedClock(NOW_MS)
-    policy = policy or ShutdownPolicy(reply_flush_delay_s=0)
+    timings = timings or EndingTimings(reply_flush_delay_s=0)
     seams = Seams(clock=clock, replay=replay)
-    remote = await enable_remote_shutdown(ctx.as_job_context(), keys=keys, policy=policy, _testing=seams, **kw)
+    remote = await enable_remote_shutdown(
+        ctx.as_job_context(), keys=keys, access=access, timings=timings, _testing=seams, **kw
+    )
     return Harness(ctx, remote, clock)
 
 
@@ -101,7 +105,7 @@ async def test_accepted_request_acks_first_then_shuts_down_once_with_the_callers
     h = await make()
     req = request(reason="scale down")
     reply = await h.call(signed_request(req))
-    ack = Ack.from_json(reply)
+    ack = Acknowledgement.from_json(reply)
     assert (ack.status, ack.request_id, ack.agent_identity, ack.job_id, ack.agent_time_ms) == (
         AckStatus.ACCEPTED,
         req.request_id,
@@ -151,7 +155,7 @@ async def test_enable_before_connect_registers_once_connected() -> None:
 
 
 async def test_without_keys_the_job_carries_on_and_every_caller_is_told(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("ERROR", logger="shutdown_rpc.agent_side"):
+    with caplog.at_level("ERROR", logger="shutdown_rpc"):
         h = await make(keys=None, env={})
     (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
     assert "remote shutdown DISABLED" in record.getMessage()
@@ -212,7 +216,7 @@ async def test_every_verifier_refusal_is_an_rpc_error_and_never_a_shutdown(
     assert h.remote.counters[code.name.lower()] == 1
     # the job still accepts a valid request afterwards, and shuts down exactly once for it
     ok = request()
-    assert Ack.from_json(await h.call(signed_request(ok))).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed_request(ok))).status is AckStatus.ACCEPTED
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1 and ok.request_id in h.ctx.shutdown_calls[0]
 
@@ -226,19 +230,19 @@ async def test_refusal_message_and_data_come_from_the_protocol_helpers() -> None
 
 async def test_target_by_job_id_is_accepted() -> None:
     h = await make()
-    assert Ack.from_json(await h.call(signed(target=JOB))).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed(target=JOB))).status is AckStatus.ACCEPTED
 
 
 async def test_any_agent_target_when_policy_allows() -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, allow_any_agent=True))
-    assert Ack.from_json(await h.call(signed(target="*"))).status is AckStatus.ACCEPTED
+    h = await make(AccessPolicy(allow_any_agent=True))
+    assert Acknowledgement.from_json(await h.call(signed(target="*"))).status is AckStatus.ACCEPTED
 
 
 async def test_duplicate_gets_the_original_ack_and_no_second_shutdown() -> None:
     h = await make()
     payload = signed()
-    first = Ack.from_json(await h.call(payload))
-    second = Ack.from_json(await h.call(payload, caller="someone-else"))
+    first = Acknowledgement.from_json(await h.call(payload))
+    second = Acknowledgement.from_json(await h.call(payload, caller="someone-else"))
     assert first.status is AckStatus.ACCEPTED and second.status is AckStatus.DUPLICATE
     assert second.model_copy(update={"status": AckStatus.ACCEPTED}) == first
     await h.remote.shutdown_done.wait()
@@ -257,11 +261,11 @@ async def test_request_id_reused_for_other_content_is_a_conflict() -> None:
 async def test_another_request_while_shutting_down_is_acked_already_shutting_down() -> None:
     h = await make()
     first, second = request(reason="first"), request(reason="second", issuer="ops")
-    assert Ack.from_json(await h.call(signed_request(first))).status is AckStatus.ACCEPTED
-    ack2 = Ack.from_json(await h.call(signed_request(second, OTHER_KEY)))
+    assert Acknowledgement.from_json(await h.call(signed_request(first))).status is AckStatus.ACCEPTED
+    ack2 = Acknowledgement.from_json(await h.call(signed_request(second, OTHER_KEY)))
     assert ack2.status is AckStatus.ALREADY_SHUTTING_DOWN and ack2.request_id == second.request_id
     # that answer is remembered too, and a repeat never claims the second reason was delivered (spec §8)
-    repeat = Ack.from_json(await h.call(signed_request(second, OTHER_KEY)))
+    repeat = Acknowledgement.from_json(await h.call(signed_request(second, OTHER_KEY)))
     assert repeat.status is AckStatus.ALREADY_SHUTTING_DOWN and repeat.agent_time_ms == ack2.agent_time_ms
     await h.remote.shutdown_done.wait()
     assert h.ctx.shutdown_calls == [f"remote shutdown by backend [{first.request_id}]: first"]
@@ -275,7 +279,7 @@ async def _fifty(h: Harness, payload: str) -> list[Any]:
 async def test_fifty_concurrent_copies_one_shutdown_fifty_answers() -> None:
     h = await make()
     replies = await _fifty(h, signed())
-    statuses = [Ack.from_json(r).status for r in replies]
+    statuses = [Acknowledgement.from_json(r).status for r in replies]
     assert statuses.count(AckStatus.ACCEPTED) == 1 and statuses.count(AckStatus.DUPLICATE) == 49
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1
@@ -309,13 +313,13 @@ async def test_fifty_concurrent_copies_while_an_async_veto_is_pending() -> None:
         await gate.wait()
         return None
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    h = await make(AccessPolicy(veto=veto))
     tasks = await start_copies(h, signed(), 50)
     assert not any(t.done() for t in tasks)
     assert h.ctx.shutdown_calls == [] and len(veto_calls) == 1
     gate.set()
     replies = await asyncio.gather(*tasks)
-    statuses = [Ack.from_json(r).status for r in replies]
+    statuses = [Acknowledgement.from_json(r).status for r in replies]
     assert statuses.count(AckStatus.ACCEPTED) == 1 and statuses.count(AckStatus.DUPLICATE) == 49
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1 and len(veto_calls) == 1
@@ -332,13 +336,15 @@ async def test_a_full_replay_memory_refuses_before_the_veto_and_pending_requests
             await gate.wait()
         return None
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto), replay=ReplayCache(max_entries=1))
+    h = await make(AccessPolicy(veto=veto), replay=ReplayCache(max_entries=1))
     tasks = await start_copies(h, signed_request(first), 1)  # its veto is pending: its id takes the only room
     await h.refused(signed(), ErrorCode.RATE_LIMITED)
     assert veto_calls == [first.request_id]  # the refused request never reached the veto
     gate.set()
-    assert Ack.from_json(await tasks[0]).status is AckStatus.ACCEPTED
-    assert Ack.from_json(await h.call(signed_request(first))).status is AckStatus.DUPLICATE  # repeats still answered
+    assert Acknowledgement.from_json(await tasks[0]).status is AckStatus.ACCEPTED
+    assert (
+        Acknowledgement.from_json(await h.call(signed_request(first))).status is AckStatus.DUPLICATE
+    )  # repeats still answered
     await h.refused(signed(), ErrorCode.RATE_LIMITED)  # full of a live entry, never evicted
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1 and veto_calls == [first.request_id]
@@ -346,7 +352,7 @@ async def test_a_full_replay_memory_refuses_before_the_veto_and_pending_requests
     later = (first.expires_at + 30) * 1000  # the first request can no longer verify: its room is free again
     h.clock.set(later)
     reply = await h.call(signed(clock=FixedClock(later)))
-    assert Ack.from_json(reply).status is AckStatus.ALREADY_SHUTTING_DOWN
+    assert Acknowledgement.from_json(reply).status is AckStatus.ALREADY_SHUTTING_DOWN
 
 
 async def test_concurrent_copies_share_a_veto_refusal() -> None:
@@ -359,7 +365,7 @@ async def test_concurrent_copies_share_a_veto_refusal() -> None:
         await gate.wait()
         return "call in progress"
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    h = await make(AccessPolicy(veto=veto))
     tasks = await start_copies(h, signed(), 10)
     gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -376,12 +382,12 @@ async def test_copy_with_same_id_but_other_content_while_in_flight_is_a_conflict
         await gate.wait()
         return None
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    h = await make(AccessPolicy(veto=veto))
     first = request()
     tasks = await start_copies(h, signed_request(first), 1)
     await h.refused(signed_request(request(request_id=first.request_id, reason="other")), ErrorCode.REQUEST_ID_CONFLICT)
     gate.set()
-    assert Ack.from_json(await tasks[0]).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await tasks[0]).status is AckStatus.ACCEPTED
 
 
 async def test_sync_veto_refuses_and_a_later_retry_can_succeed() -> None:
@@ -390,20 +396,20 @@ async def test_sync_veto_refuses_and_a_later_retry_can_succeed() -> None:
     def veto(req: RemoteRequest) -> str | None:
         return "speaking to a customer" if busy else None
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    h = await make(AccessPolicy(veto=veto))
     payload = signed()
     err = await h.refused(payload, ErrorCode.VETOED)
     assert "speaking to a customer" in err.message
     no_shutdown_scheduled(h)
     busy = False
-    assert Ack.from_json(await h.call(payload)).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(payload)).status is AckStatus.ACCEPTED
 
 
 async def test_veto_raising_is_internal_error_and_no_shutdown(caplog: pytest.LogCaptureFixture) -> None:
     def veto(req: RemoteRequest) -> str | None:
         raise RuntimeError("boom")
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    h = await make(AccessPolicy(veto=veto))
     await h.refused(signed(), ErrorCode.INTERNAL_ERROR)
     no_shutdown_scheduled(h)
     assert any("boom" in (r.exc_text or "") or r.exc_info for r in caplog.records)
@@ -411,8 +417,7 @@ async def test_veto_raising_is_internal_error_and_no_shutdown(caplog: pytest.Log
 
 async def test_failed_attempts_are_rate_limited_per_caller() -> None:
     now = [0.0]
-    policy = ShutdownPolicy(reply_flush_delay_s=0, rate_limit=RateLimit(burst=3, refill_per_s=1.0))
-    h = await make(policy)
+    h = await make(AccessPolicy(rate_limit=RateLimit(burst=3, refill_per_s=1.0)))
     h.remote._decider.limiter._now = lambda: now[0]  # deterministic refill
     for _ in range(3):
         await h.refused(signed(room="nope"), ErrorCode.WRONG_ROOM, caller="mallory")
@@ -421,7 +426,7 @@ async def test_failed_attempts_are_rate_limited_per_caller() -> None:
     await h.refused(signed(room="nope"), ErrorCode.WRONG_ROOM, caller="alice")  # others are unaffected
     no_shutdown_scheduled(h)
     now[0] += 1.0  # one token back
-    assert Ack.from_json(await h.call(signed(), caller="mallory")).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed(), caller="mallory")).status is AckStatus.ACCEPTED
     assert h.remote.counters["rate_limited"] == 1
 
 
@@ -431,24 +436,24 @@ async def test_key_scopes_limit_issuers_targets_and_delete_room() -> None:
             issuers=frozenset({"backend", "cron-*"}), targets=frozenset({"agent-*"}), delete_room=False
         )
     }
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, key_scopes=scopes, allow_any_agent=True))
+    h = await make(AccessPolicy(key_scopes=scopes, allow_any_agent=True))
     await h.refused(signed(issuer="intruder"), ErrorCode.NOT_AUTHORIZED)
     await h.refused(signed(target="*"), ErrorCode.NOT_AUTHORIZED)
     await h.refused(signed(target=JOB), ErrorCode.NOT_AUTHORIZED)
     await h.refused(signed(options=opts(delete_room=True)), ErrorCode.NOT_AUTHORIZED)
     no_shutdown_scheduled(h)
     # the unscoped key may do all of it
-    assert Ack.from_json(await h.call(signed(OTHER_KEY, target="*"))).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed(OTHER_KEY, target="*"))).status is AckStatus.ACCEPTED
 
 
 async def test_key_scope_allows_matching_issuer() -> None:
     scopes = {KEY.key_id: KeyScope(issuers=frozenset({"cron-*"}))}
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, key_scopes=scopes))
-    assert Ack.from_json(await h.call(signed(issuer="cron-nightly"))).status is AckStatus.ACCEPTED
+    h = await make(AccessPolicy(key_scopes=scopes))
+    assert Acknowledgement.from_json(await h.call(signed(issuer="cron-nightly"))).status is AckStatus.ACCEPTED
 
 
 async def test_agent_may_refuse_delete_room_altogether() -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, allow_delete_room=False))
+    h = await make(AccessPolicy(allow_delete_room=False))
     await h.refused(signed(options=opts(delete_room=True)), ErrorCode.NOT_AUTHORIZED)
 
 
@@ -458,7 +463,7 @@ async def test_unsigned_requests_from_matching_participants_only() -> None:
         kinds=frozenset({rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD}),
         attributes={"role": "operator"},
     )
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, unsigned=rule))
+    h = await make(AccessPolicy(unsigned=rule))
     rp = h.ctx.room.remote_participants
     rp["operator-1"] = FakeParticipant("operator-1", attributes={"role": "operator"})
     rp["operator-2"] = FakeParticipant("operator-2", attributes={"role": "viewer"})
@@ -469,7 +474,7 @@ async def test_unsigned_requests_from_matching_participants_only() -> None:
         await h.refused(payload, ErrorCode.UNSIGNED_REFUSED, caller=caller)
     await h.refused(unsigned_request(request(options=opts(delete_room=True))), ErrorCode.NOT_AUTHORIZED, "operator-1")
     no_shutdown_scheduled(h)
-    ack = Ack.from_json(await h.call(payload, caller="operator-1"))
+    ack = Acknowledgement.from_json(await h.call(payload, caller="operator-1"))
     assert ack.status is AckStatus.ACCEPTED
     await h.remote.shutdown_done.wait()
     assert h.remote.accepted is not None and h.remote.accepted.key_id is None
@@ -482,11 +487,11 @@ def test_unsigned_rule_needs_a_criterion() -> None:
 
 
 async def test_unsigned_only_agent_needs_no_key() -> None:
-    h = await make(
-        ShutdownPolicy(reply_flush_delay_s=0, unsigned=UnsignedCallers(identities=frozenset({"op"}))), keys=[]
-    )
+    h = await make(AccessPolicy(unsigned=UnsignedCallers(identities=frozenset({"op"}))), keys=[])
     h.ctx.room.remote_participants["op"] = FakeParticipant("op")
-    assert Ack.from_json(await h.call(unsigned_request(request()), caller="op")).status is AckStatus.ACCEPTED
+    assert (
+        Acknowledgement.from_json(await h.call(unsigned_request(request()), caller="op")).status is AckStatus.ACCEPTED
+    )
 
 
 async def test_delete_room_runs_from_the_shutdown_callback_after_the_agent_left() -> None:
@@ -513,7 +518,7 @@ async def test_on_accepted_hook_runs_once_after_the_reply() -> None:
     async def on_accepted(req: RemoteRequest) -> None:
         seen.append((req.request_id, holder[0].ctx.replies))
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, on_accepted=on_accepted))
+    h = await make(timings=EndingTimings(reply_flush_delay_s=0, on_accepted=on_accepted))
     holder.append(h)
     req = request()
     await h.call(signed_request(req))
@@ -527,20 +532,20 @@ async def test_on_accepted_failure_does_not_prevent_the_shutdown() -> None:
     def on_accepted(req: RemoteRequest) -> None:
         raise RuntimeError("hook failed")
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, on_accepted=on_accepted))
+    h = await make(timings=EndingTimings(reply_flush_delay_s=0, on_accepted=on_accepted))
     await h.call(signed())
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1
 
 
 async def test_logs_carry_ids_but_never_payload_or_signature(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("INFO", logger="shutdown_rpc.agent_side")
+    caplog.set_level("INFO", logger="shutdown_rpc")
     h = await make()
     good, bad = signed(), signed(room="other")
     await h.call(good)
     with pytest.raises(rtc.RpcError):
         await h.call(bad)
-    records = [r for r in caplog.records if r.name == "shutdown_rpc.agent_side"]
+    records = [r for r in caplog.records if r.name == "shutdown_rpc"]
     outcomes = [getattr(r, "shutdown_rpc_outcome", None) for r in records]
     assert "accepted" in outcomes and "wrong_room" in outcomes
     for r in records:
@@ -559,9 +564,9 @@ async def test_counters_expose_every_outcome() -> None:
 async def _assert_already_shutting_down_and_no_second_shutdown(h: Harness, shutdown_calls: list[str]) -> None:
     """A valid request (delete_room asked) once the job is ending for another cause: spec §8."""
     req = request(options=opts(delete_room=True))
-    ack = Ack.from_json(await h.call(signed_request(req)))
+    ack = Acknowledgement.from_json(await h.call(signed_request(req)))
     assert ack.status is AckStatus.ALREADY_SHUTTING_DOWN and ack.request_id == req.request_id
-    repeat = Ack.from_json(await h.call(signed_request(req)))  # remembered like any answer
+    repeat = Acknowledgement.from_json(await h.call(signed_request(req)))  # remembered like any answer
     assert repeat.status is AckStatus.ALREADY_SHUTTING_DOWN and repeat.agent_time_ms == ack.agent_time_ms
     assert h.remote.accepted is None and not h.remote.shutdown_done.is_set()
     await h.remote.wait_closed()  # nothing was started
@@ -600,12 +605,12 @@ async def test_job_ending_while_a_veto_is_pending_is_already_shutting_down() -> 
         started.set()
         await release.wait()
 
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=veto))
+    h = await make(AccessPolicy(veto=veto))
     call = asyncio.ensure_future(h.call(signed(options=opts(delete_room=True))))
     await started.wait()
     h.ctx.shutdown("user requested")
     release.set()
-    assert Ack.from_json(await call).status is AckStatus.ALREADY_SHUTTING_DOWN
+    assert Acknowledgement.from_json(await call).status is AckStatus.ALREADY_SHUTTING_DOWN
     assert h.remote.accepted is None and h.ctx.shutdown_calls == ["user requested"]
 
 
@@ -620,7 +625,7 @@ async def test_wrapped_ctx_shutdown_still_reaches_the_job_and_keeps_the_first_ca
 async def test_an_accepted_request_still_ends_the_job_with_its_reason() -> None:
     h = await make()
     req = request(options=opts(delete_room=True))
-    assert Ack.from_json(await h.call(signed_request(req))).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed_request(req))).status is AckStatus.ACCEPTED
     await h.remote.shutdown_done.wait()
     assert len(h.ctx.shutdown_calls) == 1 and parse_reason(h.ctx.shutdown_calls[0]) is not None
     await h.ctx.run_shutdown_callbacks(h.ctx.shutdown_calls[0])

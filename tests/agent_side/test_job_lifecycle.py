@@ -25,7 +25,8 @@ from livekit.protocol import agent, models
 
 from examples import agent as example
 from shutdown_rpc.agent_side import parse_reason
-from shutdown_rpc.protocol import METHOD_NAME, Ack, AckStatus, build_request, dump_key, sign_request
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, build_request, dump_key_file, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME
 from tests.agent_side.fakes import KEY, opts
 
 
@@ -96,7 +97,7 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture
 def events_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     key_file = tmp_path / "backend-1.json"
-    key_file.write_text(dump_key(KEY))
+    key_file.write_text(dump_key_file(KEY))
     events = tmp_path / "events.jsonl"
     monkeypatch.setenv("SHUTDOWN_RPC_KEYS", str(key_file))
     monkeypatch.setenv("SHUTDOWN_RPC_EVENTS_FILE", str(events))
@@ -123,7 +124,7 @@ async def test_example_agent_job_ends_through_remote_shutdown(events_file: Path,
     await run_job(entrypoint)
 
     assert delivery.errors == []
-    statuses = sorted(Ack.from_json(r).status.value for r in delivery.replies)
+    statuses = sorted(Acknowledgement.from_json(r).status.value for r in delivery.replies)
     assert statuses == sorted([AckStatus.ACCEPTED.value] + [AckStatus.DUPLICATE.value] * 4)
     events = read_events(events_file)
     names = [e["event"] for e in events]
@@ -176,7 +177,7 @@ async def test_request_after_the_app_ended_the_job_is_already_shutting_down(even
     await run_job(entrypoint)
 
     assert delivery.errors == []
-    assert [Ack.from_json(r).status for r in delivery.replies] == [AckStatus.ALREADY_SHUTTING_DOWN]
+    assert [Acknowledgement.from_json(r).status for r in delivery.replies] == [AckStatus.ALREADY_SHUTTING_DOWN]
     events = read_events(events_file)
     assert [e["event"] for e in events].count("remote_shutdown_accepted") == 0
     callbacks = [e for e in events if e["event"] == "shutdown_callback"]

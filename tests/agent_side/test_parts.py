@@ -14,21 +14,14 @@ from hypothesis import strategies as st
 from livekit import rtc
 from livekit.agents import AgentSession
 
-from shutdown_rpc.agent_side import (
-    RateLimit,
-    RemoteShutdown,
-    ShutdownPolicy,
-    enable_remote_shutdown,
-    format_reason,
-    is_remote_reason,
-    keys_from_env_value,
-    load_key_ring,
-    parse_reason,
-)
+from shutdown_rpc.agent_side import EndingTimings, RateLimit, ShutdownHandler, enable_remote_shutdown, parse_reason
 from shutdown_rpc.agent_side._enable import Seams
-from shutdown_rpc.agent_side._ending import drain_session
+from shutdown_rpc.agent_side._job_ender import drain_session
+from shutdown_rpc.agent_side._keys import keys_from_env_value, load_key_ring
 from shutdown_rpc.agent_side._rate_limit import FailureLimiter
-from shutdown_rpc.protocol import METHOD_NAME, Ed25519SigningKey, Ed25519VerifyingKey, ErrorCode, FixedClock, dump_key
+from shutdown_rpc.agent_side._reason import format_reason, is_remote_reason
+from shutdown_rpc.protocol import Ed25519SigningKey, Ed25519VerifyingKey, ErrorCode, dump_key_file
+from shutdown_rpc.protocol.wire import METHOD_NAME, FixedClock
 from tests.agent_side.fakes import KEY, NOW_MS, OTHER_KEY, FakeCtx, invocation, opts, signed
 
 printable = st.text(st.characters(blacklist_categories=("Cc",)), min_size=1, max_size=60)  # type: ignore[arg-type]
@@ -73,11 +66,11 @@ def test_rate_limit_rejects_nonsense() -> None:
 def test_keys_from_env_forms(tmp_path: Path) -> None:
     ed = Ed25519SigningKey.from_seed("ops-1", b"s" * 32)
     f1, f2 = tmp_path / "k1.json", tmp_path / "k2.json"
-    f1.write_text(dump_key(KEY))
-    f2.write_text(dump_key(ed))
-    assert [k.key_id for k in keys_from_env_value(dump_key(KEY))] == ["backend-1"]
+    f1.write_text(dump_key_file(KEY))
+    f2.write_text(dump_key_file(ed))
+    assert [k.key_id for k in keys_from_env_value(dump_key_file(KEY))] == ["backend-1"]
     assert [k.key_id for k in keys_from_env_value(f"{f1}:{f2}")] == ["backend-1", "ops-1"]
-    mixed = json.dumps([json.loads(dump_key(OTHER_KEY)), str(f2)])
+    mixed = json.dumps([json.loads(dump_key_file(OTHER_KEY)), str(f2)])
     keys = keys_from_env_value(mixed)
     assert [k.key_id for k in keys] == ["ops-1", "ops-1"]
     # a private key file is reduced to its public half (keys compare by identity, so compare the bytes)
@@ -87,7 +80,7 @@ def test_keys_from_env_forms(tmp_path: Path) -> None:
 
 
 def test_load_key_ring_precedence_and_errors(tmp_path: Path) -> None:
-    env = {"SHUTDOWN_RPC_KEYS": dump_key(OTHER_KEY)}
+    env = {"SHUTDOWN_RPC_KEYS": dump_key_file(OTHER_KEY)}
     assert list(load_key_ring(env=env)) == ["ops-1"]
     assert list(load_key_ring([KEY], env=env)) == ["backend-1"]  # code wins over the environment
     bad = tmp_path / "bad.json"
@@ -102,7 +95,7 @@ def test_load_key_ring_precedence_and_errors(tmp_path: Path) -> None:
 
 def _write(tmp_path: Path, key: Any) -> Path:
     p = tmp_path / f"{key.key_id}.json"
-    p.write_text(dump_key(key))
+    p.write_text(dump_key_file(key))
     return p
 
 
@@ -147,12 +140,12 @@ class FakeSession:
             handler(object())
 
 
-async def enable_with_session(ctx: FakeCtx, session: FakeSession) -> RemoteShutdown:
+async def enable_with_session(ctx: FakeCtx, session: FakeSession) -> ShutdownHandler:
     """Remote shutdown on ``ctx`` with ``session`` as the one to drain, and no reply-flush delay."""
     return await enable_remote_shutdown(
         ctx.as_job_context(),
         keys=[KEY],
-        policy=ShutdownPolicy(reply_flush_delay_s=0),
+        timings=EndingTimings(reply_flush_delay_s=0),
         session=cast("AgentSession[Any]", session),
         _testing=Seams(clock=FixedClock(NOW_MS)),
     )
@@ -199,11 +192,11 @@ async def test_drain_session_returns_at_once_when_silent() -> None:
 def test_policy_grace_defaults_and_caps() -> None:
     from tests.agent_side.fakes import request
 
-    policy = ShutdownPolicy(default_drain_grace_ms=7_000, max_drain_grace_ms=20_000)
-    assert policy.drain_grace_s(request(options=opts(drain=True))) == 7.0
-    assert policy.drain_grace_s(request(options=opts(drain=True, grace_ms=60_000))) == 20.0
+    timings = EndingTimings(default_drain_grace_ms=7_000, max_drain_grace_ms=20_000)
+    assert timings.drain_grace_s(request(options=opts(drain=True))) == 7.0
+    assert timings.drain_grace_s(request(options=opts(drain=True, grace_ms=60_000))) == 20.0
     with pytest.raises(ValueError):
-        ShutdownPolicy(reply_flush_delay_s=-1)
+        EndingTimings(reply_flush_delay_s=-1)
 
 
 @settings(max_examples=300, deadline=None)

@@ -8,8 +8,9 @@ import logging
 
 import pytest
 
-from shutdown_rpc.agent_side import KeyScope, RateLimit, RemoteRequest, ShutdownPolicy
-from shutdown_rpc.protocol import Ack, AckStatus, ErrorCode, ReplayCache
+from shutdown_rpc.agent_side import AccessPolicy, KeyScope, RateLimit, RemoteRequest
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode
+from shutdown_rpc.protocol.wire import ReplayCache
 from tests.agent_side.fakes import KEY, OTHER_KEY, signed
 from tests.agent_side.test_handler import Harness, make
 
@@ -33,7 +34,7 @@ async def test_a_veto_draws_on_neither_budget() -> None:
         return "speaking to a customer"
 
     limits = RateLimit(burst=2, refill_per_s=NEVER_REFILLS, all_callers_burst=2, all_callers_refill_per_s=NEVER_REFILLS)
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=busy, rate_limit=limits))
+    h = await make(AccessPolicy(veto=busy, rate_limit=limits))
     for _ in range(5):  # a backend retrying a vetoed request (VETOED: "yes, later") is never rate limited for it
         await h.refused(signed(), ErrorCode.VETOED, caller="backend")
     # nor did the vetoes spend the all-callers budget: an invalid attempt still gets its own code
@@ -46,25 +47,25 @@ async def test_over_budget_a_key_scope_refusal_is_rate_limited_and_a_veto_keeps_
 
     scopes = {KEY.key_id: KeyScope(issuers=frozenset({"backend", "vetoed"}))}
     limits = RateLimit(all_callers_burst=2, all_callers_refill_per_s=NEVER_REFILLS)
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=busy, key_scopes=scopes, rate_limit=limits))
+    h = await make(AccessPolicy(veto=busy, key_scopes=scopes, rate_limit=limits))
     for n in range(2):
         await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller=f"PA_{n}")
     await h.refused(signed(issuer="intruder"), ErrorCode.RATE_LIMITED, caller="PB")  # NOT_AUTHORIZED (key scope)
     await h.refused(signed(issuer="vetoed"), ErrorCode.VETOED, caller="PC")
-    assert Ack.from_json(await h.call(signed(OTHER_KEY), caller="PD")).status is AckStatus.ACCEPTED
+    assert Acknowledgement.from_json(await h.call(signed(OTHER_KEY), caller="PD")).status is AckStatus.ACCEPTED
 
 
 async def test_a_full_replay_memory_draws_on_neither_budget() -> None:
     limits = RateLimit(burst=1, refill_per_s=NEVER_REFILLS, all_callers_burst=1, all_callers_refill_per_s=NEVER_REFILLS)
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=limits), replay=ReplayCache(max_entries=1))
-    assert Ack.from_json(await h.call(signed(), caller="backend")).status is AckStatus.ACCEPTED
+    h = await make(AccessPolicy(rate_limit=limits), replay=ReplayCache(max_entries=1))
+    assert Acknowledgement.from_json(await h.call(signed(), caller="backend")).status is AckStatus.ACCEPTED
     for _ in range(3):  # memory full of a live entry: RATE_LIMITED, which is not the caller's doing
         await h.refused(signed(), ErrorCode.RATE_LIMITED, caller="backend")
     await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller="backend")
 
 
 async def test_refusals_answered_rate_limited_over_budget_keep_it_spent() -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=RateLimit(all_callers_burst=2)))
+    h = await make(AccessPolicy(rate_limit=RateLimit(all_callers_burst=2)))
     now = frozen_budgets(h)
     for n in range(2):
         await h.refused(signed(room="other-room"), ErrorCode.WRONG_ROOM, caller=f"PA_{n}")
@@ -76,7 +77,7 @@ async def test_refusals_answered_rate_limited_over_budget_keep_it_spent() -> Non
 async def test_a_caller_over_its_limit_is_logged_once_then_in_sum_when_its_limit_recovers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, rate_limit=RateLimit(burst=2, refill_per_s=1.0)))
+    h = await make(AccessPolicy(rate_limit=RateLimit(burst=2, refill_per_s=1.0)))
     now = frozen_budgets(h)
     with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
         for _ in range(2):
@@ -87,7 +88,7 @@ async def test_a_caller_over_its_limit_is_logged_once_then_in_sum_when_its_limit
         assert len(records(caplog, "over its limit")) == 1
         assert records(caplog, "limit recovered") == []
         now[0] += 1.0  # one token back
-        assert Ack.from_json(await h.call(signed(), caller="mallory")).status is AckStatus.ACCEPTED
+        assert Acknowledgement.from_json(await h.call(signed(), caller="mallory")).status is AckStatus.ACCEPTED
     (summary,) = records(caplog, "limit recovered")
     assert summary.__dict__["unlogged_refusals"] == 300
     assert h.remote.counters["rate_limited"] == 300  # every attempt still counted for metrics
@@ -100,7 +101,7 @@ async def test_the_all_callers_recovered_record_waits_until_the_budget_has_reall
         return "busy"
 
     limits = RateLimit(all_callers_burst=2, all_callers_refill_per_s=1.0)
-    h = await make(ShutdownPolicy(reply_flush_delay_s=0, veto=busy, rate_limit=limits))
+    h = await make(AccessPolicy(veto=busy, rate_limit=limits))
     now = frozen_budgets(h)
     with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
         for n in range(2):

@@ -15,19 +15,16 @@ from aiohttp import web
 from livekit import api
 
 from shutdown_rpc.protocol import (
-    METHOD_NAME,
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     KeyRing,
     ShutdownRpcError,
     Verifier,
     VerifyingKey,
-    advertisement_attributes,
-    refusal_data,
-    refusal_message,
 )
+from shutdown_rpc.protocol.wire import METHOD_NAME, advertisement_attributes, refusal_data, refusal_message
 
 API_KEY = "fakekey"
 API_SECRET = "fakesecret-fakesecret-fakesecret-0123"  # test-only credentials of the fake server
@@ -75,13 +72,13 @@ class FakeParticipant:
     verifier: Verifier | None = None
 
     def answer(self, room: str, payload: str) -> str:
-        """Verify like an agent: the Ack JSON, or raise ShutdownRpcError."""
+        """Verify like an agent: the Acknowledgement JSON, or raise ShutdownRpcError."""
         if self.verifier is None:
             self.verifier = Verifier(KeyRing(self.keys))
-        decision = self.verifier.verify(payload, Binding(room, self.identity, self.job_id))
+        decision = self.verifier.verify(payload, AgentBinding(room, self.identity, self.job_id))
         if isinstance(decision, DuplicateRequest):
             return decision.ack.to_json()
-        ack = Ack(
+        ack = Acknowledgement(
             status=AckStatus.ACCEPTED,
             request_id=decision.request.request_id,
             agent_identity=self.identity,

@@ -10,9 +10,10 @@ import json
 import subprocess
 from pathlib import Path
 
-from shutdown_rpc.client_side import RoomNotFound, RoomOutcome
+from shutdown_rpc.client_side import RoomNotFound
 from shutdown_rpc.client_side import _cli as cli
 from shutdown_rpc.client_side._cli.fleet import _Progress
+from shutdown_rpc.client_side.fleet import RoomOutcome
 from shutdown_rpc.protocol import HmacSha256Key
 
 from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, FakeParticipant, agent

@@ -13,18 +13,14 @@ from livekit import api
 
 from shutdown_rpc.client_side import (
     AgentNotFound,
-    FleetRequest,
     Refused,
     RoomNotFound,
-    RoomOutcome,
-    RoomStatus,
     ShutdownClient,
+    ShutdownCommand,
     ShutdownResult,
-    WebhookListener,
-    end_fleet,
-    select_rooms,
 )
 from shutdown_rpc.client_side._webhooks import MAX_BODY_BYTES
+from shutdown_rpc.client_side.fleet import RoomOutcome, RoomStatus, WebhookListener, end_fleet, select_rooms
 from shutdown_rpc.protocol import HmacSha256Key
 
 from .conftest import KEY
@@ -60,7 +56,7 @@ async def test_end_fleet_outcomes_per_room(fake: tuple[FakeLiveKit, str], client
     server.add("foreign", agent("agent-f", [HmacSha256Key("someone-else", b"s" * 32)]))
     rooms = ["tenant-a-1", "tenant-a-2", "tenant-a-empty", "gone", "foreign"]
 
-    outcomes = await collect(end_fleet(client, rooms, FleetRequest(reason="maintenance", timeout=10), concurrency=2))
+    outcomes = await collect(end_fleet(client, rooms, ShutdownCommand(reason="maintenance"), timeout=10, concurrency=2))
 
     assert set(outcomes) == set(rooms)
     assert outcomes["tenant-a-1"].status is RoomStatus.ACKNOWLEDGED
@@ -103,7 +99,7 @@ async def test_concurrency_is_bounded_and_close_cancels(
     release = asyncio.Event()
     cancelled = 0
 
-    async def slow_shutdown_all(room: str, **_: object) -> dict[str, object]:
+    async def slow_shutdown_all(room: str, *_: object, **__: object) -> dict[str, object]:
         nonlocal in_flight, peak, cancelled
         in_flight += 1
         peak = max(peak, in_flight)

@@ -3,7 +3,8 @@ one room's failure is that room's outcome."""
 
 from __future__ import annotations
 
-from shutdown_rpc.client_side import RoomOutcome, RoomStatus, ShutdownClient, end_fleet
+from shutdown_rpc.client_side import ShutdownClient
+from shutdown_rpc.client_side.fleet import RoomOutcome, RoomStatus, end_fleet
 
 from .conftest import KEY
 from .fake_livekit import FakeLiveKit, agent

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shutdown_rpc.client_side import WebhookListener
 from shutdown_rpc.client_side import _cli as cli
+from shutdown_rpc.client_side.fleet import WebhookListener
 from shutdown_rpc.protocol import HmacSha256Key
 
 from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, agent

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from shutdown_rpc.client_side import _cli as cli
-from shutdown_rpc.client_side import load_key, write_key_file
-from shutdown_rpc.client_side._key_files import read_key_file
-from shutdown_rpc.protocol import MAX_KEY_FILE_BYTES, Ed25519SigningKey, HmacSha256Key, dump_key
+from shutdown_rpc.client_side._key_files import load_key, read_key_with_warning, write_key_file
+from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key_file
+from shutdown_rpc.protocol.wire import MAX_KEY_FILE_BYTES
 
 KEY = HmacSha256Key("backend-1", b"k" * 32)
 TARGET_CONTENT = "do not touch\n"
@@ -41,7 +41,7 @@ def entries(directory: Path) -> list[str]:
 
 def test_overwrite_replaces_a_symlink_and_never_writes_its_target(link_to_target: tuple[Path, Path]) -> None:
     link, target = link_to_target
-    write_key_file(link, dump_key(KEY), secret=True, overwrite=True)
+    write_key_file(link, dump_key_file(KEY), secret=True, overwrite=True)
     assert target.read_text() == TARGET_CONTENT and mode_of(target) == 0o644
     assert not link.is_symlink() and link.is_file()
     assert json.loads(link.read_text())["key_id"] == KEY.key_id
@@ -55,7 +55,7 @@ def test_without_overwrite_an_existing_symlink_is_refused(link_to_target: tuple[
     if dangling:
         target.unlink()
     with pytest.raises(FileExistsError) as info:
-        write_key_file(link, dump_key(KEY), secret=True)
+        write_key_file(link, dump_key_file(KEY), secret=True)
     assert info.value.filename == str(link)
     assert link.is_symlink()
     assert dangling or target.read_text() == TARGET_CONTENT
@@ -67,7 +67,7 @@ def test_without_overwrite_an_existing_file_is_refused_and_kept(tmp_path: Path) 
     path = tmp_path / "key.json"
     path.write_text("old")
     with pytest.raises(FileExistsError):
-        write_key_file(path, dump_key(KEY), secret=True)
+        write_key_file(path, dump_key_file(KEY), secret=True)
     assert path.read_text() == "old" and entries(tmp_path) == ["key.json"]
 
 
@@ -89,7 +89,7 @@ def test_modes_whatever_the_umask_and_the_previous_file(tmp_path: Path, secret: 
 def test_missing_directory_names_the_destination(tmp_path: Path) -> None:
     path = tmp_path / "missing" / "key.json"
     with pytest.raises(FileNotFoundError) as info:
-        write_key_file(path, dump_key(KEY), secret=True)
+        write_key_file(path, dump_key_file(KEY), secret=True)
     assert info.value.filename == str(path)
 
 
@@ -112,34 +112,34 @@ def test_keygen_ed25519_refuses_a_dangling_symlink_as_public_file_before_writing
 def test_read_follows_a_symlink_and_checks_the_target_mode(link_to_target: tuple[Path, Path]) -> None:
     # Secret volumes (Kubernetes) hand out keys as symlinks; the mode that matters is the target's.
     link, target = link_to_target
-    target.write_text(dump_key(KEY))
+    target.write_text(dump_key_file(KEY))
     target.chmod(0o644)
-    key, warning = read_key_file(link)
+    key, warning = read_key_with_warning(link)
     assert key == KEY
     assert warning is not None and "644" in warning
 
 
 def test_read_refuses_an_oversized_file(tmp_path: Path) -> None:
-    text = dump_key(KEY)
+    text = dump_key_file(KEY)
     path = tmp_path / "big.json"
     path.write_text(text + " " * (MAX_KEY_FILE_BYTES + 1 - len(text)))
     path.chmod(0o600)
     with pytest.raises(ValueError, match=f"larger than {MAX_KEY_FILE_BYTES} bytes"):
-        read_key_file(path)
+        read_key_with_warning(path)
     path.write_text(text + " " * (MAX_KEY_FILE_BYTES - len(text)))  # exactly the limit is fine
-    assert read_key_file(path)[0] == KEY
+    assert read_key_with_warning(path)[0] == KEY
     path.write_bytes(b" " * (50 * MAX_KEY_FILE_BYTES))
     with pytest.raises(ValueError, match="larger than"):
-        read_key_file(path)
+        read_key_with_warning(path)
 
 
 def test_read_refuses_non_regular_files_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match="not a regular file"):
-        read_key_file(fifo)
+        read_key_with_warning(fifo)
     with pytest.raises(ValueError, match="not a regular file"):
-        read_key_file(tmp_path)
+        read_key_with_warning(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -153,26 +153,26 @@ def test_read_refuses_non_regular_files_without_blocking(tmp_path: Path) -> None
 )
 def test_read_warns_about_secret_files_open_to_others(tmp_path: Path, key: object, mode: int, warned: bool) -> None:
     path = tmp_path / "key.json"
-    path.write_text(dump_key(key))  # type: ignore[arg-type]
+    path.write_text(dump_key_file(key))  # type: ignore[arg-type]
     path.chmod(mode)
-    _, warning = read_key_file(path)
+    _, warning = read_key_with_warning(path)
     assert (warning is not None) is warned
     assert warning is None or f"mode {mode:o}" in warning
 
 
 def test_read_errors_never_carry_key_material(tmp_path: Path) -> None:
     path = tmp_path / "key.json"
-    path.write_text(dump_key(KEY).replace('"hmac-sha256"', '"nope"'))
+    path.write_text(dump_key_file(KEY).replace('"hmac-sha256"', '"nope"'))
     with pytest.raises(ValueError) as info:
-        read_key_file(path)
-    assert json.loads(dump_key(KEY))["secret"] not in str(info.value)
+        read_key_with_warning(path)
+    assert json.loads(dump_key_file(KEY))["secret"] not in str(info.value)
     with pytest.raises(ValueError, match="cannot read key file"):
         load_key(str(tmp_path / "missing.json"))
 
 
 def test_a_secret_pasted_as_a_key_path_is_never_echoed(tmp_path: Path) -> None:
     # issue 11 defect 7: "cannot read key file '<the secret>'" for --key-file / SHUTDOWN_RPC_KEY_FILE
-    pasted = [dump_key(KEY), json.loads(dump_key(KEY))["secret"]]
+    pasted = [dump_key_file(KEY), json.loads(dump_key_file(KEY))["secret"]]
     for value in pasted:
         for path, env, source in (
             (value, {}, "--key-file"),
@@ -181,7 +181,7 @@ def test_a_secret_pasted_as_a_key_path_is_never_echoed(tmp_path: Path) -> None:
             with pytest.raises(ValueError) as info:
                 load_key(path, env, source="--key-file")
             assert str(info.value).startswith(f"{source}: cannot read key file")
-            assert value not in str(info.value) and json.loads(dump_key(KEY))["secret"] not in str(info.value)
+            assert value not in str(info.value) and json.loads(dump_key_file(KEY))["secret"] not in str(info.value)
         proc_err = _cli_usage_error(["mint", "--room", "r", "--agent", "a", "--key-file", value])
         assert value not in proc_err and "--key-file: cannot read key file" in proc_err
 

@@ -13,18 +13,17 @@ from shutdown_rpc.client_side import (
     AgentLeftBeforeReply,
     AgentNotFound,
     CallerHidden,
-    FailureKind,
-    Presence,
     Refused,
     RetryPolicy,
     RoomShutdownCaller,
-    RpcFailure,
     SeveralAgents,
+    ShutdownCommand,
     Timeout,
-    deliver,
 )
-from shutdown_rpc.client_side._server_api import parse_server_error
-from shutdown_rpc.protocol import AckStatus, ErrorCode, ShutdownRpcError, advertisement_attributes
+from shutdown_rpc.client_side._delivery import FailureKind, Presence, RpcFailure, deliver
+from shutdown_rpc.client_side._perform_rpc import parse_server_error
+from shutdown_rpc.protocol import AckStatus, ErrorCode, ShutdownRpcError
+from shutdown_rpc.protocol.wire import advertisement_attributes
 
 from .conftest import FAST, KEY
 from .fake_livekit import FakeParticipant, agent
@@ -109,7 +108,7 @@ class FakeRoom:
         try:
             return target.answer(self.name, payload)
         except ShutdownRpcError as error:
-            from shutdown_rpc.protocol import refusal_data, refusal_message
+            from shutdown_rpc.protocol.wire import refusal_data, refusal_message
 
             raise rtc.RpcError(int(error.code), refusal_message(error), refusal_data(error)) from None
 
@@ -129,7 +128,7 @@ async def test_in_room_accept_and_wait_for_exit() -> None:
     a = agent("agent-1", [KEY])
     room = FakeRoom(a)
     c = caller(room)
-    result = await c.shutdown(reason="bye")
+    result = await c.shutdown(ShutdownCommand(reason="bye"))
     assert result.status is AckStatus.ACCEPTED
     waiting = asyncio.ensure_future(c.wait_for_exit("agent-1", timeout=30))
     await room.subscribed.wait()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from shutdown_rpc.client_side import RoomShutdownCaller
-from shutdown_rpc.protocol import RECEIPT_METHOD
+from shutdown_rpc.client_side import RoomShutdownCaller, ShutdownCommand
+from shutdown_rpc.protocol.wire import RECEIPT_METHOD_NAME
 
 from .conftest import FAST, KEY
 from .fake_livekit import agent
@@ -23,7 +23,7 @@ class SlowReceiptRoom(FakeRoom):
         shutdown_call = self.local_participant.perform_rpc
 
         async def perform_rpc(*, destination_identity: str, method: str, payload: str, response_timeout: float) -> str:
-            if method != RECEIPT_METHOD:
+            if method != RECEIPT_METHOD_NAME:
                 return str(
                     await shutdown_call(
                         destination_identity=destination_identity,
@@ -43,7 +43,7 @@ class SlowReceiptRoom(FakeRoom):
 async def test_an_in_room_caller_can_wait_for_its_receipt_before_disconnecting() -> None:
     room = SlowReceiptRoom()
     caller = RoomShutdownCaller(room, KEY, issuer="tests", retry=FAST)  # type: ignore[arg-type]
-    result = await caller.shutdown(reason="bye")
+    result = await caller.shutdown(ShutdownCommand(reason="bye"))
     flushing = asyncio.ensure_future(caller.flush_receipts())
     await room.receipt_started.wait()
     assert not flushing.done()  # the receipt's call has not settled: disconnecting now could drop it

@@ -12,12 +12,14 @@ from shutdown_rpc.client_side import (
     RoomNotFound,
     SeveralAgents,
     ShutdownClient,
+    ShutdownCommand,
     ShutdownFailed,
     ShutdownResult,
     Timeout,
     TransportError,
 )
-from shutdown_rpc.protocol import AckStatus, ErrorCode, HmacSha256Key, unpack_envelope
+from shutdown_rpc.protocol import AckStatus, ErrorCode, HmacSha256Key
+from shutdown_rpc.protocol.wire import unpack_envelope
 
 from .conftest import FAST, KEY
 from .fake_livekit import API_KEY, FakeLiveKit, Leave, RpcErr, Twirp, agent
@@ -29,7 +31,7 @@ async def test_accepted_with_room_admin_token(fake: tuple[FakeLiveKit, str], cli
     server, _ = fake
     a = agent("agent-1", [KEY])
     server.add("room-1", a)
-    result = await client.shutdown("room-1", agent="agent-1", reason="done")
+    result = await client.shutdown("room-1", ShutdownCommand(reason="done"), agent="agent-1")
     assert result.status is AckStatus.ACCEPTED
     assert (result.agent_identity, result.ack.job_id, result.attempts) == ("agent-1", "AJ_fake", 1)
     assert result.ack.request_id == result.request_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from livekit import api
 
-from shutdown_rpc.client_side._server_api import parse_server_error
+from shutdown_rpc.client_side._perform_rpc import parse_server_error
 
 DATA = '{"version":1,"code":4133,"name":"VETOED","retryable":true}'
 

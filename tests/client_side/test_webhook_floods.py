@@ -8,14 +8,14 @@ import logging
 import aiohttp
 import pytest
 
-from shutdown_rpc.client_side import WebhookListener
+from shutdown_rpc.client_side.fleet import WebhookListener
 
 from .fake_livekit import API_KEY, API_SECRET
 from .test_fleet import event_body, signed_post
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "shutdown_rpc.webhooks" and r.levelno >= logging.WARNING]
+    return [r for r in caplog.records if r.name.startswith("shutdown_rpc") and r.levelno >= logging.WARNING]
 
 
 async def test_a_flood_of_unauthenticated_posts_is_logged_when_it_starts_and_in_sum_when_it_ends(

@@ -2,7 +2,7 @@
 light agent (harness/light_agent.py) registered with node 0, and jobs placed on a chosen node.
 
 The nodes post webhooks to a loopback port picked before they start (``CLUSTER_WEBHOOK``); a test that wants
-them opens a :class:`~shutdown_rpc.client_side.WebhookListener` on that port. The cluster FAILS the
+them opens a :class:`~shutdown_rpc.client_side.fleet.WebhookListener` on that port. The cluster FAILS the
 test with the reason when redis-server or livekit-server is missing or does not start: never a skip.
 """
 
@@ -23,7 +23,7 @@ from harness.cluster import ClusterStartError, LiveKitCluster
 from harness.livekit_server import free_port
 from harness.participant import RoomParticipant, connect_participant
 from shutdown_rpc.client_side import RetryPolicy, ShutdownClient
-from shutdown_rpc.protocol import HmacSha256Key, dump_key
+from shutdown_rpc.protocol import HmacSha256Key, dump_key_file
 from tests.e2e.conftest import E2E_API_KEY, E2E_API_SECRET, NETNS_ERROR
 
 TIMEOUT = 60.0  # upper bound of every wait; nothing is timed
@@ -77,7 +77,7 @@ def cluster_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cl
         LIGHT_AGENT,
         server=cluster.nodes[0],
         agent_name=f"light-{os.getpid()}",
-        env={"SHUTDOWN_RPC_KEYS": json.dumps([json.loads(dump_key(key))])},
+        env={"SHUTDOWN_RPC_KEYS": json.dumps([json.loads(dump_key_file(key))])},
         record_file=logs / "record.jsonl",
         log_path=logs / "worker.log",
     )

@@ -22,8 +22,8 @@ from livekit import api
 
 from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
 from harness.participant import RoomParticipant
-from shutdown_rpc.client_side import ServerChannel, ShutdownClient
-from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key
+from shutdown_rpc.client_side._server_api import ServerChannel
+from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # examples/agent.py with a worker that always reports load 0 (see harness/steady_example_agent.py)
@@ -40,7 +40,9 @@ class E2EKeys:
 
     def agent_env_value(self) -> str:
         """SHUTDOWN_RPC_KEYS for the agent: the HMAC secret and only the PUBLIC half of the Ed25519 key."""
-        return json.dumps([json.loads(dump_key(self.hmac)), json.loads(dump_key(self.ed25519.verifying_key()))])
+        return json.dumps(
+            [json.loads(dump_key_file(self.hmac)), json.loads(dump_key_file(self.ed25519.verifying_key()))]
+        )
 
 
 @dataclass
@@ -115,7 +117,7 @@ async def job_ended_once(agent: ExampleAgent, job: Job) -> Event:
 
 def server_api_channel(lkapi: api.LiveKitAPI, room: str, agent: str) -> ServerChannel:
     """The backend path's Channel (RoomService.PerformRpc) for relaying a given payload."""
-    return ServerChannel(ShutdownClient(None, issuer="e2e", lkapi=lkapi), room, agent)
+    return ServerChannel(lkapi, room, agent)
 
 
 def wall_ms() -> float:

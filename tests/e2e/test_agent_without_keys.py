@@ -10,7 +10,7 @@ import pytest
 from livekit import api
 
 from harness.agent_worker import RecordFile, process_gone
-from shutdown_rpc.client_side import Refused, ShutdownClient
+from shutdown_rpc.client_side import Refused, ShutdownClient, ShutdownCommand
 from shutdown_rpc.protocol import ErrorCode
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     EXAMPLE_AGENT,
@@ -42,7 +42,7 @@ async def test_agent_without_keys_runs_on_and_tells_each_caller(
 
     client = ShutdownClient(e2e_keys.hmac, issuer="backend", lkapi=lkapi)
     with pytest.raises(Refused) as refused:
-        await client.shutdown(room_name, agent=job.agent_identity, reason="bye", timeout=TIMEOUT)
+        await client.shutdown(room_name, ShutdownCommand(reason="bye"), agent=job.agent_identity, timeout=TIMEOUT)
 
     assert refused.value.code is ErrorCode.UNKNOWN_KEY and not refused.value.retryable
     assert "no verification keys (SHUTDOWN_RPC_KEYS unset)" in refused.value.message

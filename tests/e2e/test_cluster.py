@@ -10,9 +10,12 @@ import pytest
 from livekit import api
 
 from harness.room_state import identities, room_exists
-from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import RetryPolicy, ServerChannel, ShutdownClient, deliver, make_payload, mint_request
-from shutdown_rpc.protocol import Ack, AckStatus
+from shutdown_rpc.agent_side._reason import format_reason
+from shutdown_rpc.client_side import RetryPolicy, ShutdownCommand, mint_request
+from shutdown_rpc.client_side._delivery import deliver
+from shutdown_rpc.client_side._minting import make_payload
+from shutdown_rpc.client_side._server_api import ServerChannel
+from shutdown_rpc.protocol import Acknowledgement, AckStatus
 from tests.e2e.cluster_fixtures import (
     ISSUER,
     TIMEOUT,
@@ -37,7 +40,9 @@ async def test_backend_on_other_node_ends_the_job(
     assert cluster_env.cluster.node_hosting(room_name) != OTHER  # the API node does not host the room
     client = client_on(cluster_env, node_apis[OTHER])
 
-    result = await client.shutdown(room_name, agent=job.agent_identity, reason="tenant suspended", timeout=TIMEOUT)
+    result = await client.shutdown(
+        room_name, ShutdownCommand(reason="tenant suspended"), agent=job.agent_identity, timeout=TIMEOUT
+    )
 
     assert result.status is AckStatus.ACCEPTED
     assert (result.ack.agent_identity, result.ack.job_id) == (job.agent_identity, job.job_id)
@@ -58,7 +63,9 @@ async def test_discovery_and_wait_for_exit_across_nodes(
     client = client_on(cluster_env, node_apis[OTHER])
 
     assert await client.list_agents(room_name) == (job.agent_identity,)
-    result = await client.shutdown(room_name, reason="maintenance", timeout=TIMEOUT, wait_for_exit=TIMEOUT)
+    result = await client.shutdown(
+        room_name, ShutdownCommand(reason="maintenance"), timeout=TIMEOUT, wait_for_exit=TIMEOUT
+    )
 
     assert result.status is AckStatus.ACCEPTED
     assert result.agent_identity == job.agent_identity
@@ -73,14 +80,18 @@ async def test_minted_payload_relayed_by_participant_on_other_node(
     job = await start_cluster_job(cluster_env, node_apis, room_name, host=HOST, user_node=OTHER)
     assert job.user is not None
     minted = mint_request(
-        cluster_env.key, room=room_name, agent=job.agent_identity, reason="user hung up", issuer="web-backend"
+        cluster_env.key,
+        ShutdownCommand(reason="user hung up"),
+        room=room_name,
+        agent=job.agent_identity,
+        issuer="web-backend",
     )
 
     response = await job.user.local.perform_rpc(
         destination_identity=minted.agent, method=minted.method, payload=minted.payload, response_timeout=TIMEOUT
     )
 
-    ack = Ack.from_json(response)
+    ack = Acknowledgement.from_json(response)
     assert (ack.status, ack.request_id, ack.agent_identity) == (
         AckStatus.ACCEPTED,
         minted.request_id,
@@ -99,13 +110,13 @@ async def test_same_request_through_both_nodes_at_once(
     cluster_env: ClusterEnv, node_apis: list[api.LiveKitAPI], room_name: str
 ) -> None:
     job = await start_cluster_job(cluster_env, node_apis, room_name, host=HOST)
-    signed = make_payload(cluster_env.key, room=room_name, agent=job.agent_identity, reason="twice", issuer=ISSUER)
+    signed = make_payload(
+        cluster_env.key, ShutdownCommand(reason="twice"), room=room_name, agent=job.agent_identity, issuer=ISSUER
+    )
     policy = RetryPolicy(max_attempts=1, attempt_timeout_s=10.0)
 
     async def through(node: int) -> object:
-        channel = ServerChannel(
-            ShutdownClient(None, issuer="relay", lkapi=node_apis[node]), room_name, job.agent_identity
-        )
+        channel = ServerChannel(node_apis[node], room_name, job.agent_identity)
         return await deliver(
             channel,
             signed.payload,

@@ -8,7 +8,14 @@ import asyncio
 import pytest
 from livekit import api
 
-from shutdown_rpc.client_side import AgentLeftBeforeReply, RetryPolicy, ShutdownFailed, Timeout, TransportError
+from shutdown_rpc.client_side import (
+    AgentLeftBeforeReply,
+    RetryPolicy,
+    ShutdownCommand,
+    ShutdownFailed,
+    Timeout,
+    TransportError,
+)
 from tests.e2e.cluster_fixtures import (
     TIMEOUT,
     ClusterEnv,
@@ -38,7 +45,7 @@ async def test_host_node_stopped_while_call_pending(
     loop = asyncio.get_running_loop()
     started = loop.time()
     call = asyncio.create_task(
-        client.shutdown(room_name, agent=job.agent_identity, reason="node loss", timeout=DEADLINE_S)
+        client.shutdown(room_name, ShutdownCommand(reason="node loss"), agent=job.agent_identity, timeout=DEADLINE_S)
     )
     try:
         await cluster_env.worker.record.wait_for(room=room_name, event="veto_called", timeout=TIMEOUT)

@@ -28,6 +28,7 @@ from shutdown_rpc.client_side import (
     AgentLeftBeforeReply,
     RoomShutdownCaller,
     ShutdownClient,
+    ShutdownCommand,
     ShutdownFailed,
     ShutdownResult,
     Timeout,
@@ -139,7 +140,9 @@ async def test_agent_killed_before_it_answered(
     job = await start_job(fault_agent, lkapi, participant_factory, room_name)
     call = asyncio.create_task(
         typed_outcome(
-            client(e2e_keys, lkapi).shutdown(room_name, agent=job.agent_identity, reason="hold", timeout=DEADLINE_S)
+            client(e2e_keys, lkapi).shutdown(
+                room_name, ShutdownCommand(reason="hold"), agent=job.agent_identity, timeout=DEADLINE_S
+            )
         )
     )
     await fault_agent.events.wait_for(room=room_name, event="held", timeout=TIMEOUT)
@@ -159,7 +162,11 @@ async def test_participant_caller_dropped_mid_call(
     caller: RoomParticipant = await participant_factory(room_name, "caller")
     shutdown = RoomShutdownCaller(caller.room, e2e_keys.hmac, issuer=ISSUER)
     call = asyncio.create_task(
-        typed_outcome(shutdown.shutdown(agent=job.agent_identity, reason="hold: caller drops", timeout=DEADLINE_S))
+        typed_outcome(
+            shutdown.shutdown(
+                ShutdownCommand(reason="hold: caller drops"), agent=job.agent_identity, timeout=DEADLINE_S
+            )
+        )
     )
     held = await fault_agent.events.wait_for(room=room_name, event="held", timeout=TIMEOUT)
     await caller.disconnect()
@@ -196,7 +203,7 @@ async def test_server_api_caller_dropped_mid_call(
     dropping = api.LiveKitAPI(livekit_server.url, livekit_server.api_key, livekit_server.api_secret)
     call = asyncio.create_task(
         client(e2e_keys, dropping).shutdown(
-            room_name, agent=job.agent_identity, reason="hold: caller drops", timeout=DEADLINE_S
+            room_name, ShutdownCommand(reason="hold: caller drops"), agent=job.agent_identity, timeout=DEADLINE_S
         )
     )
     held = await fault_agent.events.wait_for(room=room_name, event="held", timeout=TIMEOUT)
@@ -217,10 +224,8 @@ async def test_job_crashing_during_drain(
     outcome, _ = await typed_outcome(
         client(e2e_keys, lkapi).shutdown(
             room_name,
+            ShutdownCommand(reason="crash-during-drain", drain=True, grace_ms=10_000),
             agent=job.agent_identity,
-            reason="crash-during-drain",
-            drain=True,
-            grace_ms=10_000,
             timeout=DEADLINE_S,
         )
     )
@@ -287,7 +292,9 @@ async def test_server_restarted_while_a_call_is_pending(
             job = await start_job(agent, lkapi, make, room)
             call = asyncio.create_task(
                 typed_outcome(
-                    client(e2e_keys, lkapi).shutdown(room, agent=job.agent_identity, reason="hold", timeout=DEADLINE_S)
+                    client(e2e_keys, lkapi).shutdown(
+                        room, ShutdownCommand(reason="hold"), agent=job.agent_identity, timeout=DEADLINE_S
+                    )
                 )
             )
             held = await agent.events.wait_for(room=room, event="held", timeout=TIMEOUT)

@@ -14,17 +14,10 @@ import pytest
 from livekit import api
 
 from harness.room_state import room_exists
-from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import (
-    FleetRequest,
-    RoomNotFound,
-    RoomStatus,
-    ShutdownResult,
-    WebhookListener,
-    end_fleet,
-    select_rooms,
-)
-from shutdown_rpc.protocol import dump_key
+from shutdown_rpc.agent_side._reason import format_reason
+from shutdown_rpc.client_side import RoomNotFound, ShutdownCommand, ShutdownResult
+from shutdown_rpc.client_side.fleet import RoomStatus, WebhookListener, end_fleet, select_rooms
+from shutdown_rpc.protocol import dump_key_file
 from tests.e2e.cluster_fixtures import (
     ISSUER,
     TIMEOUT,
@@ -58,7 +51,7 @@ async def test_fleet_by_glob_confirmed_by_webhooks(cluster_env: ClusterEnv, node
         outcomes = [
             o
             async for o in end_fleet(
-                client, rooms, FleetRequest(reason="deploy rollback", timeout=TIMEOUT), confirm_timeout=TIMEOUT,
+                client, rooms, ShutdownCommand(reason="deploy rollback"), timeout=TIMEOUT, confirm_timeout=TIMEOUT,
                 departures=hooks,
             )
         ]  # fmt: skip
@@ -97,7 +90,11 @@ async def test_fleet_dry_run_then_polling(cluster_env: ClusterEnv, node_apis: li
     outcomes = {
         o.room: o
         async for o in end_fleet(
-            client, [job.room, empty, missing], FleetRequest(reason="polling", timeout=TIMEOUT), confirm_timeout=TIMEOUT
+            client,
+            [job.room, empty, missing],
+            ShutdownCommand(reason="polling"),
+            timeout=TIMEOUT,
+            confirm_timeout=TIMEOUT,
         )
     }
     assert outcomes[job.room].status is RoomStatus.ENDED
@@ -118,7 +115,7 @@ async def test_fleet_command_on_cluster(
     tenant = f"tenant-{uuid.uuid4().hex[:6]}"
     jobs = [await start_cluster_job(cluster_env, node_apis, f"{tenant}-{i}", host=i % 2) for i in range(2)]
     key_file = tmp_path / "key.json"
-    key_file.write_text(dump_key(cluster_env.key))
+    key_file.write_text(dump_key_file(cluster_env.key))
     key_file.chmod(0o600)
     cluster = cluster_env.cluster
     env = {

@@ -17,9 +17,11 @@ from livekit import api, rtc
 from harness.links import BLACKOUT_ENV
 from harness.livekit_server import LiveKitServer
 from harness.participant import RoomParticipant
-from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import AgentLeftBeforeReply, ShutdownClient, ShutdownResult, perform_rpc
-from shutdown_rpc.protocol import METHOD_NAME, RECEIPT_METHOD, ShutdownOptions, build_request, sign_request
+from shutdown_rpc.agent_side._reason import format_reason
+from shutdown_rpc.client_side import AgentLeftBeforeReply, ShutdownClient, ShutdownCommand, ShutdownResult
+from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from shutdown_rpc.protocol import ShutdownOptions, build_request, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME
 from tests.e2e.links_fixtures import leave, linked_setup, lkapi_relay_fixture, relay_server_fixture  # noqa: F401
 from tests.e2e.remote_fixtures import TIMEOUT, E2EKeys, e2e_keys_fixture, job_ended_once, wall_ms  # noqa: F401
 
@@ -34,7 +36,9 @@ async def shutdown_outcome(
 ) -> ShutdownResult | AgentLeftBeforeReply:
     """The typed outcome of one request; anything else (Timeout, TransportError, a hang) fails the test."""
     client = ShutdownClient(keys.hmac, issuer=ISSUER, lkapi=lkapi)
-    call = client.shutdown(room, agent=agent, reason=reason, timeout=CALLER_DEADLINE_S, request_id=request_id)
+    call = client.shutdown(
+        room, ShutdownCommand(reason=reason, request_id=request_id), agent=agent, timeout=CALLER_DEADLINE_S
+    )
     try:
         return await asyncio.wait_for(call, CALLER_DEADLINE_S + 15)  # a bound against hangs, not a timing target
     except AgentLeftBeforeReply as left:
@@ -133,7 +137,7 @@ async def test_without_drain_the_agent_is_silent_before_it_leaves(
             quiet = await watch.wait_quiet(frames=50, timeout=TIMEOUT)  # 0.5 s: more than a hiccup of a busy agent
             assert not left, "the agent left before the user heard silence"
             await perform_rpc(
-                lkapi_relay, room=room, destination_identity=job.agent_identity, method=RECEIPT_METHOD,
+                lkapi_relay, room=room, destination_identity=job.agent_identity, method=RECEIPT_METHOD_NAME,
                 payload=request_id, response_timeout_s=10, timeout_s=30,
             )  # fmt: skip
             await job.user.wait_participant_left(job.agent_identity, timeout=TIMEOUT)
@@ -168,7 +172,9 @@ async def test_with_drain_the_utterance_finishes_then_the_agent_leaves(
         try:
             await job.user.wait_until(lambda: agent.attributes.get("lk.agent.state") == "speaking", timeout=TIMEOUT)
             client = ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=lkapi_relay)
-            result = await client.shutdown(room, agent=job.agent_identity, reason="drain", drain=True, grace_ms=30_000)
+            result = await client.shutdown(
+                room, ShutdownCommand(reason="drain", drain=True, grace_ms=30_000), agent=job.agent_identity
+            )
             assert result.status == "accepted"
 
             await job.user.wait_participant_left(job.agent_identity, timeout=TIMEOUT)

@@ -15,8 +15,8 @@ from livekit import api
 
 from harness.agent_worker import RecordFile
 from harness.livekit_server import LiveKitServer
-from shutdown_rpc.client_side import ShutdownClient
-from shutdown_rpc.protocol import AckStatus, dump_key
+from shutdown_rpc.client_side import ShutdownClient, ShutdownCommand
+from shutdown_rpc.protocol import AckStatus, dump_key_file
 from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture, venv_worker  # noqa: F401 - fixture
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
@@ -35,16 +35,16 @@ import asyncio, importlib.util, json, sys
 
 assert importlib.util.find_spec("livekit.agents") is None, "this venv must not hold livekit-agents"
 import shutdown_rpc
-from shutdown_rpc.client_side import ShutdownClient
-from shutdown_rpc.protocol import parse_key, signing_key_of
+from shutdown_rpc.client_side import ShutdownClient, ShutdownCommand, load_signing_key
 
 room, agent, key_path = sys.argv[1:4]
-key = signing_key_of(parse_key(open(key_path).read()))
+key, _ = load_signing_key(key_path)
 
 
 async def main() -> None:
     async with ShutdownClient(key, issuer="client-only-venv") as client:  # LIVEKIT_URL / _API_KEY / _API_SECRET
-        result = await client.shutdown(room, agent=agent, reason="sent from a [client] venv", timeout=60)
+        command = ShutdownCommand(reason="sent from a [client] venv")
+        result = await client.shutdown(room, command, agent=agent, timeout=60)
     print(json.dumps({"status": result.ack.status.value, "agent": result.agent_identity,
                       "package": shutdown_rpc.__file__}))
 
@@ -67,7 +67,7 @@ async def test_client_only_venv_sends_and_gets_the_ack(
     assert client.importable("shutdown_rpc.client_side")
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
     key_path = tmp_path / "backend.key.json"
-    key_path.write_text(dump_key(e2e_keys.ed25519))
+    key_path.write_text(dump_key_file(e2e_keys.ed25519))
     (tmp_path / "backend.py").write_text(BACKEND)
 
     done = client.run(
@@ -109,7 +109,9 @@ async def test_agent_only_venv_runs_the_example_agent(
         job = await start_job(agent, lkapi, participant_factory, room_name)
         client = ShutdownClient(e2e_keys.hmac, issuer="dev-venv-backend", lkapi=lkapi)
 
-        result = await client.shutdown(room_name, agent=job.agent_identity, reason="from a wheel", timeout=TIMEOUT)
+        result = await client.shutdown(
+            room_name, ShutdownCommand(reason="from a wheel"), agent=job.agent_identity, timeout=TIMEOUT
+        )
 
         assert result.ack.status is AckStatus.ACCEPTED
         callback = await job_ended_once(agent, job)

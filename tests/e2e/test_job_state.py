@@ -17,7 +17,7 @@ from livekit import api, rtc
 from harness.agent_worker import AgentWorker
 from harness.job_states import JobEnding, wait_job_ending
 from harness.livekit_server import LiveKitServer
-from shutdown_rpc.client_side import ShutdownClient
+from shutdown_rpc.client_side import ShutdownClient, ShutdownCommand
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
     E2EKeys,
@@ -51,7 +51,7 @@ async def test_accepted_request_ends_the_job_as_a_success(
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
     client = ShutdownClient(e2e_keys.hmac, issuer="job-state", lkapi=lkapi)
 
-    result = await client.shutdown(room_name, agent=job.agent_identity, reason="done", timeout=TIMEOUT)
+    result = await client.shutdown(room_name, ShutdownCommand(reason="done"), agent=job.agent_identity, timeout=TIMEOUT)
 
     assert result.status == "accepted"
     await job_ended_once(example_agent, job)

@@ -27,8 +27,8 @@ from livekit import api
 
 from harness.livekit_server import LiveKitServer
 from harness.participant import mint_token
-from shutdown_rpc.client_side import mint_request
-from shutdown_rpc.protocol import HmacSha256Key, dump_key
+from shutdown_rpc.client_side import ShutdownCommand, mint_request
+from shutdown_rpc.protocol import HmacSha256Key, dump_key_file
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     E2EKeys,
     ExampleAgent,
@@ -129,11 +129,17 @@ async def test_node_participant_relays_python_minted_request(
 ) -> None:
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
     reason = "relayed by a Node participant"
-    minted = mint_request(e2e_keys.hmac, room=room_name, agent=job.agent_identity, reason=reason, issuer=ISSUER)
+    minted = mint_request(
+        e2e_keys.hmac, ShutdownCommand(reason=reason), room=room_name, agent=job.agent_identity, issuer=ISSUER
+    )
     # refused first (typed from the real RpcError of @livekit/rtc-node), without ending the job
-    other_room = mint_request(e2e_keys.hmac, room=room_name + "-x", agent=job.agent_identity, reason="x", issuer=ISSUER)
+    other_room = mint_request(
+        e2e_keys.hmac, ShutdownCommand(reason="x"), room=room_name + "-x", agent=job.agent_identity, issuer=ISSUER
+    )
     stranger = HmacSha256Key("js-e2e-unknown", os.urandom(32))
-    unknown_key = mint_request(stranger, room=room_name, agent=job.agent_identity, reason="x", issuer=ISSUER)
+    unknown_key = mint_request(
+        stranger, ShutdownCommand(reason="x"), room=room_name, agent=job.agent_identity, issuer=ISSUER
+    )
     out = await run_js(
         js_client / "node_client.js",
         {
@@ -170,7 +176,7 @@ async def test_node_backend_signs_its_own_request(
             "LIVEKIT_URL": livekit_server.url,
             "LIVEKIT_TOKEN": token_for(livekit_server, room_name, "js-node-backend"),
             "SHUTDOWN_RPC_DESTINATION": job.agent_identity,
-            "SHUTDOWN_RPC_KEY_FILE": dump_key(e2e_keys.ed25519),
+            "SHUTDOWN_RPC_KEY_FILE": dump_key_file(e2e_keys.ed25519),
             "SHUTDOWN_RPC_ROOM": room_name,
             "SHUTDOWN_RPC_ISSUER": ISSUER,
             "SHUTDOWN_RPC_REASON": reason,
@@ -194,7 +200,9 @@ async def test_browser_relays_python_minted_request(
 ) -> None:
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
     reason = "relayed by a browser"
-    minted = mint_request(e2e_keys.hmac, room=room_name, agent=job.agent_identity, reason=reason, issuer=ISSUER)
+    minted = mint_request(
+        e2e_keys.hmac, ShutdownCommand(reason=reason), room=room_name, agent=job.agent_identity, issuer=ISSUER
+    )
     out = await run_js(
         js_client / "browser_relay.js",
         {

@@ -23,7 +23,8 @@ from livekit import api
 
 from harness.agent_worker import AgentWorker
 from harness.livekit_server import LiveKitServer
-from shutdown_rpc.protocol import Binding, FixedClock, KeyRing, VerifiedRequest, Verifier, parse_key, verifying_key_of
+from shutdown_rpc.protocol import AgentBinding, KeyRing, VerifiedRequest, Verifier, parse_key_file
+from shutdown_rpc.protocol.wire import FixedClock, verifying_key_of
 from tests.e2e.installed import REPO_ROOT, ExtraVenv, extra_venvs_fixture, venv_worker  # noqa: F401 - fixture
 from tests.e2e.remote_fixtures import TIMEOUT
 
@@ -44,7 +45,7 @@ log_outcome("accepted", rpc_request_id="r1", caller="backend", request_id="q1")
 log_outcome("duplicate", rpc_request_id="r2", caller="backend", request_id="q1")
 log_outcome("bad_signature", rpc_request_id="r3", caller="x", code=ErrorCode.BAD_SIGNATURE, detail="forged")
 # the record the handler writes when a flood's budget recovers (its attempts had no record of their own)
-logging.getLogger("shutdown_rpc.agent_side").warning("budget recovered", extra={"unlogged_refusals": 40})
+logging.getLogger("shutdown_rpc").warning("budget recovered", extra={"unlogged_refusals": 40})
 for outcome in ("accepted", "duplicate", "bad_signature", "expired", "rate_limited"):
     print(outcome, REGISTRY.get_sample_value("shutdown_rpc_calls_total", {"outcome": outcome}))
 """
@@ -134,9 +135,9 @@ def test_mint_snippet_prints_a_payload_the_agent_accepts(extra_venvs: dict[str, 
     assert done.returncode == 0, done.stderr
     minted = ast.literal_eval(done.stdout.strip())
     assert minted["destinationIdentity"] == "agent-AJ_x" and minted["method"] == "shutdown_rpc.shutdown"
-    public = verifying_key_of(parse_key((tmp_path / "backend.key.json.pub").read_text()))
+    public = verifying_key_of(parse_key_file((tmp_path / "backend.key.json.pub").read_text()))
     verifier = Verifier(KeyRing([public]), clock=FixedClock(time.time_ns() // 1_000_000))
-    decision = verifier.verify(minted["payload"], Binding("support-42", "agent-AJ_x", "AJ_x"))
+    decision = verifier.verify(minted["payload"], AgentBinding("support-42", "agent-AJ_x", "AJ_x"))
     assert isinstance(decision, VerifiedRequest)
     assert decision.request.reason == "user hung up" and decision.request.issuer == "web-backend"
 

@@ -15,29 +15,20 @@ import pytest
 from livekit import api, rtc
 
 from harness.room_state import identities, room_exists
-from shutdown_rpc.agent_side import format_reason
-from shutdown_rpc.client_side import (
-    Refused,
-    RetryPolicy,
-    RoomChannel,
-    ShutdownClient,
-    ShutdownResult,
-    deliver,
-    mint_request,
-)
+from shutdown_rpc.agent_side._reason import format_reason
+from shutdown_rpc.client_side import Refused, RetryPolicy, ShutdownClient, ShutdownCommand, ShutdownResult, mint_request
+from shutdown_rpc.client_side._delivery import deliver
+from shutdown_rpc.client_side._participant import RoomChannel
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     ShutdownOptions,
     SigningKey,
     build_request,
-    encode_body,
-    seal,
     sign_request,
-    unsigned_request,
 )
+from shutdown_rpc.protocol.wire import FixedClock, encode_body, seal, unsigned_request
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
     E2EKeys,
@@ -80,7 +71,9 @@ async def test_backend_shutdown_without_joining(
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
     client = ShutdownClient(signing_key(e2e_keys, algorithm), issuer=ISSUER, lkapi=lkapi)
 
-    result = await client.shutdown(room_name, agent=job.agent_identity, reason="invoice unpaid", timeout=TIMEOUT)
+    result = await client.shutdown(
+        room_name, ShutdownCommand(reason="invoice unpaid"), agent=job.agent_identity, timeout=TIMEOUT
+    )
 
     assert result.status == "accepted"
     assert (result.ack.agent_identity, result.ack.job_id) == (job.agent_identity, job.job_id)
@@ -100,7 +93,7 @@ async def test_delete_room_after_callbacks(
     client = ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=lkapi)
 
     result = await client.shutdown(
-        room_name, agent=job.agent_identity, reason="session over", delete_room=True, timeout=TIMEOUT
+        room_name, ShutdownCommand(reason="session over", delete_room=True), agent=job.agent_identity, timeout=TIMEOUT
     )
 
     assert result.status == "accepted"
@@ -137,7 +130,10 @@ async def test_drain_lets_speech_finish_before_leaving(
     client = ShutdownClient(e2e_keys.ed25519, issuer=ISSUER, lkapi=lkapi)
 
     result = await client.shutdown(
-        room_name, agent=job.agent_identity, reason="drain me", drain=True, grace_ms=30_000, timeout=TIMEOUT
+        room_name,
+        ShutdownCommand(reason="drain me", drain=True, grace_ms=30_000),
+        agent=job.agent_identity,
+        timeout=TIMEOUT,
     )
 
     assert result.status == "accepted"
@@ -164,14 +160,18 @@ async def test_frontend_relays_minted_payload(
     job = await start_job(example_agent, lkapi, participant_factory, room_name)
     # the backend mints (it holds the key); the frontend only relays the opaque string
     minted = mint_request(
-        e2e_keys.ed25519, room=room_name, agent=job.agent_identity, reason="user hung up", issuer="web-backend"
+        e2e_keys.ed25519,
+        ShutdownCommand(reason="user hung up"),
+        room=room_name,
+        agent=job.agent_identity,
+        issuer="web-backend",
     )
 
     response = await job.user.local.perform_rpc(
         destination_identity=minted.agent, method=minted.method, payload=minted.payload, response_timeout=TIMEOUT
     )
 
-    ack = Ack.from_json(response)
+    ack = Acknowledgement.from_json(response)
     assert (ack.status, ack.request_id, ack.agent_identity) == ("accepted", minted.request_id, job.agent_identity)
     callback = await job_ended_once(example_agent, job)
     assert callback["reason"] == format_reason("web-backend", minted.request_id, "user hung up")
@@ -245,7 +245,7 @@ async def test_refusals_over_the_wire_keep_the_agent(
     assert job.agent_identity in await identities(lkapi, room_name)
     # still listening: a valid request is accepted and ends the job
     result = await ShutdownClient(e2e_keys.hmac, issuer=ISSUER, lkapi=lkapi).shutdown(
-        room_name, agent=job.agent_identity, reason="after refusals", timeout=TIMEOUT
+        room_name, ShutdownCommand(reason="after refusals"), agent=job.agent_identity, timeout=TIMEOUT
     )
     assert result.status == "accepted"
     await job_ended_once(example_agent, job)

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from shutdown_rpc.protocol import HmacSha256Key, dump_key
+from shutdown_rpc.protocol import HmacSha256Key, dump_key_file
 
 KEY = HmacSha256Key("web-backend-1", b"k" * 32)
 SESSION_SECRET = "app-session-secret-for-the-test"
@@ -19,7 +19,7 @@ SESSION_SECRET = "app-session-secret-for-the-test"
 
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    monkeypatch.setenv("SHUTDOWN_RPC_KEY", dump_key(KEY))
+    monkeypatch.setenv("SHUTDOWN_RPC_KEY", dump_key_file(KEY))
     monkeypatch.setenv("APP_SESSION_SECRET", SESSION_SECRET)
     monkeypatch.delenv("SHUTDOWN_RPC_KEY_FILE", raising=False)
     import examples.backend_mint_endpoint as module

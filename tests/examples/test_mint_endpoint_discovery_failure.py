@@ -32,7 +32,7 @@ class UnreachableServer:
     async def __aexit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         return None
 
-    async def list_agents(self, room: str, *, all_agents: bool) -> tuple[str, ...]:
+    async def list_agents(self, room: str, *, all_agents: bool = True) -> tuple[str, ...]:
         raise TransportError(DETAIL, room=room)
 
 

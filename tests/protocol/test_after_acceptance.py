@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from shutdown_rpc.protocol import RECEIPT_METHOD, Ending, ending_attributes, is_receipt_for, parse_ending
+from shutdown_rpc.protocol.wire import RECEIPT_METHOD_NAME, Ending, ending_attributes, is_receipt_for, parse_ending
 
 VECTORS: dict[str, Any] = json.loads((Path(__file__).resolve().parents[2] / "vectors" / "v1.json").read_text())
 AFTER = VECTORS["after_acceptance"]
 
 
 def test_receipt_method() -> None:
-    assert AFTER["receipt_method"] == RECEIPT_METHOD == "shutdown_rpc.received"
+    assert AFTER["receipt_method"] == RECEIPT_METHOD_NAME == "shutdown_rpc.received"
 
 
 @pytest.mark.parametrize("case", AFTER["receipts"], ids=lambda c: repr(c["payload"])[:30])

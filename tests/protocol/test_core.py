@@ -6,35 +6,40 @@ import json
 
 import pytest
 
+from scripts.vectorgen.runner import key_ring, load_vectors, run_case
 from shutdown_rpc.protocol import (
-    ATTR_KEY_IDS,
-    ATTR_METHOD,
     CODE_INFO,
-    METHOD_NAME,
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     Ed25519SigningKey,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
-    ReplayCache,
     ShutdownRpcError,
     VerifiedRequest,
     Verifier,
-    advertisement_attributes,
     build_request,
-    dump_key,
+    dump_key_file,
     new_request_id,
+    parse_key_file,
+    sign_request,
+)
+from shutdown_rpc.protocol.wire import (
+    ATTR_KEY_IDS,
+    ATTR_METHOD,
+    METHOD_NAME,
+    FixedClock,
+    ReplayCache,
+    advertisement_attributes,
     parse_advertisement,
-    parse_key,
     parse_refusal,
     refusal_data,
     refusal_message,
-    sign_request,
 )
+
+DEEP = "[" * 2000 + "]" * 2000
 
 NOW_MS = 1_800_000_000_000
 KEY = HmacSha256Key("hmac-1", b"s" * 32)
@@ -75,18 +80,18 @@ def test_key_id_charset(bad: str) -> None:
 def test_key_files_round_trip_without_leaking_in_errors() -> None:
     ed = Ed25519SigningKey.generate("ed-1")
     for key in (KEY, ed, ed.verifying_key()):
-        parsed = parse_key(dump_key(key))
+        parsed = parse_key_file(dump_key_file(key))
         assert parsed.key_id == key.key_id and parsed.algorithm == key.algorithm
-    assert parse_key(dump_key(ed)).seed_bytes() == ed.seed_bytes()  # type: ignore[union-attr]
-    broken = json.loads(dump_key(KEY)) | {"secret": "!!not base64!!"}
+    assert parse_key_file(dump_key_file(ed)).seed_bytes() == ed.seed_bytes()  # type: ignore[union-attr]
+    broken = json.loads(dump_key_file(KEY)) | {"secret": "!!not base64!!"}
     with pytest.raises(ValueError) as info:
-        parse_key(json.dumps(broken))
+        parse_key_file(json.dumps(broken))
     assert "!!" not in str(info.value)
-    mismatched = json.loads(dump_key(ed)) | {
-        "public_key": json.loads(dump_key(Ed25519SigningKey.generate("x")))["public_key"]
+    mismatched = json.loads(dump_key_file(ed)) | {
+        "public_key": json.loads(dump_key_file(Ed25519SigningKey.generate("x")))["public_key"]
     }
     with pytest.raises(ValueError, match="does not match"):
-        parse_key(json.dumps(mismatched))
+        parse_key_file(json.dumps(mismatched))
 
 
 def test_request_ids_are_random_and_well_formed() -> None:
@@ -96,13 +101,13 @@ def test_request_ids_are_random_and_well_formed() -> None:
 
 
 def _accepted(verifier: Verifier, payload: str) -> VerifiedRequest:
-    result = verifier.verify(payload, Binding("room-1", "agent-1"))
+    result = verifier.verify(payload, AgentBinding("room-1", "agent-1"))
     assert isinstance(result, VerifiedRequest)
     return result
 
 
-def _ack(request_id: str) -> Ack:
-    return Ack(
+def _ack(request_id: str) -> Acknowledgement:
+    return Acknowledgement(
         status=AckStatus.ACCEPTED, request_id=request_id, agent_identity="agent-1", job_id="AJ_1", agent_time_ms=NOW_MS
     )
 
@@ -113,12 +118,12 @@ def test_replay_is_remembered_until_expiry_plus_skew_then_forgotten() -> None:
     request = build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock, lifetime_s=60)
     payload = sign_request(request, KEY)
     _accepted(verifier, payload).accept(_ack(request.request_id))
-    duplicate = verifier.verify(payload, Binding("room-1", "agent-1"))
+    duplicate = verifier.verify(payload, AgentBinding("room-1", "agent-1"))
     assert isinstance(duplicate, DuplicateRequest)
     assert duplicate.ack.status is AckStatus.DUPLICATE and duplicate.ack.agent_time_ms == NOW_MS
     clock.set((request.expires_at + 30) * 1000)
     with pytest.raises(ShutdownRpcError) as info:
-        verifier.verify(payload, Binding("room-1", "agent-1"))
+        verifier.verify(payload, AgentBinding("room-1", "agent-1"))
     assert info.value.code is ErrorCode.EXPIRED
     assert verifier.replay.lookup(request.request_id, clock.now_ms()) is None
 
@@ -145,13 +150,13 @@ def test_replay_memory_is_bounded_and_fails_closed() -> None:
 
 def test_ack_json_round_trip_and_forward_compatible() -> None:
     ack = _ack("A" * 22)
-    assert Ack.from_json(ack.to_json()) == ack
+    assert Acknowledgement.from_json(ack.to_json()) == ack
     newer = json.loads(ack.to_json()) | {"some_future_field": [1, 2]}
-    assert Ack.from_json(json.dumps(newer)) == ack
+    assert Acknowledgement.from_json(json.dumps(newer)) == ack
     with pytest.raises(ValueError):
-        Ack.from_json('{"status":"accepted"}')
+        Acknowledgement.from_json('{"status":"accepted"}')
     with pytest.raises(ValueError):
-        Ack.from_json("x" * 5000)
+        Acknowledgement.from_json("x" * 5000)
 
 
 def test_refusal_message_is_bounded_and_round_trips() -> None:
@@ -181,22 +186,22 @@ def test_advertisement_round_trip() -> None:
 
 
 def test_unsigned_request_needs_explicit_permission() -> None:
-    from shutdown_rpc.protocol import unsigned_request
+    from shutdown_rpc.protocol.wire import unsigned_request
 
     clock = FixedClock(NOW_MS)
     verifier = Verifier(KeyRing([KEY]), clock=clock)
     payload = unsigned_request(build_request(room="room-1", target="agent-1", reason="r", issuer="b", clock=clock))
     with pytest.raises(ShutdownRpcError) as info:
-        verifier.verify(payload, Binding("room-1", "agent-1"))
+        verifier.verify(payload, AgentBinding("room-1", "agent-1"))
     assert info.value.code is ErrorCode.UNSIGNED_REFUSED
-    result = verifier.verify(payload, Binding("room-1", "agent-1"), allow_unsigned=True)
+    result = verifier.verify(payload, AgentBinding("room-1", "agent-1"), allow_unsigned=True)
     assert isinstance(result, VerifiedRequest) and result.key_id is None
 
 
 def test_any_agent_target_is_a_verify_option_not_part_of_the_binding() -> None:
     clock = FixedClock(NOW_MS)
     verifier = Verifier(KeyRing([KEY]), clock=clock)
-    binding = Binding("room-1", "agent-1", "AJ_1")
+    binding = AgentBinding("room-1", "agent-1", "AJ_1")
     assert not hasattr(binding, "allow_any_agent")  # the binding says who the agent is, nothing more
     payload = sign_request(build_request(room="room-1", target="*", reason="r", issuer="b", clock=clock), KEY)
     with pytest.raises(ShutdownRpcError) as info:
@@ -214,3 +219,31 @@ def test_verifier_refuses_unsafe_configuration() -> None:
         Verifier(KeyRing([KEY]), max_lifetime_s=301)
     with pytest.raises(ValueError):
         Verifier(KeyRing([KEY]), skew_s=-1)
+
+
+def test_deep_refusal_data_still_gives_the_typed_error() -> None:
+    error = parse_refusal(int(ErrorCode.EXPIRED), "EXPIRED: request expired", '{"a": ' + DEEP * 3 + "}")
+    assert isinstance(error, ShutdownRpcError) and error.code is ErrorCode.EXPIRED
+    assert error.supported_versions == ()
+
+
+def test_screening_never_refuses_what_the_verifier_accepts() -> None:
+    """Verifier.screen (spec §7 step 15, over budget) passes every accepted or duplicate vector, and a payload it
+    refuses is one the full order refuses too."""
+    vectors = load_vectors()
+    ring = key_ring(vectors["keys"])
+    screened_out = 0
+    for case in vectors["cases"]:
+        b = case["binding"]
+        binding = AgentBinding(b["room"], b["agent_identity"], b["job_id"])
+        verifier = Verifier(ring, clock=FixedClock(case["now_ms"]))
+        try:
+            verifier.screen(
+                case["payload"], binding, allow_unsigned=b["allow_unsigned"], allow_any_agent=b["allow_any_agent"]
+            )
+        except ShutdownRpcError:
+            screened_out += 1
+            assert case["expected"]["outcome"] == "refused", case["name"]
+        outcome = run_case(case, ring, skew_s=vectors["skew_s"], max_lifetime_s=vectors["max_lifetime_s"])
+        assert outcome == case["expected"], case["name"]
+    assert screened_out > 50  # most refusals need no signature check

@@ -58,8 +58,7 @@ def test_verified_request_is_still_frozen() -> None:
     import pytest
 
     from shutdown_rpc.protocol import (
-        Binding,
-        FixedClock,
+        AgentBinding,
         HmacSha256Key,
         KeyRing,
         VerifiedRequest,
@@ -67,9 +66,10 @@ def test_verified_request_is_still_frozen() -> None:
         build_request,
         sign_request,
     )
+    from shutdown_rpc.protocol.wire import FixedClock
 
     key, clock = HmacSha256Key("hmac-1", bytes(range(32))), FixedClock(1_800_000_000_000)
-    binding = Binding("room-1", "agent-1", "AJ_1")
+    binding = AgentBinding("room-1", "agent-1", "AJ_1")
     request = build_request(room="room-1", target="agent-1", reason="r", issuer="i", clock=clock)
     verified = Verifier(KeyRing([key]), clock=clock).verify(sign_request(request, key), binding)
     assert isinstance(verified, VerifiedRequest)

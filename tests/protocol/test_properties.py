@@ -8,9 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shutdown_rpc.protocol import (
-    Binding,
+    AgentBinding,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
     ShutdownOptions,
@@ -18,13 +17,13 @@ from shutdown_rpc.protocol import (
     VerifiedRequest,
     Verifier,
     build_request,
-    seal,
     sign_request,
 )
+from shutdown_rpc.protocol.wire import FixedClock, seal
 
 KEY = HmacSha256Key("hmac-1", bytes(range(32)))
 NOW_MS = 1_800_000_000_000
-BINDING = Binding("room-1", "agent-1", "AJ_1")
+BINDING = AgentBinding("room-1", "agent-1", "AJ_1")
 PAYLOAD = sign_request(
     build_request(room="room-1", target="agent-1", reason="r", issuer="backend", clock=FixedClock(NOW_MS)), KEY
 )
@@ -117,7 +116,7 @@ def test_a_valid_request_verifies_with_its_fields(
         lifetime_s=lifetime_s,
         clock=FixedClock(NOW_MS),
     )
-    result = verifier().verify(sign_request(request, KEY), Binding(room, target))
+    result = verifier().verify(sign_request(request, KEY), AgentBinding(room, target))
     assert isinstance(result, VerifiedRequest)
     assert result.request == request
     assert result.key_id == "hmac-1"

@@ -5,29 +5,30 @@ from __future__ import annotations
 import pytest
 
 from shutdown_rpc.protocol import (
-    Ack,
+    Acknowledgement,
     AckStatus,
-    Binding,
+    AgentBinding,
     DuplicateRequest,
     ErrorCode,
-    FixedClock,
     HmacSha256Key,
     KeyRing,
-    ReplayCache,
     ShutdownRpcError,
     VerifiedRequest,
     Verifier,
     build_request,
     sign_request,
 )
+from shutdown_rpc.protocol.wire import FixedClock, ReplayCache
 
 NOW_MS = 1_800_000_000_000
 KEY = HmacSha256Key("hmac-1", b"s" * 32)
-BINDING = Binding("room-1", "agent-1")
+BINDING = AgentBinding("room-1", "agent-1")
 
 
-def _ack(request_id: str, status: AckStatus = AckStatus.ACCEPTED) -> Ack:
-    return Ack(status=status, request_id=request_id, agent_identity="agent-1", job_id="AJ_1", agent_time_ms=NOW_MS)
+def _ack(request_id: str, status: AckStatus = AckStatus.ACCEPTED) -> Acknowledgement:
+    return Acknowledgement(
+        status=status, request_id=request_id, agent_identity="agent-1", job_id="AJ_1", agent_time_ms=NOW_MS
+    )
 
 
 def _conflict(code_of: pytest.ExceptionInfo[ShutdownRpcError]) -> bool:

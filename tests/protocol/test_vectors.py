@@ -11,15 +11,8 @@ from typing import Any
 import pytest
 
 from scripts.vectorgen.runner import key_ring, load_vectors, run_case
-from shutdown_rpc.protocol import (
-    Ed25519SigningKey,
-    ErrorCode,
-    HmacSha256Key,
-    ShutdownRequest,
-    encode_body,
-    seal,
-    sign_request,
-)
+from shutdown_rpc.protocol import Ed25519SigningKey, ErrorCode, HmacSha256Key, ShutdownRequest, sign_request
+from shutdown_rpc.protocol.wire import encode_body, seal
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = load_vectors()

@@ -5,7 +5,7 @@
 import { isIssuer, isReason, REQUEST_ID_PATTERN } from './request.js';
 
 /** RPC method of the receipt; its payload is the request id of the acknowledged request. */
-export const RECEIPT_METHOD = 'shutdown_rpc.received';
+export const RECEIPT_METHOD_NAME = 'shutdown_rpc.received';
 
 export const ATTR_STATE = 'shutdown_rpc.state';
 export const ATTR_REQUEST_ID = 'shutdown_rpc.request_id';

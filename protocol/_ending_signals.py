@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._discovery import ATTRIBUTE_PREFIX
-from ._schema import is_issuer, is_reason
+from ._limits import MAX_REQUEST_ID_CHARS
+from ._schema import REQUEST_ID_PATTERN, is_issuer, is_reason
 
-RECEIPT_METHOD = "shutdown_rpc.received"
+RECEIPT_METHOD_NAME = "shutdown_rpc.received"
 """RPC method of the receipt: a caller that holds an ``accepted`` or ``duplicate`` acknowledgement sends the
 request id there, so the agent can leave at once instead of waiting out its reply-flush bound."""
 
@@ -21,12 +22,12 @@ ATTR_ISSUER = ATTRIBUTE_PREFIX + "issuer"
 ATTR_REASON = ATTRIBUTE_PREFIX + "reason"
 STATE_ENDING = "ending"
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 
 def is_receipt_for(payload: str, request_id: str) -> bool:
     """Whether a receipt ``payload`` names ``request_id`` (bounded before it is compared; constant time)."""
-    if len(payload) > 64 or not _REQUEST_ID.fullmatch(payload):
+    if len(payload) > MAX_REQUEST_ID_CHARS or not _REQUEST_ID.fullmatch(payload):
         return False
     return hmac.compare_digest(payload.encode(), request_id.encode())
 

@@ -1,4 +1,5 @@
-"""Issue 11 #1: discovery trusts the participant kind, never what a participant says about itself."""
+"""client_side/_agent_discovery.py: discovery trusts the participant kind, never what a participant says about
+itself."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from shutdown_rpc.client_side import AgentNotFound, ShutdownClient
 from shutdown_rpc.client_side._agent_discovery import Candidate, find_agents
-from shutdown_rpc.protocol import advertisement_attributes
+from shutdown_rpc.protocol.wire import advertisement_attributes
 
 from .conftest import KEY
 from .fake_livekit import FakeLiveKit, agent

@@ -1,4 +1,4 @@
-"""Fleet operations: end the agents of many rooms at once, each with the caller's reason, rooms kept alive.
+"""Fleet operations, for operators: end the agents of many rooms at once with one ShutdownCommand, rooms kept alive.
 
 Rooms are chosen by an explicit list, a name pattern over ListRooms (``*`` the only wildcard), or all rooms
 (:func:`select_rooms`); :func:`end_fleet` then works through them with bounded concurrency and yields one
@@ -6,7 +6,7 @@ Rooms are chosen by an explicit list, a name pattern over ListRooms (``*`` the o
 (find the agents, one signed request each, the same request id on every retry), then optionally confirms that
 each acknowledged agent left:
 
-* with a :class:`~._webhooks.WebhookListener` the confirmation costs no API call (the server posts
+* with a :class:`WebhookListener` the confirmation costs no API call (the server posts
   ``participant_left``); an agent whose webhook does not come in time is checked once through the API,
   because the server may drop webhooks;
 * without one, it polls the server API (``ShutdownClient.wait_for_exit``), one room at a time per worker.
@@ -25,11 +25,14 @@ from livekit import api
 
 from shutdown_rpc._patterns import matches
 
+from ._command import ShutdownCommand
 from ._delivery import DEFAULT_TIMEOUT_S, Presence
 from ._minting import first_error
 from ._outcomes import AgentNotFound, ShutdownFailed, ShutdownResult
 from ._server_api import ShutdownClient, _room_call
-from ._webhooks import Departures
+from ._webhooks import Departures, WebhookListener
+
+__all__ = ["RoomOutcome", "RoomStatus", "WebhookListener", "end_fleet", "select_rooms"]
 
 DEFAULT_FLEET_CONCURRENCY = 8
 
@@ -125,46 +128,40 @@ class PollingDepartures:
         return presence in (Presence.AGENT_GONE, Presence.ROOM_GONE)
 
 
-@dataclass(frozen=True)
-class FleetRequest:
-    """What every room's agents are asked (see ``ShutdownClient.shutdown``)."""
-
-    reason: str = ""
-    drain: bool = False
-    grace_ms: int = 0
-    delete_room: bool = False
-    timeout: float = DEFAULT_TIMEOUT_S
-
-
 async def end_fleet(
     client: ShutdownClient,
     rooms: Iterable[str],
-    request: FleetRequest | None = None,
+    command: ShutdownCommand | None = None,
     *,
+    timeout: float = DEFAULT_TIMEOUT_S,
     concurrency: int = DEFAULT_FLEET_CONCURRENCY,
     confirm_timeout: float | None = None,
     departures: Departures | None = None,
     dry_run: bool = False,
 ) -> AsyncGenerator[RoomOutcome, None]:
-    """Ask the agents of every room in ``rooms`` to end their jobs; yield each room's outcome as it finishes.
+    """Ask the agents of every room in ``rooms`` to end their jobs as ``command`` says; yield each room's outcome
+    as it finishes.
 
-    At most ``concurrency`` rooms are in progress at once. ``confirm_timeout``: after the acknowledgements,
-    wait up to this long for each agent to leave (sets ``ShutdownResult.agent_left``), through ``departures``
-    (e.g. a :class:`~._webhooks.WebhookListener`; default: polling the API). Closing the generator early
-    (``aclose()``, or leaving an ``async for``) cancels the rooms in progress.
+    ``timeout`` bounds each room (retries included), at most ``concurrency`` rooms are in progress at once.
+    ``confirm_timeout``: after the acknowledgements, wait up to this long for each agent to leave (sets
+    ``ShutdownResult.agent_left``), through ``departures`` (e.g. a :class:`WebhookListener`; default: polling
+    the API). Closing the generator early (``aclose()``, or leaving an ``async for``) cancels the rooms in
+    progress. ``command.request_id`` must be None: every agent gets a request of its own.
     """
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
-    request = request or FleetRequest()
+    command = command or ShutdownCommand()
+    if command.request_id is not None:
+        raise ValueError("a request id names one request to one agent: end_fleet sends one per agent")
+    run = _FleetRun(client, command, timeout, confirm_timeout, departures, PollingDepartures(client), dry_run)
     todo = list(rooms)
     queue = iter(todo)  # shared by the workers: each takes the next room when it is free
     done: asyncio.Queue[RoomOutcome | BaseException] = asyncio.Queue()
-    polling = PollingDepartures(client)
 
     async def work() -> None:
         for room in queue:
             try:
-                outcome = await _one_room(client, room, request, confirm_timeout, departures, polling, dry_run)
+                outcome = await run.one_room(room)
             except Exception as exc:  # a bug or an unexpected error: hand it to the consumer, stop this worker
                 await done.put(exc)
                 return
@@ -184,37 +181,34 @@ async def end_fleet(
         await asyncio.gather(*workers, return_exceptions=True)
 
 
-async def _one_room(
-    client: ShutdownClient,
-    room: str,
-    request: FleetRequest,
-    confirm_timeout: float | None,
-    departures: Departures | None,
-    polling: PollingDepartures,
-    dry_run: bool,
-) -> RoomOutcome:
-    if dry_run:
+@dataclass(frozen=True)
+class _FleetRun:
+    """One end_fleet call's settings, and what it does for one room."""
+
+    client: ShutdownClient
+    command: ShutdownCommand
+    timeout: float
+    confirm_timeout: float | None
+    departures: Departures | None
+    polling: PollingDepartures
+    dry_run: bool
+
+    async def one_room(self, room: str) -> RoomOutcome:
+        if self.dry_run:
+            try:
+                return RoomOutcome(room, planned=await self.client.list_agents(room), dry_run=True)
+            except ShutdownFailed as error:
+                return RoomOutcome(room, error=error, dry_run=True)
         try:
-            return RoomOutcome(room, planned=await client.list_agents(room), dry_run=True)
+            results = await self.client.shutdown_all(room, self.command, timeout=self.timeout)
         except ShutdownFailed as error:
-            return RoomOutcome(room, error=error, dry_run=True)
-    try:
-        results = await client.shutdown_all(
-            room,
-            reason=request.reason,
-            drain=request.drain,
-            grace_ms=request.grace_ms,
-            delete_room=request.delete_room,
-            timeout=request.timeout,
-        )
-    except ShutdownFailed as error:
-        return RoomOutcome(room, error=error)
-    except ValueError as exc:  # a request this room's name (or an agent's identity) cannot be carried in
-        message = f"no request can be made for this room: {first_error(exc)}"
-        return RoomOutcome(room, error=ShutdownFailed(message, room=room))
-    if confirm_timeout is not None:
-        results = await _confirm(results, room, confirm_timeout, departures, polling)
-    return RoomOutcome(room, results=results)
+            return RoomOutcome(room, error=error)
+        except ValueError as exc:  # a request this room's name (or an agent's identity) cannot be carried in
+            message = f"no request can be made for this room: {first_error(exc)}"
+            return RoomOutcome(room, error=ShutdownFailed(message, room=room))
+        if self.confirm_timeout is not None:
+            results = await _confirm(results, room, self.confirm_timeout, self.departures, self.polling)
+        return RoomOutcome(room, results=results)
 
 
 async def _confirm(

@@ -1,7 +1,7 @@
-"""Issue 11 over the wire: a real livekit-server and the real example agent.
+"""Hostile callers over the wire: a real livekit-server and the real example agent.
 
-- #1: a normal participant that advertises the shutdown method on itself is never taken for the agent.
-- #11: a flood of refused PerformRpc attempts (each from a fresh random caller identity) draws RATE_LIMITED,
+- a normal participant that advertises the shutdown method on itself is never taken for the agent;
+- a flood of refused PerformRpc attempts (each from a fresh random caller identity) draws RATE_LIMITED,
   and a valid signed request in the middle of the flood is still accepted.
 """
 
@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 from livekit import api
 
-from shutdown_rpc.client_side import Refused, RetryPolicy, ServerChannel, ShutdownClient, ShutdownResult, deliver
-from shutdown_rpc.protocol import ErrorCode, advertisement_attributes, build_request, sign_request
+from shutdown_rpc.client_side import Refused, RetryPolicy, ShutdownClient, ShutdownCommand, ShutdownResult
+from shutdown_rpc.client_side._delivery import deliver
+from shutdown_rpc.client_side._server_api import ServerChannel
+from shutdown_rpc.protocol import ErrorCode, build_request, sign_request
+from shutdown_rpc.protocol.wire import advertisement_attributes
 from tests.e2e.remote_fixtures import (  # noqa: F401 - fixtures
     TIMEOUT,
     E2EKeys,
@@ -50,7 +53,7 @@ async def test_discovery_ignores_a_normal_participant_advertising_the_method(
     assert listed["mallory"].kind != api.ParticipantInfo.Kind.AGENT
 
     result = await ShutdownClient(e2e_keys.hmac, issuer="e2e", lkapi=lkapi).shutdown(
-        room_name, reason="discovered", timeout=TIMEOUT
+        room_name, ShutdownCommand(reason="discovered"), timeout=TIMEOUT
     )
 
     assert result.status == "accepted"
@@ -91,7 +94,7 @@ async def test_flood_of_refused_perform_rpc_draws_rate_limited_and_a_valid_reque
     client = ShutdownClient(e2e_keys.ed25519, issuer="e2e", lkapi=lkapi)
     half = [_refusal_code(backend, garbage[i % 2], room_name, job.agent_identity) for i in range(FLOOD_WAVE // 2)]
     other_half = [_refusal_code(backend, garbage[i % 2], room_name, job.agent_identity) for i in range(FLOOD_WAVE // 2)]
-    valid = client.shutdown(room_name, agent=job.agent_identity, reason="mid-flood", timeout=TIMEOUT)
+    valid = client.shutdown(room_name, ShutdownCommand(reason="mid-flood"), agent=job.agent_identity, timeout=TIMEOUT)
     *before, result, _ = await asyncio.gather(*half, valid, asyncio.gather(*other_half, return_exceptions=True))
     assert isinstance(result, ShutdownResult) and result.status == "accepted"
     assert result.agent_identity == job.agent_identity

@@ -18,21 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from livekit.protocol import agent
 
-from shutdown_rpc.protocol import Ending, ending_attributes
+from shutdown_rpc._log import logger
+from shutdown_rpc.protocol.wire import Ending, ending_attributes
 
-from ._policy import ShutdownPolicy
+from ._livekit_compat import primary_session, shadow_room_disconnect
 from ._request import RemoteRequest
+from ._timings import EndingTimings
 
 if TYPE_CHECKING:
     from livekit.agents import AgentSession, JobContext
-
-logger = logging.getLogger("shutdown_rpc.agent_side")
 
 
 async def drain_session(session: AgentSession[Any], grace_s: float) -> bool:
@@ -83,19 +82,22 @@ END_DISPATCH_TIMEOUT_S = 2.0
 
 
 class JobEnder:
-    """Ends the job for one accepted request. ``shutdown`` is the job's original ``ctx.shutdown``."""
+    """Ends the job for one accepted request. ``shutdown`` is the job's original ``ctx.shutdown``;
+    ``leave_early``: leave the room right after it (a livekit internals patch, see ``_livekit_compat``)."""
 
     def __init__(
         self,
         ctx: JobContext,
-        policy: ShutdownPolicy,
+        timings: EndingTimings,
         *,
         shutdown: Callable[[str], None],
         session: AgentSession[Any] | None = None,
+        leave_early: bool = True,
     ) -> None:
         self._ctx = ctx
-        self._policy = policy
+        self.timings = timings
         self._shutdown = shutdown
+        self._leave_early = leave_early
         self._session_arg = session
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -116,7 +118,7 @@ class JobEnder:
             await self._run_on_accepted(remote)
             waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._reply_safe(receipt))]
             if session is not None and remote.options.drain:
-                grace_s = self._policy.drain_grace_s(remote.request)
+                grace_s = self.timings.drain_grace_s(remote.request)
                 waits.append(asyncio.ensure_future(drain_session(session, grace_s)))
             await asyncio.gather(*waits)
         except Exception:
@@ -141,7 +143,7 @@ class JobEnder:
         if remote is None or not remote.options.delete_room:
             return
         try:
-            await asyncio.wait_for(self._ctx.delete_room(remote.request.room), self._policy.delete_room_timeout_s)
+            await asyncio.wait_for(self._ctx.delete_room(remote.request.room), self.timings.delete_room_timeout_s)
             logger.info("remote shutdown: room deleted", extra={"request_id": remote.request_id})
         except Exception:  # a raising shutdown callback would abort the others (asyncio.gather)
             logger.exception("remote shutdown: delete_room failed", extra={"request_id": remote.request_id})
@@ -149,11 +151,11 @@ class JobEnder:
     async def _reply_safe(self, receipt: asyncio.Event) -> None:
         """Until the caller's receipt arrives, at most ``reply_flush_delay_s`` (spec §11)."""
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(receipt.wait(), self._policy.reply_flush_delay_s)
+            await asyncio.wait_for(receipt.wait(), self.timings.reply_flush_delay_s)
 
     def _announce(self, remote: RemoteRequest) -> None:
         """Set the ``ending`` attributes in the background (the reply and the silence do not wait for them)."""
-        reason = remote.reason if self._policy.show_reason else None
+        reason = remote.reason if self.timings.show_reason else None
         attributes = ending_attributes(Ending(remote.request_id, remote.issuer, reason))
         local = self._ctx.room.local_participant
         self._background(lambda: local.set_attributes(attributes), "announce the ending")
@@ -166,7 +168,7 @@ class JobEnder:
         the room"); a job terminated through its dispatch first is recorded as a success.
         """
         job = self._ctx.job
-        if not (self._policy.end_dispatch and job.dispatch_id and job.type == agent.JobType.JT_ROOM):
+        if not (self.timings.end_dispatch and job.dispatch_id and job.type == agent.JobType.JT_ROOM):
             return
         try:
             dispatches = self._ctx.api.agent_dispatch  # built from LIVEKIT_URL/_API_KEY/_API_SECRET
@@ -175,14 +177,11 @@ class JobEnder:
             logger.warning("remote shutdown: could not delete the job's dispatch", exc_info=True)
 
     def _leave_after(self, first: Awaitable[None]) -> None:
-        """Leave the room as soon as ``first`` is done, and make the job teardown's own ``room.disconnect()``
-        wait for this leave instead of starting a second one; never raises (a failure is logged).
-
-        livekit-agents 1.8.9 disconnects the job's room only after its teardown (closing the session, building
-        the session report, ...), with no hook before it: ~60 ms of the agent's loop on loopback between
-        ``ctx.shutdown`` and the leave. An instance attribute shadows the method for that one call (the same
-        technique as the job-ending watch's).
-        """
+        """Leave the room as soon as ``first`` is done, instead of at the end of the job's teardown (whose own
+        ``room.disconnect()`` then waits for this leave); never raises (a failure is logged)."""
+        if not self._leave_early:
+            self._background(lambda: first, "delete the job's dispatch")  # keeps a reference until it is done
+            return
         room = self._ctx.room
         original = room.disconnect
 
@@ -190,12 +189,7 @@ class JobEnder:
             await first  # _end_dispatch: never raises
             await original()
 
-        leaving = self._background(leave, "leave the room")
-
-        async def disconnect() -> None:
-            await asyncio.shield(leaving)  # the background task never raises
-
-        setattr(room, "disconnect", disconnect)  # noqa: B010 (mypy refuses assigning to a method)
+        shadow_room_disconnect(room, self._background(leave, "leave the room"))
 
     def _background(self, work: Callable[[], Awaitable[Any]], what: str) -> asyncio.Task[None]:
         async def run() -> None:
@@ -210,14 +204,10 @@ class JobEnder:
         return task
 
     def _session(self) -> AgentSession[Any] | None:
-        if self._session_arg is not None:
-            return self._session_arg
-        with contextlib.suppress(RuntimeError):
-            return self._ctx.primary_session
-        return None
+        return self._session_arg if self._session_arg is not None else primary_session(self._ctx)
 
     async def _run_on_accepted(self, remote: RemoteRequest) -> None:
-        hook = self._policy.on_accepted
+        hook = self.timings.on_accepted
         if hook is None:
             return
         try:

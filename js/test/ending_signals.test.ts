@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { endingAttributes, isReceiptFor, onAgentEnding, parseEnding, RECEIPT_METHOD, type AgentEnding } from '../src/index.js';
+import { type AgentEnding, onAgentEnding, parseEnding } from '../src/index.js';
+import { endingAttributes, isReceiptFor, RECEIPT_METHOD_NAME } from '../src/wire.js';
 
 interface After {
   receipt_method: string;
@@ -16,7 +17,7 @@ const vectorsPath = process.env['SHUTDOWN_RPC_VECTORS'] ?? new URL('../../../vec
 const after = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { after_acceptance: After }).after_acceptance;
 
 test('receipt method and payloads', () => {
-  assert.equal(after.receipt_method, RECEIPT_METHOD);
+  assert.equal(after.receipt_method, RECEIPT_METHOD_NAME);
   for (const c of after.receipts) assert.equal(isReceiptFor(c.payload, c.request_id), c.matches, JSON.stringify(c.payload));
 });
 

@@ -1,8 +1,9 @@
 /**
- * What an agent adds around the Verifier (the Python package keeps it in agent_side/): the policy of §7 step 15
- * (per-caller rate limit, key scopes, veto), step 16's acceptance, and the job's state, so an accepted request
- * ends the job once and every later valid one is answered already_shutting_down. Sans-IO like the verifier:
- * wiring `handle` to an RPC method and ending the job are the caller's.
+ * What an agent adds around the Verifier (the Python package keeps it in agent_side/): the access policy of
+ * §7 step 15 (per-caller rate limit, key scopes, veto, the budget of refusals across all callers), step 16's
+ * acceptance, and the job's state, so an accepted request ends the job once and every later valid one is
+ * answered already_shutting_down. Sans-IO like the verifier: wiring `decide` to an RPC method and ending the
+ * job are the caller's.
  */
 import { ShutdownRpcError, type Acknowledgement, type Refusal } from './ack.js';
 import { DuplicateRequest, Verifier, type AgentBinding, type VerifierOptions, type VerifiedRequest } from './verify.js';
@@ -46,7 +47,23 @@ function inScope(entries: readonly string[] | undefined, value: string): boolean
   return entries === undefined || entries.some((e) => scopeMatches(e, value));
 }
 
-export interface ShutdownPolicy {
+/**
+ * §7 step 15: the budget of refused attempts across all callers (RoomService.PerformRpc callers have a fresh
+ * identity per call, so no per-caller limit holds them). `burst` refusals, refilled at `refillPerS` a second.
+ * While it is spent, every call is still decided: a request that verifies is accepted as usual, and any refusal
+ * of steps 1-14 or of a key scope is answered RATE_LIMITED (a veto keeps its code). Exactly those refusals
+ * spend the budget, the ones answered RATE_LIMITED over budget included (by the code they stand for). The same
+ * rule and defaults as the Python agent.
+ */
+export interface RefusalBudget {
+  burst: number;
+  refillPerS: number;
+}
+
+export const DEFAULT_REFUSAL_BUDGET: Readonly<RefusalBudget> = { burst: 100, refillPerS: 20 };
+
+/** Who may end the job (§7 steps 6, 14, 15): the Python `AccessPolicy`. Every field is optional. */
+export interface AccessPolicy {
   /** Accept target "*" (step 14), given to verify() as an option: the binding only says who the agent is. Default false. */
   allowAnyAgent?: boolean;
   /** Accept unsigned requests from this caller (step 6). Default: never. */
@@ -57,10 +74,12 @@ export interface ShutdownPolicy {
   veto?: (request: ShutdownRequest, keyId: string) => boolean | string | Promise<boolean | string>;
   /** Rate limit (step 15, checked first, before the payload is read): return true to refuse with RATE_LIMITED. */
   isRateLimited?: (callerIdentity: string | undefined) => boolean;
+  /** Refused attempts across all callers (see RefusalBudget). Default DEFAULT_REFUSAL_BUDGET. */
+  refusalBudget?: RefusalBudget;
 }
 
 /**
- * The job as the handler sees it (the Python agent's JobState, less the ending it carries out itself):
+ * The job as the decider sees it (the Python agent's JobState, less the ending it carries out itself):
  * - `listening`: nothing has ended the job; a valid request can be accepted.
  * - `accepted`: a request was accepted; the caller ends the job with its reason.
  * - `accepted_overtaken`: accepted, but the job began ending for another cause first (noteJobEnding).
@@ -78,25 +97,11 @@ const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>
   ending_other_cause: { job_ending: 'ending_other_cause' },
 };
 
-export type HandleResult =
+/** What `decide` answers: an acknowledgement to return (with the request, unless it is a repeat), or a refusal. */
+export type Decision =
   | { outcome: 'accepted' | 'already_shutting_down'; request: ShutdownRequest; keyId: string; ack: Acknowledgement }
   | { outcome: 'duplicate'; ack: Acknowledgement }
   | { outcome: 'refused'; refusal: Refusal };
-
-/**
- * §7 step 15: the budget of refused attempts across all callers (RoomService.PerformRpc callers have a fresh
- * identity per call, so no per-caller limit holds them). `burst` refusals, refilled at `refillPerS` a second.
- * While it is spent, every call is still decided: a request that verifies is accepted as usual, and any refusal
- * of steps 1-14 or of a key scope is answered RATE_LIMITED (a veto keeps its code). Exactly those refusals
- * spend the budget, the ones answered RATE_LIMITED over budget included (by the code they stand for). The same
- * rule and defaults as the Python agent.
- */
-export interface RefusalBudget {
-  burst: number;
-  refillPerS: number;
-}
-
-export const DEFAULT_REFUSAL_BUDGET: Readonly<RefusalBudget> = { burst: 100, refillPerS: 20 };
 
 /** RATE_LIMITED standing for another refusal while the budget across all callers is spent. */
 class OverBudget extends ShutdownRpcError {
@@ -110,22 +115,20 @@ class OverBudget extends ShutdownRpcError {
 // failure), VETOED (a valid request the application refused for now: retrying it later is expected).
 const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR', 'VETOED']);
 
-export interface ShutdownHandlerOptions extends VerifierOptions {
+export interface ShutdownDeciderOptions extends VerifierOptions {
   binding: AgentBinding;
-  policy?: ShutdownPolicy;
-  /** Refused attempts across all callers (see RefusalBudget). Default DEFAULT_REFUSAL_BUDGET. */
-  refusalBudget?: RefusalBudget;
+  policy?: AccessPolicy;
   /** Monotonic clock of the budget, ms. Default performance.now. */
   monotonicMs?: () => number;
   /** Told about any failure that is not a refusal (the caller gets INTERNAL_ERROR). Default: console.error. */
   onInternalError?: (error: unknown) => void;
 }
 
-/** One job's remote shutdown: verify, authorize, accept once. */
-export class ShutdownHandler {
+/** One job's remote shutdown decisions, sans-IO: verify, authorize, accept once. */
+export class ShutdownDecider {
   readonly verifier: Verifier;
   readonly binding: AgentBinding;
-  readonly policy: ShutdownPolicy;
+  readonly policy: AccessPolicy;
   #state: JobState = 'listening';
   #accepted: ShutdownRequest | undefined;
   #endingCause: string | undefined;
@@ -135,16 +138,16 @@ export class ShutdownHandler {
   #tokens: number;
   #tokensAtMs: number;
 
-  constructor(opts: ShutdownHandlerOptions) {
+  constructor(opts: ShutdownDeciderOptions) {
     this.verifier = new Verifier(opts);
     this.binding = opts.binding;
     this.policy = opts.policy ?? {};
-    this.#budget = opts.refusalBudget ?? DEFAULT_REFUSAL_BUDGET;
+    this.#budget = this.policy.refusalBudget ?? DEFAULT_REFUSAL_BUDGET;
     if (!(this.#budget.burst >= 1 && this.#budget.refillPerS > 0)) throw new RangeError('refusalBudget: burst >= 1, refillPerS > 0');
     this.#monotonicMs = opts.monotonicMs ?? (() => performance.now());
     this.#tokens = this.#budget.burst;
     this.#tokensAtMs = this.#monotonicMs();
-    this.#onInternalError = opts.onInternalError ?? ((e) => console.error('shutdown-rpc: handler failed', e));
+    this.#onInternalError = opts.onInternalError ?? ((e) => console.error('shutdown-rpc: deciding failed', e));
   }
 
   get state(): JobState {
@@ -168,7 +171,7 @@ export class ShutdownHandler {
   }
 
   /** §7 for one RPC call: an acknowledgement to return, or a refusal to send as an RpcError. */
-  async handle(payload: string, ctx: { callerIdentity?: string; nowMs?: number } = {}): Promise<HandleResult> {
+  async decide(payload: string, ctx: { callerIdentity?: string; nowMs?: number } = {}): Promise<Decision> {
     try {
       return await this.#decide(payload, ctx.callerIdentity, ctx.nowMs);
     } catch (e) {
@@ -190,7 +193,7 @@ export class ShutdownHandler {
   }
 
   // nowMs: the time of every step of this call (tests, replays); undefined reads the clock at each step.
-  async #decide(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<HandleResult> {
+  async #decide(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<Decision> {
     // 15, first (as §7 allows): a caller over its limit is refused before its payload is read
     if (this.policy.isRateLimited?.(caller)) throw new ShutdownRpcError('RATE_LIMITED', 'too many refused attempts');
     if (this.#refilled() >= 1) return this.#decideInBudget(payload, caller, nowMs);
@@ -201,7 +204,7 @@ export class ShutdownHandler {
     }
   }
 
-  async #decideInBudget(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<HandleResult> {
+  async #decideInBudget(payload: string, caller: string | undefined, nowMs: number | undefined): Promise<Decision> {
     const allow = this.policy.allowUnsigned;
     const allowUnsigned = typeof allow === 'function' ? allow(caller) : allow === true;
     // 1-14
@@ -244,7 +247,7 @@ export class ShutdownHandler {
     if (verdict !== false) throw new ShutdownRpcError('VETOED', typeof verdict === 'string' ? verdict : 'vetoed by the application');
   }
 
-  #answer(verified: VerifiedRequest, ack: Acknowledgement): HandleResult {
+  #answer(verified: VerifiedRequest, ack: Acknowledgement): Decision {
     const outcome = ack.status === 'accepted' ? 'accepted' : 'already_shutting_down';
     return { outcome, request: verified.request, keyId: verified.keyId, ack };
   }

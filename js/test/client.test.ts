@@ -1,0 +1,159 @@
+// Sending and relaying over a participant's performRpc, and every answer or failure mapped to a ShutdownResult.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { HmacSha256Key, newRequestId, relayShutdown, type RpcCaller, sendShutdown, signRequest } from '../src/index.js';
+import { METHOD_NAME, RECEIPT_METHOD_NAME, refusalToRpcError, resultFromRpcError, serializeAck } from '../src/wire.js';
+import { ShutdownDecider } from '../src/agent.js';
+import { NOW, SECRET, binding, req } from './fixtures.js';
+
+class FakeRpcError extends Error {
+  constructor(readonly code: number, message: string, readonly data?: string) {
+    super(message);
+  }
+}
+
+test('resultFromRpcError maps §9 codes, LiveKit codes, and other throws', () => {
+  const refused = resultFromRpcError(new FakeRpcError(4111, 'BAD_SIGNATURE: signature does not verify', '{"version":1,"code":4111,"name":"BAD_SIGNATURE","retryable":false}'));
+  assert.equal(refused.kind, 'refused');
+  assert.ok(refused.kind === 'refused' && refused.refusal.name === 'BAD_SIGNATURE' && refused.refusal.detail === 'signature does not verify');
+
+  assert.equal(resultFromRpcError(new FakeRpcError(1503, 'Recipient disconnected')).kind, 'left_before_reply');
+  const cases: Array<[number, string, boolean]> = [
+    [1400, 'UNSUPPORTED_METHOD', false],
+    [1401, 'RECIPIENT_NOT_FOUND', true],
+    [1402, 'REQUEST_PAYLOAD_TOO_LARGE', false],
+    [1403, 'UNSUPPORTED_SERVER', false],
+    [1404, 'UNSUPPORTED_VERSION', false],
+    [1500, 'APPLICATION_ERROR', true],
+    [1501, 'CONNECTION_TIMEOUT', true],
+    [1502, 'RESPONSE_TIMEOUT', true],
+    [1504, 'RESPONSE_PAYLOAD_TOO_LARGE', false],
+    [1505, 'SEND_FAILED', true],
+    [1999, 'UNKNOWN', false],
+  ];
+  for (const [code, name, retryable] of cases) {
+    const r = resultFromRpcError(new FakeRpcError(code, 'x'));
+    assert.deepEqual(r, { ok: false, kind: 'rpc_error', code, name, message: 'x', retryable }, String(code));
+  }
+  const t = resultFromRpcError(new Error('not connected'));
+  assert.equal(t.kind, 'transport_error');
+  assert.equal(resultFromRpcError('weird').kind, 'transport_error');
+});
+
+// A fake participant: the in-process agent a performRpc reaches.
+function fakeAgent(decider: ShutdownDecider, calls: Array<Record<string, unknown>> = [], receipts: string[] = []): RpcCaller {
+  return {
+    async performRpc(params) {
+      if (params.method === RECEIPT_METHOD_NAME) {
+        receipts.push(params.payload);
+        return '';
+      }
+      calls.push(params);
+      assert.equal(params.method, METHOD_NAME);
+      if (params.destinationIdentity !== binding.agentIdentity) throw new FakeRpcError(1401, 'Recipient not found');
+      const r = await decider.decide(params.payload, { nowMs: NOW, callerIdentity: 'frontend-1' });
+      if (r.outcome === 'refused') {
+        const e = refusalToRpcError(r.refusal);
+        throw new FakeRpcError(e.code, e.message, e.data);
+      }
+      return serializeAck(r.ack);
+    },
+  };
+}
+
+test('sendShutdown signs, sends with the right method and timeout, and reads the ack', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const h = new ShutdownDecider({ keys: [key], binding });
+  const calls: Array<Record<string, unknown>> = [];
+  const agent = fakeAgent(h, calls);
+  const request = req();
+  const r = await sendShutdown(agent, request, key);
+  assert.equal(r.kind, 'acknowledged');
+  assert.ok(r.ok && r.ack.status === 'accepted' && r.reasonDelivered && r.ack.requestId === request.requestId);
+  assert.equal(calls[0]?.['responseTimeout'], 15000);
+  assert.equal(calls[0]?.['destinationIdentity'], 'agent-AJ_1');
+
+  const again = await relayShutdown(agent, calls[0]?.['payload'] as string, { responseTimeoutMs: 12000 });
+  assert.ok(again.ok && again.ack.status === 'duplicate' && again.reasonDelivered);
+  assert.equal(calls[1]?.['responseTimeout'], 12000);
+
+  const other = await sendShutdown(agent, req(), key);
+  assert.ok(other.ok && other.ack.status === 'already_shutting_down' && !other.reasonDelivered);
+});
+
+test('a receipt follows an ack that delivers the reason (accepted, duplicate), never another', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const receipts: string[] = [];
+  const agent = fakeAgent(new ShutdownDecider({ keys: [key], binding }), [], receipts);
+  const first = req();
+  await sendShutdown(agent, first, key);
+  await sendShutdown(agent, req(), key); // already_shutting_down: its reason is not the one delivered
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(receipts, [first.requestId]);
+});
+
+// Issue 23 #12 (spec §2): a one-shot caller lets the receipt's call go out before it disconnects.
+test('the result of an ack that delivers the reason carries receiptSent, settling with the receipt call', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const agent = fakeAgent(new ShutdownDecider({ keys: [key], binding }));
+  const receipts: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let settled = false;
+  const slowReceipts: RpcCaller = {
+    async performRpc(params) {
+      if (params.method !== RECEIPT_METHOD_NAME) return agent.performRpc(params);
+      await released;
+      receipts.push(params.payload);
+      throw new FakeRpcError(1400, 'Method not supported at destination'); // an old agent: still settles
+    },
+  };
+  const request = req();
+  const r = await sendShutdown(slowReceipts, request, key);
+  assert.ok(r.ok && r.receiptSent !== undefined, 'an accepted result has receiptSent');
+  const receiptSent = r.receiptSent.then(() => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false); // the receipt call has not settled yet: disconnecting now could drop it
+  release();
+  await receiptSent;
+  assert.deepEqual(receipts, [request.requestId]);
+  const other = await sendShutdown(slowReceipts, req(), key); // already_shutting_down: no receipt
+  assert.ok(other.ok && other.receiptSent === undefined);
+});
+
+test('relayShutdown sends the payload unchanged and maps refusals', async () => {
+  const minted = await signRequest(req({ room: 'other-room' }), new HmacSha256Key('k1', SECRET));
+  const calls: Array<Record<string, unknown>> = [];
+  const agent = fakeAgent(new ShutdownDecider({ keys: [new HmacSha256Key('k1', SECRET)], binding }), calls);
+  const r = await relayShutdown(agent, minted);
+  assert.equal(calls[0]?.['payload'], minted);
+  assert.ok(r.kind === 'refused' && r.refusal.code === 4130 && r.refusal.name === 'WRONG_ROOM');
+
+  const unknown = await relayShutdown(fakeAgent(new ShutdownDecider({ keys: [], binding })), minted);
+  assert.ok(unknown.kind === 'refused' && unknown.refusal.name === 'UNKNOWN_KEY');
+});
+
+test('relayShutdown refuses locally what is not a v1 payload, and needs a destination for "*"', async () => {
+  let sent = 0;
+  const agent: RpcCaller = { performRpc: () => Promise.resolve((sent++, '')) };
+  assert.equal((await relayShutdown(agent, 'not base64!')).kind, 'invalid_payload');
+  const any = await signRequest(req({ target: '*' }));
+  assert.equal((await relayShutdown(agent, any)).kind, 'invalid_payload');
+  assert.equal(sent, 0);
+  const r = await relayShutdown(agent, any, { destinationIdentity: 'agent-x' });
+  assert.ok(r.kind === 'invalid_response'); // '' is not an ack
+  assert.equal(sent, 1);
+});
+
+test('an ack for another request id is an invalid response', async () => {
+  const payload = await signRequest(req());
+  const agent: RpcCaller = {
+    performRpc: () =>
+      Promise.resolve(
+        serializeAck({ version: 1, status: 'accepted', requestId: newRequestId(), agentIdentity: 'a', jobId: 'j', agentTimeMs: 1 }),
+      ),
+  };
+  const r = await relayShutdown(agent, payload);
+  assert.ok(r.kind === 'invalid_response' && /another request id/.test(r.detail));
+});
