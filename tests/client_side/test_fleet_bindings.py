@@ -3,11 +3,16 @@ one room's failure is that room's outcome."""
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
+
 from shutdown_rpc.client_side import ShutdownClient
-from shutdown_rpc.client_side.fleet import RoomOutcome, RoomStatus, end_fleet
+from shutdown_rpc.client_side.fleet import RoomOutcome, RoomStatus, WebhookListener, end_fleet
 
 from .conftest import KEY
-from .fake_livekit import FakeLiveKit, agent
+from .fake_livekit import API_KEY, API_SECRET, FakeLiveKit, agent
+from .test_fleet import event_body, signed_post
 
 
 async def collect(gen: object) -> dict[str, RoomOutcome]:
@@ -28,3 +33,101 @@ async def test_a_room_the_request_cannot_name_fails_alone(
     assert failed.status is RoomStatus.FAILED
     assert failed.error is not None and "room" in failed.error.message
     assert server.rooms[too_long][f"agent-{len(too_long)}"].payloads == []
+
+
+async def post(http: aiohttp.ClientSession, hooks: WebhookListener, body: bytes) -> None:
+    async with http.post(hooks.url, data=body, headers=signed_post(body)) as resp:
+        assert resp.status == 200
+
+
+async def test_an_earlier_agents_departure_never_confirms_a_new_one(
+    fake: tuple[FakeLiveKit, str], client: ShutdownClient
+) -> None:
+    server, _ = fake
+    earlier = agent("agent-1", [KEY])
+    server.add("room-1", earlier)
+    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
+        # the earlier job's agent left; the listener remembers it
+        await post(http, hooks, event_body("participant_left", "room-1", "agent-1", participant_sid=earlier.sid))
+        del server.rooms["room-1"]["agent-1"]
+        server.add("room-1", agent("agent-1", [KEY]))  # a new job, same identity: it acknowledges and stays
+        outcomes = await collect(end_fleet(client, ["room-1"], confirm_timeout=0.05, departures=hooks))
+    assert outcomes["room-1"].status is RoomStatus.STILL_PRESENT
+
+
+async def test_an_earlier_room_of_the_same_name_finishing_never_confirms(
+    fake: tuple[FakeLiveKit, str], client: ShutdownClient
+) -> None:
+    server, _ = fake
+    server.add("room-2", agent("agent-2", [KEY]))
+    earlier_room = server.room_sids["room-2"]
+    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
+        await post(http, hooks, event_body("room_finished", "room-2", room_sid=earlier_room))
+        del server.rooms["room-2"]
+        server.add("room-2", agent("agent-2", [KEY]))  # the room created again under its name
+        outcomes = await collect(end_fleet(client, ["room-2"], confirm_timeout=0.05, departures=hooks))
+    assert outcomes["room-2"].status is RoomStatus.STILL_PRESENT
+
+
+async def test_only_a_departure_created_after_the_request_confirms(
+    fake: tuple[FakeLiveKit, str], client: ShutdownClient
+) -> None:
+    server, _ = fake
+    running = agent("agent-3", [KEY])
+    server.add("room-3", running)
+    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
+        # signed by the server, about this very participant, but from an hour ago: not about this request
+        old = event_body("participant_left", "room-3", "agent-3", participant_sid=running.sid, created_at=1)
+        await post(http, hooks, old)
+        outcomes = await collect(end_fleet(client, ["room-3"], confirm_timeout=0.05, departures=hooks))
+    assert outcomes["room-3"].status is RoomStatus.STILL_PRESENT
+
+
+async def test_the_asked_participants_own_departure_confirms_without_an_api_check(
+    fake: tuple[FakeLiveKit, str], client: ShutdownClient
+) -> None:
+    server, _ = fake
+    asked = agent("agent-4", [KEY])
+    server.add("room-4", asked)
+    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
+        answer = asked.answer
+        posted: list[asyncio.Task[None]] = []
+
+        def answer_then_leave(room: str, payload: str) -> str:
+            reply = answer(room, payload)
+            del server.rooms[room]["agent-4"]
+            left = event_body("participant_left", room, "agent-4", participant_sid=asked.sid)
+            posted.append(asyncio.get_running_loop().create_task(post(http, hooks, left)))
+            return reply
+
+        setattr(asked, "answer", answer_then_leave)
+        outcomes = await collect(end_fleet(client, ["room-4"], confirm_timeout=30, departures=hooks))
+        await asyncio.gather(*posted)
+    assert outcomes["room-4"].status is RoomStatus.ENDED
+    assert server.calls.get("GetParticipant", 0) == 0  # the webhook confirmed it, not the fallback check
+
+
+async def test_a_replayed_webhook_counts_once(fake: tuple[FakeLiveKit, str]) -> None:
+    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
+        body = event_body("participant_left", "room-5", "agent-5", participant_sid="PA_5", event_id="EV_same")
+        for _ in range(3):
+            await post(http, hooks, body)
+    assert (hooks.received, hooks.replayed) == (1, 2)
+
+
+async def test_polling_confirms_the_asked_participant_left_even_if_a_namesake_took_its_place(
+    fake: tuple[FakeLiveKit, str], client: ShutdownClient
+) -> None:
+    server, _ = fake
+    asked = agent("agent-6", [KEY])
+    server.add("room-6", asked)
+    answer = asked.answer
+
+    def answer_then_replaced(room: str, payload: str) -> str:
+        reply = answer(room, payload)
+        server.rooms[room]["agent-6"] = agent("agent-6", [KEY])  # a new connection under the same identity
+        return reply
+
+    setattr(asked, "answer", answer_then_replaced)
+    outcomes = await collect(end_fleet(client, ["room-6"], confirm_timeout=5))
+    assert outcomes["room-6"].status is RoomStatus.ENDED
