@@ -4,6 +4,7 @@ one room's failure is that room's outcome."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import aiohttp
 
@@ -40,19 +41,30 @@ async def post(http: aiohttp.ClientSession, hooks: WebhookListener, body: bytes)
         assert resp.status == 200
 
 
+async def status_after_a_remembered_webhook(
+    client: ShutdownClient, room: str, remembered: bytes, before_asking: Callable[[], None] = lambda: None
+) -> RoomStatus:
+    """The room's fleet status when the listener had received ``remembered`` before the request was made."""
+    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
+        await post(http, hooks, remembered)
+        before_asking()
+        outcomes = await collect(end_fleet(client, [room], confirm_timeout=0.05, departures=hooks))
+    return outcomes[room].status
+
+
 async def test_an_earlier_agents_departure_never_confirms_a_new_one(
     fake: tuple[FakeLiveKit, str], client: ShutdownClient
 ) -> None:
     server, _ = fake
     earlier = agent("agent-1", [KEY])
     server.add("room-1", earlier)
-    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
-        # the earlier job's agent left; the listener remembers it
-        await post(http, hooks, event_body("participant_left", "room-1", "agent-1", participant_sid=earlier.sid))
-        del server.rooms["room-1"]["agent-1"]
-        server.add("room-1", agent("agent-1", [KEY]))  # a new job, same identity: it acknowledges and stays
-        outcomes = await collect(end_fleet(client, ["room-1"], confirm_timeout=0.05, departures=hooks))
-    assert outcomes["room-1"].status is RoomStatus.STILL_PRESENT
+
+    def new_job_same_identity() -> None:  # it acknowledges and stays
+        server.rooms["room-1"]["agent-1"] = agent("agent-1", [KEY])
+
+    left = event_body("participant_left", "room-1", "agent-1", participant_sid=earlier.sid)
+    status = await status_after_a_remembered_webhook(client, "room-1", left, new_job_same_identity)
+    assert status is RoomStatus.STILL_PRESENT
 
 
 async def test_an_earlier_room_of_the_same_name_finishing_never_confirms(
@@ -60,13 +72,14 @@ async def test_an_earlier_room_of_the_same_name_finishing_never_confirms(
 ) -> None:
     server, _ = fake
     server.add("room-2", agent("agent-2", [KEY]))
-    earlier_room = server.room_sids["room-2"]
-    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
-        await post(http, hooks, event_body("room_finished", "room-2", room_sid=earlier_room))
+    finished = event_body("room_finished", "room-2", room_sid=server.room_sids["room-2"])
+
+    def room_created_again() -> None:
         del server.rooms["room-2"]
-        server.add("room-2", agent("agent-2", [KEY]))  # the room created again under its name
-        outcomes = await collect(end_fleet(client, ["room-2"], confirm_timeout=0.05, departures=hooks))
-    assert outcomes["room-2"].status is RoomStatus.STILL_PRESENT
+        server.add("room-2", agent("agent-2", [KEY]))
+
+    status = await status_after_a_remembered_webhook(client, "room-2", finished, room_created_again)
+    assert status is RoomStatus.STILL_PRESENT
 
 
 async def test_only_a_departure_created_after_the_request_confirms(
@@ -75,12 +88,9 @@ async def test_only_a_departure_created_after_the_request_confirms(
     server, _ = fake
     running = agent("agent-3", [KEY])
     server.add("room-3", running)
-    async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
-        # signed by the server, about this very participant, but from an hour ago: not about this request
-        old = event_body("participant_left", "room-3", "agent-3", participant_sid=running.sid, created_at=1)
-        await post(http, hooks, old)
-        outcomes = await collect(end_fleet(client, ["room-3"], confirm_timeout=0.05, departures=hooks))
-    assert outcomes["room-3"].status is RoomStatus.STILL_PRESENT
+    # signed by the server, about this very participant, but from long ago: not about this request
+    old = event_body("participant_left", "room-3", "agent-3", participant_sid=running.sid, created_at=1)
+    assert await status_after_a_remembered_webhook(client, "room-3", old) is RoomStatus.STILL_PRESENT
 
 
 async def test_the_asked_participants_own_departure_confirms_without_an_api_check(
