@@ -58,8 +58,11 @@ class ShutdownDecider:
         clock: Clock,
         participants: Callable[[], Mapping[str, CallerParticipant]],
         limiter: FailureLimiter | None = None,
+        unknown_key_detail: str | None = None,
     ) -> None:
         self.verifier = verifier
+        # why a key id may be unknown here (keys that did not load, or none at all): told to the caller
+        self.unknown_key_detail = unknown_key_detail or (None if verifier.keys else NO_KEYS_DETAIL)
         self.access = access
         self.limiter = limiter or FailureLimiter(access.rate_limit)
         self.all_callers = FailureLimiter(access.rate_limit.all_callers())
@@ -94,8 +97,9 @@ class ShutdownDecider:
                 data.payload, binding, allow_unsigned=allow_unsigned, allow_any_agent=allow_any_agent, now_ms=now_ms
             )
         except ShutdownRpcError as err:
-            if err.code is ErrorCode.UNKNOWN_KEY and not self.verifier.keys:
-                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, NO_KEYS_DETAIL) from None  # say why, not just "unknown"
+            if err.code is ErrorCode.UNKNOWN_KEY and self.unknown_key_detail:
+                # say why, not just "unknown"
+                raise ShutdownRpcError(ErrorCode.UNKNOWN_KEY, f"{err.detail}: {self.unknown_key_detail}") from None
             raise
         if isinstance(result, DuplicateRequest):
             return result

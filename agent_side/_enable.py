@@ -24,7 +24,7 @@ from ._deciding import ShutdownDecider
 from ._handler import ShutdownHandler
 from ._job_ender import JobEnder
 from ._job_watch import JobEndingWatch
-from ._keys import NO_KEYS_LOG, load_key_ring
+from ._keys import load_keys_tolerantly
 from ._livekit_compat import internals_verified
 from ._policy import AccessPolicy
 from ._timings import EndingTimings
@@ -67,21 +67,31 @@ async def enable_remote_shutdown(
     primary AgentSession) is what a ``drain`` request drains. ``_testing`` is internal (tests' clock and replay
     memory).
 
-    Without any key (and no access policy for unsigned callers) the job carries on with remote shutdown
-    disabled: an ERROR log names ``SHUTDOWN_RPC_KEYS`` and its forms, and every request is refused with
-    ``UNKNOWN_KEY`` saying so, so a caller is always told. Invalid keys still raise ValueError (naming the file
-    or entry). Installed livekit versions outside those verified are logged as one ERROR (``_livekit_compat``).
+    Bad deployment configuration never ends the job. A key file or ``SHUTDOWN_RPC_KEYS`` entry that cannot be
+    loaded (missing, unreadable, not a key, ...) is left out: the entries that load are used, ONE ERROR names
+    each failed entry (variable or ``key_files=``, position, path; never a key's value), and a request signed
+    with a key that did not load is refused with ``UNKNOWN_KEY`` saying this agent's keys could not be loaded.
+    Without any key (and no access policy for unsigned callers) the method is still registered and every
+    request is refused that way, so a caller is always told. Installed livekit versions outside those verified
+    are logged as one ERROR (``_livekit_compat``).
     """
     access = access or AccessPolicy()
-    ring = load_key_ring(keys, files=key_files, env=env)
-    if not ring and access.unsigned is None:
-        logger.error(NO_KEYS_LOG)
+    loaded = load_keys_tolerantly(keys, files=key_files, env=env)
+    problem = loaded.error_log(unsigned_allowed=access.unsigned is not None)
+    if problem is not None:
+        logger.error("%s", problem)
     seams = _testing or Seams()
-    verifier = Verifier(ring, replay=seams.replay, clock=seams.clock)
+    verifier = Verifier(loaded.ring, replay=seams.replay, clock=seams.clock)
     verified = internals_verified()
 
     watch = JobEndingWatch(ctx)
-    decider = ShutdownDecider(verifier, access, clock=verifier.clock, participants=lambda: ctx.room.remote_participants)
+    decider = ShutdownDecider(
+        verifier,
+        access,
+        clock=verifier.clock,
+        participants=lambda: ctx.room.remote_participants,
+        unknown_key_detail=loaded.unknown_key_detail(),
+    )
     ender = JobEnder(ctx, timings or EndingTimings(), shutdown=watch.shutdown, session=session, leave_early=verified)
     handler = ShutdownHandler(ctx, decider, ender)
     watch.install(handler.job_ending_seen, wrap_shutdown=verified)  # its shutdown callback runs first of ours
@@ -119,7 +129,11 @@ async def _register_and_advertise(ctx: JobContext, handler: ShutdownHandler) -> 
         # Advertising is a convenience for callers; the method works without it.
         logger.warning("remote shutdown: could not advertise in participant attributes", exc_info=True)
     handler.registered.set()
+    # Not "enabled" when nothing can pass: the ERROR logged at the start said why.
+    disabled = not handler.key_ids and handler.access.unsigned is None
     logger.info(
-        "remote shutdown enabled",
+        "remote shutdown registered, DISABLED (no keys): every request is refused with UNKNOWN_KEY"
+        if disabled
+        else "remote shutdown enabled",
         extra={"method": METHOD_NAME, "key_ids": list(handler.key_ids), "agent_identity": local.identity},
     )

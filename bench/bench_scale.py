@@ -220,13 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setups", default="single,cluster", help="which setups: single,cluster")
     parser.add_argument("--flush-delay", type=float, help="agents' reply-flush delay, s (default: theirs, 0.5)")
     parser.add_argument("--quick", action="store_true", help="CI smoke run: N=1,2, one rep, cluster only, 2 acks")
+    parser.add_argument("--json", action="store_true", help="also print the whole report as JSON (after the table)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.reps, args.ack_rounds, args.setups = "1,2", 1, 2, "cluster"
     if not netns.isolate_command_line_tool():  # before the rtc SDK starts its threads
         return 1
     report = asyncio.run(amain(args))
-    print(json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report, indent=2))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Where a backend's or the CLI's key comes from: an explicit path, the path in ``SHUTDOWN_RPC_KEY_FILE``, or
 the key file's JSON text itself in ``SHUTDOWN_RPC_KEY``. Reading and writing files is shutdown_rpc._key_files';
-error messages name the source, never the key material nor a path that did not open (it may be a pasted key).
+error messages name the source and the path (unless it may be a pasted key: see ``shown_path``), never key material.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ENV_KEY_FILE = "SHUTDOWN_RPC_KEY_FILE"
 ENV_KEY = "SHUTDOWN_RPC_KEY"
 
 
-def read_key_with_warning(path: Path, source: str = "key file path") -> tuple[AnyKey, str | None]:
+def read_key_with_warning(path: Path, source: str = "key file") -> tuple[AnyKey, str | None]:
     """The key in ``path`` and a warning if a secret key file is readable by group or others.
 
     Errors (ValueError) name ``source``; the path is shown only once it opened as a file.
@@ -29,7 +29,7 @@ def read_key_with_warning(path: Path, source: str = "key file path") -> tuple[An
 
 
 def load_key(
-    path: str | None, environ: Mapping[str, str] | None = None, *, source: str = "key file path"
+    path: str | None, environ: Mapping[str, str] | None = None, *, source: str = "key file"
 ) -> tuple[AnyKey, str | None]:
     """A key from ``path`` (named ``source`` in errors), else $SHUTDOWN_RPC_KEY_FILE, else $SHUTDOWN_RPC_KEY."""
     env = os.environ if environ is None else environ
@@ -46,7 +46,7 @@ def load_key(
 
 
 def load_signing_key(
-    path: str | None, environ: Mapping[str, str] | None = None, *, source: str = "key file path"
+    path: str | None, environ: Mapping[str, str] | None = None, *, source: str = "key file"
 ) -> tuple[SigningKey, str | None]:
     """Like :func:`load_key`, but the key must be able to sign (not an Ed25519 public-only key)."""
     key, warning = load_key(path, environ, source=source)

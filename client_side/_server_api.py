@@ -73,6 +73,20 @@ class ServerChannel:
             return Presence.UNKNOWN
 
 
+def unset_settings(url: str | None, api_key: str | None, api_secret: str | None) -> str | None:
+    """Which of the server API's settings are missing, by name (None when all are there, or LIVEKIT_TOKEN is)."""
+    env = os.environ
+    settings = [
+        ("LIVEKIT_URL", url or env.get("LIVEKIT_URL"), "url= / --url"),
+        ("LIVEKIT_API_KEY", api_key or env.get("LIVEKIT_API_KEY"), "api_key= / --api-key"),
+        ("LIVEKIT_API_SECRET", api_secret or env.get("LIVEKIT_API_SECRET"), "api_secret=; the CLI: environment only"),
+    ]
+    if env.get("LIVEKIT_TOKEN") and settings[0][1]:
+        return None  # livekit-api's own pre-signed token
+    missing = [f"{name} is not set (or {alternative})" for name, value, alternative in settings if not value]
+    return "; ".join(missing) or None
+
+
 async def room_exists(lkapi: api.LiveKitAPI, room: str) -> bool:
     """Whether the server knows the room (ListRooms). TransportError on API failure."""
     listing = await _room_call(lkapi.room.list_rooms(api.ListRoomsRequest(names=[room])), server_url(lkapi), room)
@@ -121,6 +135,9 @@ class ShutdownClient(ShutdownCaller):
         if lkapi is None:
             if url or os.environ.get("LIVEKIT_URL"):
                 check_server_url(url or os.environ["LIVEKIT_URL"])
+            unset = unset_settings(url, api_key, api_secret)
+            if unset:
+                raise ValueError(f"LiveKit server API: {unset}")
             try:
                 lkapi = api.LiveKitAPI(url, api_key, api_secret, failover=False)
             except ValueError as exc:

@@ -14,7 +14,8 @@ Environment:
 - ``SHUTDOWN_RPC_GREETING``: text said when the session starts (tone of 40 ms per character), so a ``drain``
   request has speech to wait for. Default: a short greeting; empty: say nothing.
 - ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: the most the agent waits, after its acknowledgement, for the caller's receipt
-  before ``ctx.shutdown`` (default 0.5; spec §11).
+  before ``ctx.shutdown`` (default 0.5; spec §11); a value that is not a number within 0..10 is logged as an ERROR
+  and the default is used (bad configuration never ends a job).
 - ``SHUTDOWN_RPC_ALLOW_ANY_AGENT=1``: accept the any-agent target ``"*"``.
 - ``SHUTDOWN_RPC_UNSIGNED_IDENTITIES``: comma-separated identity globs allowed to send unsigned requests.
 """
@@ -44,6 +45,7 @@ except ImportError:
     from tone_tts import ToneTTS  # type: ignore[no-redef,import-not-found,unused-ignore]  # run as a script
 
 EVENTS_ENV = "SHUTDOWN_RPC_EVENTS_FILE"
+FLUSH_DELAY_ENV = "SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"
 AGENT_NAME = os.environ.get("LIVEKIT_AGENT_NAME") or "shutdown-rpc-example"
 DEFAULT_GREETING = "Hello. This agent ends when an authorized backend asks it to."
 
@@ -87,11 +89,33 @@ def policy_from_env(ctx: JobContext) -> tuple[AccessPolicy, EndingTimings]:
     )
     timings = EndingTimings(
         on_accepted=on_accepted,
-        reply_flush_delay_s=float(
-            os.environ.get("SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S", EndingTimings.reply_flush_delay_s)
-        ),
+        reply_flush_delay_s=flush_delay_from_env(),
     )
     return access, timings
+
+
+def flush_delay_from_env() -> float:
+    """SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S, or the default with an ERROR when it is not a number within 0..10.
+
+    Configuration read at job start never ends the job (as with SHUTDOWN_RPC_KEYS): a bad value is named and
+    replaced by the default.
+    """
+    text = os.environ.get(FLUSH_DELAY_ENV, "").strip()
+    if not text:
+        return EndingTimings.reply_flush_delay_s
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 10:  # also NaN
+        logger.error(
+            "%s=%r is not a number of seconds within 0..10: using the default %s",
+            FLUSH_DELAY_ENV,
+            text[:40],
+            EndingTimings.reply_flush_delay_s,
+        )
+        return EndingTimings.reply_flush_delay_s
+    return value
 
 
 @server.rtc_session(agent_name=AGENT_NAME)

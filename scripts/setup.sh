@@ -21,8 +21,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 
 # The e2e tests run a backend from a venv holding only the wheel's [client] extra (livekit-agents absent) and
-# the example agent from one holding only [agent]: .venv-extras/client and .venv-extras/agent.
-bash scripts/extras_venvs.sh client agent
+# the example agent from one holding only [agent]: .venv-extras/client and .venv-extras/agent; the Quickstart test
+# installs [agent,client] offline from .venv-extras/wheelhouse.
+bash scripts/extras_venvs.sh client agent wheelhouse
 
 say "locating or building livekit-server"
 server_bin=$(.venv/bin/python -m harness.livekit_server --ensure-binary)

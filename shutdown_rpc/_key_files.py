@@ -101,14 +101,23 @@ def _rewritable_by_others(path: str | os.PathLike[str], mode: int) -> str | None
     return None
 
 
+def shown_path(value: str | os.PathLike[str]) -> str:
+    """``" (PATH)"`` when a user-supplied path is safe to show, else ``""``: safe when something is on disk there,
+    or when it has a file name's dot (no base64 or hex secret has one)."""
+    text = os.fspath(value)
+    return f" ({text})" if "." in text or os.path.lexists(text) else ""
+
+
 def read_key_and_mode_from(value: str | os.PathLike[str], source: str) -> KeyFileRead:
     """Like :func:`read_key_and_mode` for a path a user supplied through ``source`` (an option, a variable):
-    every error (ValueError) names ``source``, never the value, which may be a secret pasted as a path."""
+    every error (ValueError) names ``source`` and the path when :func:`shown_path` allows, so a secret pasted
+    as a path is never echoed."""
+    name = source + shown_path(value)
     try:
-        return read_key_and_mode(value, source)
+        return read_key_and_mode(value, name)
     except OSError as exc:
         # str(exc) would carry the value: strerror only
-        raise ValueError(f"{source}: cannot read key file: {exc.strerror or type(exc).__name__}") from None
+        raise ValueError(f"{name}: cannot read key file: {exc.strerror or type(exc).__name__}") from None
 
 
 def _read_regular_file(path: str | os.PathLike[str]) -> tuple[bytes | None, int]:

@@ -6,6 +6,7 @@ Commands:
   send     ask the room's agent(s) to shut down through the server API (RoomService.PerformRpc)
   inspect  decode a payload, print every field and verify it as an agent would (and why it would refuse)
   fleet    end the agents of many rooms (a list, a name glob, or all rooms); --dry-run, --json, --wait
+  dispatch get an agent into a room (explicit dispatch by agent_name; creates the room), then wait for it
 
 Secrets: the signing key comes from --key-file, $SHUTDOWN_RPC_KEY_FILE (a path) or $SHUTDOWN_RPC_KEY (the key
 file's JSON); the LiveKit API secret only from $LIVEKIT_API_SECRET (URL and API key: flags or $LIVEKIT_URL,
@@ -18,7 +19,7 @@ Exit codes:
    2  usage error: bad arguments, unreadable or invalid key, invalid request fields
    3  refused by the agent, not retryable (inspect: an agent would refuse it)
    4  refused by the agent, retryable later (VETOED, RATE_LIMITED, NOT_YET_VALID, INTERNAL_ERROR)
-   5  agent not found (no such participant, or no agent in the room)
+   5  agent not found (no such participant, or no agent in the room; dispatch: none joined within --wait)
    6  several agents in the room and none named (use --agent or --all)
    7  room not found
    8  timeout: no reply within --timeout and the agent is still in the room
@@ -38,10 +39,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from shutdown_rpc.client_side._minting import first_error
-
-from . import fleet, inspect, keygen, mint, send
-from .common import Parser, SubParsers, UsageError
+from . import dispatch, fleet, inspect, keygen, mint, send
+from .common import Parser, SubParsers, UsageError, first_error
 from .exit_codes import (
     EXIT_AGENT_LEFT,
     EXIT_AGENT_NOT_FOUND,
@@ -67,6 +66,7 @@ COMMANDS: tuple[Callable[[SubParsers], None], ...] = (
     send.register,
     inspect.register,
     fleet.register,
+    dispatch.register,
 )
 """Each command module's ``register``, in --help order: adding a command is one module and one line here."""
 

@@ -130,7 +130,8 @@ async def _confirmed(count: int, url: str, delete_room: bool) -> bool:
 
 
 async def _fleet(args: argparse.Namespace) -> int:
-    key = None if args.unsigned else signing_key_of_args(args)
+    # a dry run only lists rooms: it signs nothing, so it needs no key
+    key = None if args.unsigned or args.dry_run else signing_key_of_args(args)
     command = command_of(args)
     hooks = _webhook_listener(args)
     try:

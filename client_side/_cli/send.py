@@ -43,7 +43,7 @@ def register(sub: SubParsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Send, print each outcome, and exit with the documented code."""
-    _quiet_pyjwt()
+    quiet_pyjwt()
     if args.all and args.agent:
         raise UsageError("--agent and --all exclude each other")
     if args.unsigned and args.key_file:
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_send(args))
 
 
-def _quiet_pyjwt() -> None:
+def quiet_pyjwt() -> None:
     """No InsecureKeyLengthWarning for each token livekit-api signs: livekit-server --dev's own secret is 6 bytes."""
     try:
         from jwt.warnings import InsecureKeyLengthWarning

@@ -174,6 +174,24 @@ async def test_send_exit_codes(fake: tuple[FakeLiveKit, str], hmac_key: Path) ->
 
 
 @pytest.mark.parametrize(
+    ("given", "named", "not_named"),
+    [
+        ({"LIVEKIT_API_SECRET": "s" * 32}, "LIVEKIT_API_KEY is not set (or api_key= / --api-key)", "SECRET"),
+        ({"LIVEKIT_API_KEY": "devkey"}, "LIVEKIT_API_SECRET is not set", "LIVEKIT_API_KEY"),
+    ],
+)
+def test_a_missing_api_key_and_a_missing_secret_are_told_apart(
+    hmac_key: Path, given: dict[str, str], named: str, not_named: str
+) -> None:
+    # issue 19: both gave livekit-api's "either token, or api_key and api_secret, must be set" (no --token exists)
+    env = {"LIVEKIT_URL": "ws://127.0.0.1:9", "SHUTDOWN_RPC_KEY_FILE": str(hmac_key), **given}
+    done = run("send", "--room", "r", env=env)
+    assert done.returncode == cli.EXIT_USAGE
+    assert named in done.stderr and not_named not in done.stderr.split("error:")[1]
+    assert "token" not in done.stderr
+
+
+@pytest.mark.parametrize(
     "body",
     [
         pytest.param(_body(reason=[b"\x00bin"]), id="bin-in-list"),

@@ -98,3 +98,15 @@ def test_progress_bar_only_on_a_terminal() -> None:
             assert stream.getvalue().endswith("\r")
         else:
             assert stream.getvalue() == ""
+
+
+async def test_fleet_dry_run_needs_no_signing_key(fake: tuple[FakeLiveKit, str]) -> None:
+    # issue 19: --dry-run only lists rooms, yet it demanded a signing key
+    server, url = fake
+    server.add("acme-1", agent("agent-1", [HmacSha256Key("backend-1", b"k" * 32)]))
+    env = {"LIVEKIT_URL": url, "LIVEKIT_API_KEY": API_KEY, "LIVEKIT_API_SECRET": API_SECRET}
+
+    dry = await fleet(env, "--match", "acme-*", "--dry-run", "--json")
+
+    assert dry.returncode == cli.EXIT_OK, dry.stderr
+    assert [r["status"] for r in json.loads(dry.stdout)["rooms"]] == ["planned"]

@@ -3,6 +3,7 @@ is checked on the file actually read, and oversized or non-regular files are ref
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shutdown_rpc.client_side import _cli as cli
+from shutdown_rpc.client_side import load_signing_key
 from shutdown_rpc.client_side._key_files import load_key, read_key_with_warning, write_key_file
 from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key_file
 from shutdown_rpc.protocol.wire import MAX_KEY_FILE_BYTES
@@ -194,3 +196,15 @@ def _cli_usage_error(argv: list[str]) -> str:
     with contextlib.redirect_stderr(err):
         assert cli.main(argv) == cli.EXIT_USAGE
     return err.getvalue()
+
+
+def test_load_signing_key_errors_name_the_path_not_the_words_key_file_path(tmp_path: Path) -> None:
+    # issue 19: the message said "key file path: cannot read key file" instead of naming the path
+    missing = tmp_path / "backend.key.json"
+    with pytest.raises(ValueError) as info:
+        load_signing_key(str(missing))
+    assert str(info.value) == f"key file ({missing}): cannot read key file: No such file or directory"
+    pasted = base64.b64encode(b"k" * 32).decode()  # a secret pasted where the path belongs is not echoed
+    with pytest.raises(ValueError) as info:
+        load_signing_key(pasted, source="--key-file")
+    assert str(info.value) == "--key-file: cannot read key file: No such file or directory"

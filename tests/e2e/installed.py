@@ -111,11 +111,8 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def refresh_wheel(venvs: list[ExtraVenv], workdir: Path) -> None:
-    """Build a wheel of the current tree (offline: no build isolation) and reinstall it, without deps, in ``venvs``.
-
-    The dependencies were installed by scripts/setup.sh; this only keeps the package itself current.
-    """
+def build_wheel(workdir: Path) -> Path:
+    """A wheel of the current tree in ``workdir/dist`` (offline: no build isolation)."""
     dist = workdir / "dist"
     build = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO_ROOT)],
@@ -127,6 +124,15 @@ def refresh_wheel(venvs: list[ExtraVenv], workdir: Path) -> None:
     if build.returncode != 0:
         pytest.fail(f"building the wheel failed:\n{build.stdout[-3000:]}\n{build.stderr[-3000:]}", pytrace=False)
     (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+def refresh_wheel(venvs: list[ExtraVenv], workdir: Path) -> None:
+    """Build a wheel of the current tree and reinstall it, without deps, in ``venvs``.
+
+    The dependencies were installed by scripts/setup.sh; this only keeps the package itself current.
+    """
+    wheel = build_wheel(workdir)
     for venv in venvs:
         done = subprocess.run(
             [venv.python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", "--no-index", str(wheel)],

@@ -1,7 +1,7 @@
 """Faults on a real livekit-server with the real example agent (tests/e2e/agents/fault_agent.py adds a hold
 and a crash hook to it). In every case the caller gets a typed outcome (a ShutdownResult or one ShutdownFailed
 subclass) within its deadline, nothing hangs, the job process is gone at the end, and the job's shutdown
-callbacks ran at most once. What the caller sees in each case is listed in README.md ("Faults").
+callbacks ran at most once. What the caller sees in each case is listed in docs/security.md ("Faults").
 """
 
 from __future__ import annotations

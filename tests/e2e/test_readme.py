@@ -1,13 +1,18 @@
-"""README.md's Python snippets, run as written: each ```python block is preceded by a ``<!-- snippet: NAME -->``
-marker saying how it runs, and a block without a marker fails the first test.
+"""The Python snippets of README.md and of the docs pages, run as written: each ```python block is preceded by a
+``<!-- snippet: NAME -->`` marker saying how it runs, and a block without a marker fails the first test
+(docs/quickstart.md's blocks are run by tests/e2e/test_quickstart.py instead).
 
 - ``agent``: the file runs as a worker from a venv holding only the wheel's ``[agent]`` extra. The only thing
   added is a launcher (tests/e2e/installed.py) that imports it and reports a worker load of 0 before calling
   ``cli.run_app(server)`` as the snippet's own ``__main__`` block does.
 - ``backend``: runs from a venv holding only ``[client]``, with ``backend.key.json`` made by that venv's
-  ``shutdown-rpc keygen``, against a real server where the agent snippet's job is in room ``support-42``.
-- ``mint``: runs from the ``[client]`` venv; the payload it prints verifies with the agent's public key.
-- ``metrics``: runs in the ``[agent]`` venv; then the agent side logs outcomes and the counter is read.
+  ``shutdown-rpc keygen``, against a real server: first before room ``support-42`` exists (it catches
+  RoomNotFound), then with the agent snippet's job in it.
+- ``fleet`` (docs/production.md): the same, for rooms ``tenant-42-*``.
+- ``mint`` (docs/guides/backend.md): runs from the ``[client]`` venv; the payload it prints verifies with the
+  agent's public key.
+- ``metrics`` (docs/observability.md): runs in the ``[agent]`` venv; then the agent side logs outcomes and the
+  counter is read.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from tests.e2e.remote_fixtures import TIMEOUT
 pytestmark = pytest.mark.e2e
 
 README = REPO_ROOT / "README.md"
+# README.md and every docs page but the Quickstart (its blocks are commands in terminals: test_quickstart.py)
+PAGES = [README, *sorted(p for p in (REPO_ROOT / "docs").rglob("*.md") if p.name != "quickstart.md")]
 SNIPPET = re.compile(r"<!-- snippet: (?P<name>[a-z_-]+)[^>]*-->\n```python\n(?P<code>.*?)```", re.DOTALL)
 PYTHON_BLOCK = re.compile(r"^```python$", re.MULTILINE)
 
@@ -52,15 +59,15 @@ for outcome in ("accepted", "duplicate", "bad_signature", "expired", "rate_limit
 
 
 def snippets() -> dict[str, str]:
-    text = README.read_text()
-    found = {m.group("name"): m.group("code") for m in SNIPPET.finditer(text)}
-    return found
+    return {m.group("name"): m.group("code") for page in PAGES for m in SNIPPET.finditer(page.read_text())}
 
 
-def test_every_python_block_of_the_readme_is_run() -> None:
-    text = README.read_text()
-    assert len(PYTHON_BLOCK.findall(text)) == len(list(SNIPPET.finditer(text))), "a ```python block has no marker"
+def test_every_python_block_of_the_readme_and_the_docs_is_run() -> None:
+    for page in PAGES:
+        text = page.read_text()
+        assert len(PYTHON_BLOCK.findall(text)) == len(list(SNIPPET.finditer(text))), f"unmarked ```python in {page}"
     assert set(snippets()) == {"agent", "backend", "fleet", "mint", "metrics"}
+    assert {"agent", "backend"} == {m.group("name") for m in SNIPPET.finditer(README.read_text())}
 
 
 def keygen(client: ExtraVenv, workdir: Path) -> None:
@@ -101,6 +108,11 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
     (tmp_path / "agent.py").write_text(code["agent"])
     (tmp_path / "backend.py").write_text(code["backend"])
     keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    # issue 19: the backend snippet did not catch RoomNotFound (a 20-line traceback before the room existed)
+    done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "no room support-42"
+
     worker = venv_worker(agent_venv, tmp_path, module="agent", server=livekit_server, agent_name="readme", env=keys)
     try:
         await worker.dispatch(lkapi, "support-42")
