@@ -39,8 +39,8 @@ class OverBudget(ShutdownRpcError):
         self.refusal = refusal
 
 
-class CallerOverLimit(ShutdownRpcError):
-    """RATE_LIMITED for a caller over its own budget, refused before its payload is read (§7 step 15)."""
+class CallerOverBudget(ShutdownRpcError):
+    """RATE_LIMITED before the payload is read: this caller is over its own budget (§7 step 15)."""
 
     def __init__(self) -> None:
         super().__init__(ErrorCode.RATE_LIMITED, "too many refused attempts from this caller")
@@ -73,7 +73,7 @@ class ShutdownDecider:
         """Rate limit, verify and authorize one call: a repeat to answer again, or a request to decide on."""
         caller = data.caller_identity
         if not self.limiter.allows(caller):
-            raise CallerOverLimit
+            raise CallerOverBudget()
         if self.all_callers.allows(_ALL_CALLERS):
             return self._check(data, binding)
         try:
@@ -117,6 +117,10 @@ class ShutdownDecider:
         if verdict is not None:
             raise ShutdownRpcError(ErrorCode.VETOED, str(verdict) or "vetoed by the application")
 
+    def all_callers_budget_full(self) -> bool:
+        """Whether the budget across all callers is full again (a flood, if there was one, is over)."""
+        return self.all_callers.is_full(_ALL_CALLERS)
+
     def refused(self, err: ShutdownRpcError, caller: str) -> None:
         """Count a refusal against ``caller`` and all callers (unless it was not the caller's doing)."""
         if isinstance(err, OverBudget):
@@ -124,14 +128,6 @@ class ShutdownDecider:
         if err.code not in _NOT_COUNTED_AS_FAILURE:
             self.limiter.record_failure(caller)
             self.all_callers.record_failure(_ALL_CALLERS)
-
-    def caller_within_limit(self, caller: str) -> bool:
-        """Whether ``caller`` has a refusal left in its own budget."""
-        return self.limiter.allows(caller)
-
-    def all_callers_within_budget(self) -> bool:
-        """Whether the budget across all callers has a refusal left (calls are decided in the normal order)."""
-        return self.all_callers.allows(_ALL_CALLERS)
 
     def _may_skip_signature(self, caller: str) -> bool:
         unsigned = self.access.unsigned

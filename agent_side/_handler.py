@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from livekit import rtc
+from livekit import api, rtc
 
 from shutdown_rpc._log import logger
 from shutdown_rpc.protocol import (
@@ -23,14 +23,16 @@ from shutdown_rpc.protocol import (
     ErrorCode,
     ShutdownRpcError,
 )
-from shutdown_rpc.protocol.wire import is_receipt_for, refusal_data, refusal_message
+from shutdown_rpc.protocol.wire import new_receipt_token, refusal_data, refusal_message
 
-from ._deciding import CallerOverLimit, OverBudget, ShutdownDecider
-from ._flood_log import AllCallersFlood, CallerFloods
+from ._deciding import CallerOverBudget, ShutdownDecider
+from ._eviction import FloodEviction
 from ._job_ender import JobEnder
 from ._livekit_compat import reply_sent
 from ._outcomes import OutcomeCounters, log_outcome, loggable, refusal_outcome
 from ._policy import AccessPolicy
+from ._receipt_gate import ReceiptGate
+from ._refusal_log import RefusalLog
 from ._request import RemoteRequest
 from ._state import JobEvent, JobState, JobStateMachine
 from ._timings import EndingTimings
@@ -47,6 +49,7 @@ class ShutdownHandler:
     - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
     - ``registered``: set once the RPC method is registered (and advertised, or advertising failed).
     - ``shutdown_done``: set once ``ctx.shutdown`` has been called for the accepted request.
+    - ``receipt_received``: set once the caller's receipt, carrying the acknowledgement's token, arrived.
     - ``job_ending``: why the job is ending, once it is ending for any cause (None before).
     - ``state``: the job's JobState.
 
@@ -67,10 +70,13 @@ class ShutdownHandler:
         # request id being decided -> its answer, for copies
         self._answers: dict[str, asyncio.Future[Acknowledgement]] = {}
         self._shutdown_task: asyncio.Task[None] | None = None
-        self._receipt = asyncio.Event()
+        self._receipt = ReceiptGate()
         self.counters = OutcomeCounters()
-        self._all_callers_flood = AllCallersFlood()
-        self._caller_floods = CallerFloods(decider.access.rate_limit.max_callers)
+        self._refusal_log = RefusalLog(self._decider.all_callers_budget_full)
+        limit = decider.access.rate_limit
+        self._eviction = FloodEviction(
+            limit.evict_after, evictable=self._evictable, remove=self._remove_participant, max_callers=limit.max_callers
+        )
         self.registered = asyncio.Event()
         self.shutdown_done = asyncio.Event()
 
@@ -78,6 +84,11 @@ class ShutdownHandler:
     def accepted(self) -> RemoteRequest | None:
         """The accepted request ending this job, if any."""
         return self._accepted
+
+    @property
+    def receipt_received(self) -> asyncio.Event:
+        """Set once the caller's receipt for the accepted request (with its token) arrived (spec §11)."""
+        return self._receipt.arrived
 
     @property
     def job_ending(self) -> str | None:
@@ -116,7 +127,6 @@ class ShutdownHandler:
     async def handle(self, data: rtc.RpcInvocationData) -> str:
         """The RPC handler: an acknowledgement JSON, or ``rtc.RpcError`` with a protocol code."""
         caller = data.caller_identity
-        self._note_recovered_budgets(caller)
         try:
             ack, remote = await self._decide(data)
         except ShutdownRpcError as err:
@@ -140,32 +150,30 @@ class ShutdownHandler:
 
     async def handle_receipt(self, data: rtc.RpcInvocationData) -> str:
         """The receipt method (spec §11): the caller holds the acknowledgement of the accepted request, so the
-        agent need not wait any longer for its reply to get through. Any other payload changes nothing; the
-        answer is always empty (it tells a caller nothing about what was accepted)."""
-        accepted = self._accepted
-        if accepted is not None and is_receipt_for(data.payload, accepted.request_id):
-            self._receipt.set()
+        agent need not wait any longer for its reply to get through. Only the acknowledgement's receipt token
+        counts; any other payload changes nothing and is counted, not logged. The answer is always empty (it
+        tells a caller nothing about what was accepted)."""
+        self._receipt.offer(data.payload)
         return ""
 
     def _refused(self, err: ShutdownRpcError, data: rtc.RpcInvocationData) -> None:
-        self._decider.refused(err, data.caller_identity)
+        caller = data.caller_identity
         outcome = refusal_outcome(err.code)
         self.counters.add(outcome)
-        if isinstance(err, OverBudget):
-            self._all_callers_flood.refused()
-            return
-        if isinstance(err, CallerOverLimit):
-            self._caller_floods.refused(data.caller_identity)
-            return
-        caller = data.caller_identity
-        log_outcome(outcome, rpc_request_id=data.request_id, caller=caller, code=err.code, detail=err.detail)
+        # logged before it is counted: whether a flood is over depends on the budget as this refusal found it
+        self._refusal_log.refused(err, outcome, rpc_request_id=data.request_id, caller=caller)
+        self._decider.refused(err, caller)
+        if isinstance(err, CallerOverBudget):
+            self._eviction.over_budget(caller)
 
-    def _note_recovered_budgets(self, caller: str) -> None:
-        """Summarise a flood once its budget has a refusal left again (not merely on its next other refusal)."""
-        if self._all_callers_flood.active and self._decider.all_callers_within_budget():
-            self._all_callers_flood.recovered()
-        if self._caller_floods.active(caller) and self._decider.caller_within_limit(caller):
-            self._caller_floods.recovered(caller)
+    def _evictable(self, identity: str) -> bool:
+        participant = self._ctx.room.remote_participants.get(identity)
+        return participant is not None and participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+
+    async def _remove_participant(self, identity: str) -> None:
+        await self._ctx.api.room.remove_participant(
+            api.RoomParticipantIdentity(room=self._ctx.room.name, identity=identity)
+        )
 
     async def _decide(self, data: rtc.RpcInvocationData) -> tuple[Acknowledgement, RemoteRequest | None]:
         binding = self.binding()
@@ -187,16 +195,19 @@ class ShutdownHandler:
                 await self._decider.run_veto(remote)
             # Another request may have been accepted, or the job started ending, while the veto ran.
             status = AckStatus.ACCEPTED if self._job.listening else AckStatus.ALREADY_SHUTTING_DOWN
+            # The receipt token: only in the answer to this request (and its duplicates), never published.
+            token = new_receipt_token() if status is AckStatus.ACCEPTED else None
             ack = Acknowledgement(
                 status=status,
                 request_id=remote.request_id,
                 agent_identity=binding.agent_identity,
                 job_id=self._ctx.job.id,
                 agent_time_ms=self._clock.now_ms(),
+                receipt_token=token,
             )
             verified.accept(ack, reservation=reservation)
-            if status is AckStatus.ACCEPTED:
-                self._accept(remote)
+            if token is not None:
+                self._accept(remote, token)
             answer.set_result(ack)
             return ack, remote
         except asyncio.CancelledError:
@@ -222,18 +233,20 @@ class ShutdownHandler:
             raise ShutdownRpcError(ErrorCode.INTERNAL_ERROR, "first copy of this request was cancelled") from None
         return ack.as_duplicate()
 
-    def _accept(self, remote: RemoteRequest) -> None:
+    def _accept(self, remote: RemoteRequest, receipt_token: str) -> None:
         # No await between the acknowledgement and returning it; the shutdown task starts after the reply has
         # been handed back to LiveKit (see _end_job).
         self._accepted = remote
+        self._receipt.arm(receipt_token)
         self._job.handle(JobEvent.ACCEPT)
         self._shutdown_task = asyncio.get_running_loop().create_task(self._end_job(remote), name="shutdown_rpc.end_job")
 
     async def _end_job(self, remote: RemoteRequest) -> None:
         try:
             await reply_sent()  # silence still comes before any wait
-            await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt)
+            await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt.arrived)
         finally:
+            self._receipt.log_unmatched(remote.request_id)
             self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)
             self.shutdown_done.set()
 

@@ -21,6 +21,14 @@ class RateLimit:
     signature run first, a request that passes every check is accepted as usual, and any refusal is answered
     RATE_LIMITED (not logged one by one). Invalid traffic thus costs at most one signature check per attempt
     and can never keep a valid request out.
+
+    Eviction (spec §13): a participant of the room that keeps calling while over its own budget gets nothing
+    from it, yet each call passes through the agent's one data channel ahead of valid requests. After
+    ``evict_after`` refusals over its budget it is removed from the room (RoomService.RemoveParticipant with
+    the job's API credentials), logged once. On by default: a conforming caller never gets there (the
+    reference clients make at most 4 attempts per request and do not retry a refusal that cannot change), and
+    one removed by mistake can join again. ``None`` turns it off. Agents and PerformRpc callers are never
+    removed.
     """
 
     burst: int = 10
@@ -28,6 +36,7 @@ class RateLimit:
     max_callers: int = 1024
     all_callers_burst: int = 100
     all_callers_refill_per_s: float = 20.0
+    evict_after: int | None = 20
 
     def __post_init__(self) -> None:
         if (
@@ -36,12 +45,17 @@ class RateLimit:
             or self.max_callers < 1
             or self.all_callers_burst < 1
             or self.all_callers_refill_per_s <= 0
+            or (self.evict_after is not None and self.evict_after < 1)
         ):
-            raise ValueError("burst, refill_per_s and max_callers (and the all_callers_ ones) must be positive")
+            raise ValueError(
+                "burst, refill_per_s, max_callers and evict_after (and the all_callers_ ones) must be positive"
+            )
 
     def all_callers(self) -> RateLimit:
         """The budget across all callers, as the limit of one bucket."""
-        return RateLimit(burst=self.all_callers_burst, refill_per_s=self.all_callers_refill_per_s, max_callers=1)
+        return RateLimit(
+            burst=self.all_callers_burst, refill_per_s=self.all_callers_refill_per_s, max_callers=1, evict_after=None
+        )
 
 
 @dataclass
@@ -69,6 +83,11 @@ class FailureLimiter:
         """Whether ``caller`` still has a refusal left (checked before any work on its request)."""
         bucket = self._refilled(caller)
         return bucket is None or bucket.tokens >= 1.0
+
+    def is_full(self, caller: str) -> bool:
+        """Whether ``caller``'s bucket is full again (no refusal it would still remember)."""
+        bucket = self._refilled(caller)
+        return bucket is None or bucket.tokens >= self._limit.burst
 
     def record_failure(self, caller: str) -> None:
         """Spend one token of ``caller``'s bucket."""

@@ -13,7 +13,11 @@ the agent in the middle of its utterance:
   whether the ack was in the caller's hands before the user saw the agent leave (``delivery_pct``), the
   typed outcome otherwise (every miss must be AgentLeftBeforeReply, never Timeout, never a hang);
   request -> silence (the last loud audio frame the user receives from the agent) and request -> agent gone;
-* every ``--compare-every`` rounds, one more job ended by DeleteRoom: DeleteRoom -> gone (and -> silence).
+* every ``--compare-every`` rounds, one more job ended by DeleteRoom: DeleteRoom -> gone (and -> silence);
+  and one more job whose audio the server cuts (RoomService.MutePublishedTrack of the agent's track): mute ->
+  the last loud frame the user receives, the physical anchor of our silence (frames already sent keep arriving;
+  our silence needs the request to cross the agent's link once more). Reported as ``silence - anchor`` at p50,
+  in ms and in agent-link RTTs, with the issue's target: silence p50 <= anchor p50 + 1 agent-link RTT + 20 ms.
 
 Prints one JSON summary per profile and a table of all. The figures are the machine's, on that run: compare
 ratios within a run, never absolute figures across runs.
@@ -33,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from livekit import api
+from livekit import api, rtc
 
 from bench.e2e_report import Samples, report, table
 from harness import netns
@@ -163,12 +167,34 @@ class Bench:
             await watch.close()
             await user.disconnect()
 
+    async def server_cut_round(self) -> None:
+        """The anchor: the server stops forwarding the agent's audio (MutePublishedTrack); the user hears what was
+        already on its way, then silence. The job is then ended with DeleteRoom (not measured)."""
+        room, user, agent, watch = await self.job()
+        try:
+            track_sid = next(
+                sid
+                for sid, pub in user.room.remote_participants[agent].track_publications.items()
+                if pub.kind == rtc.TrackKind.KIND_AUDIO
+            )
+            mute = api.MuteRoomTrackRequest(room=room, identity=agent, track_sid=track_sid, muted=True)
+            t0 = time.perf_counter()
+            await self.lkapi.room.mute_published_track(mute)
+            await watch.wait_quiet(frames=50, timeout=WAIT_S)  # 0.5 s of quiet: the cut has reached the user
+            self.samples.silence["server_cut"].append(watch.silence_ms_after(t0))
+            await self.lkapi.room.delete_room(api.DeleteRoomRequest(room=room))
+            await user.wait_disconnected(timeout=WAIT_S)
+        finally:
+            await watch.close()
+            await user.disconnect()
+
     async def run(self, rounds: int, compare_every: int, echoes: int) -> None:
         started = time.monotonic()
         for i in range(rounds):
             await self.request_round(echoes)
             if compare_every and i % compare_every == 0:
                 await self.delete_room_round()
+                await self.server_cut_round()
             if (i + 1) % 10 == 0:
                 print(f"  {i + 1}/{rounds} rounds, {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
         await self.lkapi.aclose()

@@ -128,6 +128,7 @@ class Window:
     hostile_seconds: dict[str, float] = field(default_factory=dict)
     hostile_outcomes: dict[str, dict[str, int]] = field(default_factory=dict)
     agent_outcomes: dict[str, int] = field(default_factory=dict)
+    attacker_evicted: bool = False  # the agent removed the participant attacker (RateLimit.evict_after)
     seconds: float = 0.0
 
 
@@ -209,6 +210,7 @@ class Bench:
         w.hostile_sent = {name: c["sent"] for name, c in counts.items()}
         w.hostile_seconds = {name: c["seconds"] for name, c in counts.items()}
         w.hostile_outcomes = {name: c["outcomes"] for name, c in counts.items()}
+        w.attacker_evicted = bool(counts.get("participant", {}).get("evicted", False))
         o0, o1 = before["outcomes"], after["outcomes"]
         w.agent_outcomes = {k: v - o0.get(k, 0) for k, v in o1.items() if v - o0.get(k, 0)}
         self.windows.append(w)
@@ -301,6 +303,7 @@ class Bench:
                 "server_api": summed("flood", lambda w: w.hostile_outcomes.get("server_api", {})),
             },
             "agent_outcomes_during_flood": agent_seen,
+            "participant_attacker_evicted_in_flood_windows": sum(w.attacker_evicted for w in by["flood"]),
             "hostile_processed_vs_dropped": {
                 "sent": hostile_total,
                 "processed_by_verifier": processed,

@@ -19,7 +19,9 @@ class Samples:
     ack: list[float] = field(default_factory=list)
     outcome_ms: list[float] = field(default_factory=list)  # request -> typed failure, when there was no ack
     gone: dict[str, list[float]] = field(default_factory=lambda: {"request": [], "delete_room": []})
-    silence: dict[str, list[float]] = field(default_factory=lambda: {"request": [], "delete_room": []})
+    silence: dict[str, list[float]] = field(
+        default_factory=lambda: {"request": [], "delete_room": [], "server_cut": []}
+    )  # request -> last loud frame heard; DeleteRoom -> ...; MutePublishedTrack of the agent's audio -> ...
 
 
 def pct(values: list[float], q: float) -> float:
@@ -53,6 +55,7 @@ def report(
     ack50, ack99 = pct(s.ack, 0.5), pct(s.ack, 0.99)
     gone50, del50 = pct(s.gone["request"], 0.5), pct(s.gone["delete_room"], 0.5)
     rtt = profile.agent.rtt_ms
+    silence50, cut50 = pct(s.silence["request"], 0.5), pct(s.silence["server_cut"], 0.5)
     return {
         "profile": profile.name,
         "about": profile.about,
@@ -71,7 +74,12 @@ def report(
         "gone_ms_p50_p99_n": {k: p50_p99(v) for k, v in s.gone.items()},
         "silence_delete_room_ms_p50_p99": p50_p99(s.silence["delete_room"]),
         "ack_over_echo_p50_p99": (ratio(ack50, echo50), ratio(ack99, echo99)),
-        "silence_over_delete_room_gone_p50": ratio(pct(s.silence["request"], 0.5), del50),
+        "silence_over_delete_room_gone_p50": ratio(silence50, del50),
+        "silence_server_cut_ms_p50_p99": p50_p99(s.silence["server_cut"]),
+        "silence_minus_server_cut_ms_p50": round(silence50 - cut50, 1),
+        # in agent-link RTTs (the profile's configured RTT; None on links without one, e.g. clean)
+        "silence_minus_server_cut_in_rtts_p50": ratio(silence50 - cut50, rtt) if rtt else None,
+        "silence_target_met": bool(silence50 <= cut50 + rtt + 20.0),  # anchor + 1 agent-link RTT + 20 ms
         "gone_over_delete_room_p50": ratio(gone50, del50),
         "gone_minus_delete_room_in_rtts_p50": ratio(gone50 - del50, rtt) if rtt else None,
         "machine": {"cpus": os.cpu_count(), "loadavg_before": load[0], "loadavg_after": load[1]},
@@ -83,7 +91,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
     """A human table of the summaries (one row per profile)."""
     head = (
         "profile", "deliv%", "misses=ALBR", "ack p50/p99", "echo p50/p99", "ack/echo p50,p99",
-        "silence p50", "gone p50", "DelRoom p50", "silence/DelRoom", "gone/DelRoom", "load",
+        "silence p50", "cut p50", "sil-cut ms (RTTs)", "gone p50", "DelRoom p50", "silence/DelRoom", "gone/DelRoom",
+        "load",
     )  # fmt: skip
     rows = [head]
     for r in summaries:
@@ -96,6 +105,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
                 "{}/{}".format(*r["echo_ms_p50_p99"][:2]),
                 "{},{}".format(*r["ack_over_echo_p50_p99"]),
                 f"{r['silence_ms_p50_p99'][0]}",
+                f"{r['silence_server_cut_ms_p50_p99'][0]}",
+                f"{r['silence_minus_server_cut_ms_p50']} ({r['silence_minus_server_cut_in_rtts_p50']})",
                 f"{r['gone_ms_p50_p99_n']['request'][0]}",
                 f"{r['gone_ms_p50_p99_n']['delete_room'][0]}",
                 f"{r['silence_over_delete_room_gone_p50']}",

@@ -220,9 +220,12 @@ async def hostile_main(spec: dict[str, Any]) -> None:
     seconds = time.monotonic() - t0
     for f in flooders:
         await f.stop()  # calls in flight still finish (and count their outcomes); no new ones start
-    counts = {
+    counts: dict[str, dict[str, Any]] = {
         f.name: {"due": f.due, "sent": f.sent, "seconds": seconds, "outcomes": dict(f.outcomes)} for f in flooders
     }
+    # the agent removes a participant that keeps calling over its refusal budget (RateLimit.evict_after)
+    counts["participant"]["evicted"] = not attacker.room.isconnected()
+    counts["participant"]["disconnect_reason"] = str(attacker.disconnect_reason)
     print(json.dumps(counts), flush=True)
     await lkapi.aclose()
     await session.close()

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode
+from shutdown_rpc.protocol import Acknowledgement, ErrorCode
 from shutdown_rpc.protocol.wire import parse_refusal
 
 from ._outcomes import (
@@ -119,8 +119,8 @@ class Channel(Protocol):
         """Whether the agent is still in the room (never raises; UNKNOWN when it cannot tell)."""
         ...
 
-    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
-        """Tell the agent its acknowledgement of ``request_id`` arrived (spec §11); raises RpcFailure."""
+    async def receipt(self, receipt_token: str, *, timeout_s: float) -> None:
+        """Tell the agent its acknowledgement arrived: send its ``receipt_token`` (spec §11); raises RpcFailure."""
         ...
 
 
@@ -270,10 +270,11 @@ async def deliver(
 
 
 def acknowledged(channel: Channel, response: str, request_id: str, room: str, agent: str) -> Acknowledgement:
-    """The acknowledgement in ``response``; when it says the job ends with our reason, the receipt goes out."""
+    """The acknowledgement in ``response``; when it carries a receipt token (``accepted`` or ``duplicate``), that
+    token goes back as the receipt (spec §2)."""
     ack = parse_ack(response, request_id, room, agent)
-    if ack.status in (AckStatus.ACCEPTED, AckStatus.DUPLICATE):
-        send_receipt_soon(channel, request_id)
+    if ack.receipt is not None:
+        send_receipt_soon(channel, ack.receipt)
     return ack
 
 

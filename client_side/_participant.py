@@ -40,12 +40,12 @@ class RoomChannel:
         except rtc.RpcError as error:
             raise RpcFailure(error.message, rpc_code=int(error.code), data=error.data) from None
 
-    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+    async def receipt(self, receipt_token: str, *, timeout_s: float) -> None:
         try:
             await self._room.local_participant.perform_rpc(
                 destination_identity=self._agent,
                 method=RECEIPT_METHOD_NAME,
-                payload=request_id,
+                payload=receipt_token,
                 response_timeout=timeout_s,
             )
         except rtc.RpcError as error:

@@ -1,6 +1,6 @@
-"""The receipt a caller sends once it holds an acknowledgement that delivers its reason (spec §2, §11), so the
-agent can leave at once instead of waiting out its reply-flush bound. Sent in the background: the caller has its
-result already."""
+"""The receipt a caller sends once it holds an acknowledgement that delivers its reason (spec §2, §11): the
+acknowledgement's receipt token, so the agent can leave at once instead of waiting out its reply-flush bound.
+Sent in the background: the caller has its result already. The token is never logged."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ RECEIPT_TIMEOUT_S = 5.0
 _receipts: set[asyncio.Task[None]] = set()  # strong references until each is sent
 
 
-def send_receipt_soon(channel: Channel, request_id: str) -> None:
+def send_receipt_soon(channel: Channel, receipt_token: str) -> None:
     """Send the receipt in the background: the caller has its result now, the agent may leave at once.
 
     Best effort: an agent that predates receipts answers UNSUPPORTED_METHOD, one that already left cannot
@@ -26,7 +26,7 @@ def send_receipt_soon(channel: Channel, request_id: str) -> None:
 
     async def send() -> None:
         try:
-            await channel.receipt(request_id, timeout_s=RECEIPT_TIMEOUT_S)
+            await channel.receipt(receipt_token, timeout_s=RECEIPT_TIMEOUT_S)
         except Exception as exc:
             logger.debug("shutdown receipt not delivered: %s", exc)
 

@@ -55,13 +55,13 @@ class ServerChannel:
             timeout_s=http_timeout,
         )
 
-    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+    async def receipt(self, receipt_token: str, *, timeout_s: float) -> None:
         await perform_rpc(
             self._api,
             room=self._room,
             destination_identity=self._agent,
             method=RECEIPT_METHOD_NAME,
-            payload=request_id,
+            payload=receipt_token,
             response_timeout_s=timeout_s,
             timeout_s=timeout_s + _HTTP_MARGIN_S,
         )

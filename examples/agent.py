@@ -10,7 +10,8 @@ Environment:
 - ``SHUTDOWN_RPC_KEYS``: verification keys (a key file's JSON, a JSON array, or paths joined by ``:``).
 - ``LIVEKIT_AGENT_NAME``: agent name for explicit dispatch (default ``shutdown-rpc-example``).
 - ``SHUTDOWN_RPC_EVENTS_FILE``: if set, one JSON line per event is appended (event, reason, wall_ms, job_id,
-  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``session_closed``, ``shutdown_callback``.
+  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``caller_receipt`` (the caller's receipt, with
+  the acknowledgement's token, arrived), ``session_closed``, ``shutdown_callback``.
 - ``SHUTDOWN_RPC_GREETING``: text said when the session starts (tone of 40 ms per character), so a ``drain``
   request has speech to wait for. Default: a short greeting; empty: say nothing.
 - ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: the most the agent waits, after its acknowledgement, for the caller's receipt
@@ -22,6 +23,7 @@ Environment:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -143,6 +145,17 @@ async def entrypoint(ctx: JobContext) -> None:
     session.on("close", lambda ev: record_event(ctx, "session_closed", close_reason=str(ev.reason)))
     access, timings = policy_from_env(ctx)
     remote = await enable_remote_shutdown(ctx, access=access, timings=timings, session=session)
+
+    async def record_caller_receipt() -> None:
+        await remote.receipt_received.wait()
+        record_event(ctx, "caller_receipt")
+
+    receipt_watch = asyncio.get_running_loop().create_task(record_caller_receipt())
+
+    async def stop_receipt_watch(_: str) -> None:
+        receipt_watch.cancel()
+
+    ctx.add_shutdown_callback(stop_receipt_watch)
 
     # A tone has no words: syncing a transcript to it would only cost CPU (livekit-agents estimates the speaking
     # rate with an FFT of the audio, on the event loop).

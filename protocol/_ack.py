@@ -6,7 +6,15 @@ import enum
 import json
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from ._envelope import PROTOCOL_VERSION, SUPPORTED_VERSIONS
 from ._errors import ErrorCode, ShutdownRpcError
@@ -32,21 +40,41 @@ class Acknowledgement(BaseModel):
     agent_identity: str
     job_id: str
     agent_time_ms: Annotated[int, Field(ge=0)]
+    receipt_token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{22,64}$")] | None = Field(
+        default=None, repr=False
+    )
+    """The secret the caller sends back as its receipt (spec §8): ``accepted`` and ``duplicate`` only. Kept out
+    of ``repr`` so that logging an acknowledgement never logs it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_null_is_not_absent(cls, data: object, info: ValidationInfo) -> object:
+        # spec §8: a receipt_token that is present on the wire must be a token; JSON null is not an absent key
+        wire = bool(info.context and info.context.get("wire"))
+        if wire and isinstance(data, dict) and "receipt_token" in data and data["receipt_token"] is None:
+            raise ValueError("receipt_token must be a string when present")
+        return data
 
     def to_json(self) -> str:
         """Compact JSON with keys in spec order, the RPC response payload."""
-        return json.dumps(
-            {
-                "version": self.version,
-                "status": self.status.value,
-                "request_id": self.request_id,
-                "agent_identity": self.agent_identity,
-                "job_id": self.job_id,
-                "agent_time_ms": self.agent_time_ms,
-            },
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
+        fields: dict[str, object] = {
+            "version": self.version,
+            "status": self.status.value,
+            "request_id": self.request_id,
+            "agent_identity": self.agent_identity,
+            "job_id": self.job_id,
+            "agent_time_ms": self.agent_time_ms,
+        }
+        if self.receipt_token is not None:
+            fields["receipt_token"] = self.receipt_token
+        return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def receipt(self) -> str | None:
+        """The payload of the receipt a caller sends for this answer (spec §2), or None when it sends none."""
+        if self.status is AckStatus.ALREADY_SHUTTING_DOWN:
+            return None
+        return self.receipt_token
 
     @classmethod
     def from_json(cls, text: str) -> Acknowledgement:
@@ -54,7 +82,7 @@ class Acknowledgement(BaseModel):
         if len(text) > MAX_ACK_BYTES:
             raise ValueError("acknowledgement too long")
         try:
-            return cls.model_validate_json(text)
+            return cls.model_validate_json(text, context={"wire": True})
         except ValidationError as exc:
             raise ValueError(f"not a shutdown acknowledgement: {exc.error_count()} error(s)") from None
 

@@ -1,20 +1,18 @@
-"""After an accepted request (spec §10, §11): the receipt a caller sends back, and the attributes that tell the
+"""After an accepted request (spec §10, §11): the receipt method a caller calls, and the attributes that tell the
 room an agent is ending. Pure functions, no I/O."""
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._discovery import ATTRIBUTE_PREFIX
-from ._limits import MAX_REQUEST_ID_CHARS
 from ._schema import REQUEST_ID_PATTERN, is_issuer, is_reason
 
 RECEIPT_METHOD_NAME = "shutdown_rpc.received"
-"""RPC method of the receipt: a caller that holds an ``accepted`` or ``duplicate`` acknowledgement sends the
-request id there, so the agent can leave at once instead of waiting out its reply-flush bound."""
+"""RPC method of the receipt: a caller that holds an ``accepted`` or ``duplicate`` acknowledgement sends its
+``receipt_token`` there, so the agent can leave at once instead of waiting out its reply-flush bound."""
 
 ATTR_STATE = ATTRIBUTE_PREFIX + "state"
 ATTR_REQUEST_ID = ATTRIBUTE_PREFIX + "request_id"
@@ -23,13 +21,6 @@ ATTR_REASON = ATTRIBUTE_PREFIX + "reason"
 STATE_ENDING = "ending"
 
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
-
-
-def is_receipt_for(payload: str, request_id: str) -> bool:
-    """Whether a receipt ``payload`` names ``request_id`` (bounded before it is compared; constant time)."""
-    if len(payload) > MAX_REQUEST_ID_CHARS or not _REQUEST_ID.fullmatch(payload):
-        return False
-    return hmac.compare_digest(payload.encode(), request_id.encode())
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from ._ending_signals import (
     STATE_ENDING,
     Ending,
     ending_attributes,
-    is_receipt_for,
     parse_ending,
 )
 from ._envelope import (
@@ -41,6 +40,7 @@ from ._envelope import (
 from ._errors import code_table
 from ._inspect import PayloadInspection, inspect_payload
 from ._keyfile import MAX_KEY_FILE_BYTES, AnyKey, signing_key_of, verifying_key_of
+from ._receipt_token import is_receipt_for, is_receipt_token, new_receipt_token
 from ._replay import ReplayCache, Reservation
 from ._schema import REQUEST_ID_PATTERN
 from ._signing import encode_body, seal, unsigned_request
@@ -77,6 +77,8 @@ __all__ = [
     "ending_attributes",
     "inspect_payload",
     "is_receipt_for",
+    "is_receipt_token",
+    "new_receipt_token",
     "parse_advertisement",
     "parse_ending",
     "parse_refusal",

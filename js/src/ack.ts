@@ -2,6 +2,7 @@
  * Acknowledgements (spec.md §8) and refusals (§9): writing them (agent side) and reading them (caller side).
  */
 import { utf8Length } from './bytes.js';
+import { RECEIPT_TOKEN_PATTERN } from './ending_signals.js';
 import {
   isRetryable,
   MAX_ACK_BYTES,
@@ -23,6 +24,11 @@ export interface Acknowledgement {
   agentIdentity: string;
   jobId: string;
   agentTimeMs: number;
+  /**
+   * The secret the caller sends back as its receipt (§8, §11): in `accepted` and `duplicate` answers of agents
+   * that give one. Never log it.
+   */
+  receiptToken?: string;
 }
 
 /** The §8 JSON text: compact, keys in the §8 order. */
@@ -34,7 +40,13 @@ export function serializeAck(ack: Acknowledgement): string {
     agent_identity: ack.agentIdentity,
     job_id: ack.jobId,
     agent_time_ms: ack.agentTimeMs,
+    ...(ack.receiptToken !== undefined ? { receipt_token: ack.receiptToken } : {}),
   });
+}
+
+/** The payload of the receipt a caller sends for `ack` (§2): its token, unless it is already_shutting_down. */
+export function receiptOf(ack: Acknowledgement): string | undefined {
+  return ack.status === 'already_shutting_down' ? undefined : ack.receiptToken;
 }
 
 /**
@@ -78,7 +90,7 @@ export function parseAck(text: string): Acknowledgement {
   if (version < 1) throw new AckParseError('"version" must be >= 1');
   const status = str('status');
   if (!(ACK_STATUSES as readonly string[]).includes(status)) throw new AckParseError(`unknown status "${status}"`);
-  return {
+  const ack: Acknowledgement = {
     version,
     status: status as AckStatus,
     requestId: str('request_id'),
@@ -86,6 +98,12 @@ export function parseAck(text: string): Acknowledgement {
     jobId: str('job_id'),
     agentTimeMs: int('agent_time_ms'),
   };
+  if (o['receipt_token'] !== undefined) {
+    const token = str('receipt_token');
+    if (!RECEIPT_TOKEN_PATTERN.test(token)) throw new AckParseError('"receipt_token" must be 22-64 characters of [A-Za-z0-9_-]');
+    ack.receiptToken = token;
+  }
+  return ack;
 }
 
 /** A §9 refusal, as an agent sends it or as a caller reads it. */

@@ -5,7 +5,7 @@
  * both have `performRpc({ destinationIdentity, method, payload, responseTimeout })` (ms) and reject with an
  * `RpcError` carrying a numeric `code`, a `message` and an optional `data` string.
  */
-import { AckParseError, parseAck, parseRefusal, type Acknowledgement, type Refusal } from './ack.js';
+import { AckParseError, parseAck, parseRefusal, receiptOf, type Acknowledgement, type Refusal } from './ack.js';
 import { DEFAULT_RESPONSE_TIMEOUT_MS, liveKitRpcName, METHOD_NAME, type LiveKitRpcName } from './codes.js';
 import { RECEIPT_METHOD_NAME } from './ending_signals.js';
 import { signRequest, inspectPayload } from './envelope.js';
@@ -117,21 +117,22 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
     return resultFromRpcError(e);
   }
   const result = resultFromResponse(response, info.request.requestId);
-  if (result.ok && result.reasonDelivered) {
-    return { ...result, receiptSent: sendReceipt(participant, destinationIdentity, info.request.requestId) };
+  const receipt = result.ok ? receiptOf(result.ack) : undefined;
+  if (result.ok && receipt !== undefined) {
+    return { ...result, receiptSent: sendReceipt(participant, destinationIdentity, receipt) };
   }
   return result;
 }
 
 /**
- * Tell the agent its acknowledgement arrived (spec §11), so it leaves at once instead of waiting out its bound.
- * Nothing to wait for before reporting a result: an agent that predates receipts answers UNSUPPORTED_METHOD, one
- * that already left cannot answer, and the result is the caller's either way. The promise settles (never
- * rejects) once the call has; a caller about to disconnect awaits it (spec §2).
+ * Tell the agent its acknowledgement arrived (spec §11): send the acknowledgement's `receiptToken`, so the agent
+ * leaves at once instead of waiting out its bound. Nothing to wait for before reporting a result: an agent that
+ * already left cannot answer, and the result is the caller's either way. The promise settles (never rejects)
+ * once the call has; a caller about to disconnect awaits it (spec §2).
  */
-export function sendReceipt(participant: RpcCaller, destinationIdentity: string, requestId: string): Promise<void> {
+export function sendReceipt(participant: RpcCaller, destinationIdentity: string, receiptToken: string): Promise<void> {
   return participant
-    .performRpc({ destinationIdentity, method: RECEIPT_METHOD_NAME, payload: requestId, responseTimeout: RECEIPT_TIMEOUT_MS })
+    .performRpc({ destinationIdentity, method: RECEIPT_METHOD_NAME, payload: receiptToken, responseTimeout: RECEIPT_TIMEOUT_MS })
     .then(
       () => undefined,
       () => undefined,

@@ -6,6 +6,7 @@
  * job are the caller's.
  */
 import { ShutdownRpcError, type Acknowledgement, type Refusal } from './ack.js';
+import { isReceiptFor, newReceiptToken } from './ending_signals.js';
 import { DuplicateRequest, Verifier, type AgentBinding, type VerifierOptions, type VerifiedRequest } from './verify.js';
 import type { ShutdownRequest } from './request.js';
 
@@ -131,6 +132,7 @@ export class ShutdownDecider {
   readonly policy: AccessPolicy;
   #state: JobState = 'listening';
   #accepted: ShutdownRequest | undefined;
+  #receiptToken: string | undefined;
   #endingCause: string | undefined;
   readonly #onInternalError: (error: unknown) => void;
   readonly #budget: RefusalBudget;
@@ -157,6 +159,15 @@ export class ShutdownDecider {
   /** The request that is ending the job, once one was accepted. */
   get accepted(): ShutdownRequest | undefined {
     return this.#accepted;
+  }
+
+  /**
+   * Whether one call of the receipt method (§11) carries the accepted acknowledgement's receipt token: then the
+   * caller holds the acknowledgement and the agent may leave. Anything else (the request id, which the ending
+   * attributes publish; a guess; a receipt before any acceptance) is false: count it, do not log it per call.
+   */
+  isCallerReceipt(payload: string): boolean {
+    return this.#receiptToken !== undefined && isReceiptFor(payload, this.#receiptToken);
   }
 
   /** The first cause the job is ending for (noteJobEnding), if it is. */
@@ -234,11 +245,11 @@ export class ShutdownDecider {
     }
     // 16: another request may have been accepted, or the job started ending, while the veto ran
     const accepting = this.#state === 'listening';
-    if (accepting) {
-      this.#move('accept');
-      this.#accepted = request;
-    }
-    return this.#answer(verified, pending.commit(accepting ? 'accepted' : 'already_shutting_down', nowMs));
+    if (!accepting) return this.#answer(verified, pending.commit('already_shutting_down', nowMs));
+    this.#move('accept');
+    this.#accepted = request;
+    this.#receiptToken = newReceiptToken(); // only in this answer and its repeats (§8): never published
+    return this.#answer(verified, pending.commit('accepted', nowMs, this.#receiptToken));
   }
 
   async #runVeto(request: ShutdownRequest, keyId: string): Promise<void> {

@@ -1,11 +1,23 @@
 /**
- * After an accepted request (spec §10, §11): the receipt a caller sends back so the agent can leave at once,
- * and the `shutdown_rpc.state` = `ending` attributes a frontend reads to tell its user why the agent left.
+ * After an accepted request (spec §8, §10, §11): the receipt a caller sends back so the agent can leave at once
+ * (its payload is the acknowledgement's secret receipt token), and the `shutdown_rpc.state` = `ending`
+ * attributes a frontend reads to tell its user why the agent left.
  */
+import { base64UrlEncode } from './bytes.js';
 import { isIssuer, isReason, REQUEST_ID_PATTERN } from './request.js';
 
-/** RPC method of the receipt; its payload is the request id of the acknowledged request. */
+/** RPC method of the receipt; its payload is the `receipt_token` of the acknowledgement (§8), never the request id. */
 export const RECEIPT_METHOD_NAME = 'shutdown_rpc.received';
+
+/** The form of a receipt token (§8): 22-64 characters of `[A-Za-z0-9_-]`. */
+export const RECEIPT_TOKEN_PATTERN = /^[A-Za-z0-9_-]{22,64}$/;
+
+/** A fresh receipt token: 16 bytes from the platform CSPRNG, base64url without padding (§8 RECOMMENDED). */
+export function newReceiptToken(): string {
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  return base64UrlEncode(b);
+}
 
 export const ATTR_STATE = 'shutdown_rpc.state';
 export const ATTR_REQUEST_ID = 'shutdown_rpc.request_id';
@@ -20,9 +32,15 @@ export interface AgentEnding {
   reason?: string;
 }
 
-/** Whether a receipt `payload` names `requestId` (bounded and checked against the request-id alphabet first). */
-export function isReceiptFor(payload: string, requestId: string): boolean {
-  return payload.length <= 64 && REQUEST_ID_PATTERN.test(payload) && payload === requestId;
+/**
+ * Whether a receipt `payload` is `receiptToken` (§11): its form is checked first (bounded), then the two are
+ * compared in constant time. The request id is never a receipt: the ending attributes publish it.
+ */
+export function isReceiptFor(payload: string, receiptToken: string): boolean {
+  if (payload.length > 64 || !RECEIPT_TOKEN_PATTERN.test(payload) || payload.length !== receiptToken.length) return false;
+  let diff = 0;
+  for (let i = 0; i < payload.length; i++) diff |= payload.charCodeAt(i) ^ receiptToken.charCodeAt(i);
+  return diff === 0;
 }
 
 /** The attributes an agent sets once it accepted a request (spec §10). */

@@ -107,8 +107,13 @@ export class PendingRequest {
     private readonly ackFor: (status: AcceptStatus, nowMs?: number) => Acknowledgement,
   ) {}
 
-  commit(status: AcceptStatus = 'accepted', nowMs?: number): Acknowledgement {
+  /**
+   * Accept with `status`; an agent passes a fresh `receiptToken` (newReceiptToken) with `accepted` (§8), which
+   * repeats of the request then get too. The Verifier alone gives none (the vectors' acknowledgements).
+   */
+  commit(status: AcceptStatus = 'accepted', nowMs?: number, receiptToken?: string): Acknowledgement {
     const ack = this.ackFor(status, nowMs);
+    if (receiptToken !== undefined && status === 'accepted') ack.receiptToken = receiptToken;
     this.reservation.commit(ack);
     return ack;
   }

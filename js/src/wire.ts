@@ -60,6 +60,7 @@ export {
   makeRefusal,
   parseAck,
   parseRefusal,
+  receiptOf,
   refusalToRpcError,
   serializeAck,
   truncateUtf8,
@@ -73,7 +74,9 @@ export {
   ATTR_STATE,
   endingAttributes,
   isReceiptFor,
+  newReceiptToken,
   RECEIPT_METHOD_NAME,
+  RECEIPT_TOKEN_PATTERN,
   STATE_ENDING,
 } from './ending_signals.js';
 export { resultFromResponse, resultFromRpcError, sendReceipt } from './client.js';

@@ -82,15 +82,22 @@ test('sendShutdown signs, sends with the right method and timeout, and reads the
   assert.ok(other.ok && other.ack.status === 'already_shutting_down' && !other.reasonDelivered);
 });
 
-test('a receipt follows an ack that delivers the reason (accepted, duplicate), never another', async () => {
+test('the receipt is the ack token (accepted, duplicate), never the request id, never after another ack', async () => {
   const key = new HmacSha256Key('k1', SECRET);
   const receipts: string[] = [];
-  const agent = fakeAgent(new ShutdownDecider({ keys: [key], binding }), [], receipts);
+  const decider = new ShutdownDecider({ keys: [key], binding });
+  const agent = fakeAgent(decider, [], receipts);
   const first = req();
-  await sendShutdown(agent, first, key);
-  await sendShutdown(agent, req(), key); // already_shutting_down: its reason is not the one delivered
+  const accepted = await sendShutdown(agent, first, key);
+  const repeat = await sendShutdown(agent, first, key); // the same payload again: duplicate, the same token
+  await sendShutdown(agent, req(), key); // already_shutting_down: no token, no receipt
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(receipts, [first.requestId]);
+  assert.ok(accepted.ok && repeat.ok && repeat.ack.status === 'duplicate');
+  const token = accepted.ack.receiptToken;
+  assert.ok(token !== undefined && token !== first.requestId && repeat.ack.receiptToken === token);
+  assert.deepEqual(receipts, [token, token]);
+  assert.equal(decider.isCallerReceipt(first.requestId), false); // what the ending attributes publish
+  assert.equal(decider.isCallerReceipt(token), true);
 });
 
 // Issue 23 #12 (spec §2): a one-shot caller lets the receipt's call go out before it disconnects.
@@ -117,7 +124,7 @@ test('the result of an ack that delivers the reason carries receiptSent, settlin
   assert.equal(settled, false); // the receipt call has not settled yet: disconnecting now could drop it
   release();
   await receiptSent;
-  assert.deepEqual(receipts, [request.requestId]);
+  assert.deepEqual(receipts, [r.ack.receiptToken]);
   const other = await sendShutdown(slowReceipts, req(), key); // already_shutting_down: no receipt
   assert.ok(other.ok && other.receiptSent === undefined);
 });

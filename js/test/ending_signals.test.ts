@@ -1,14 +1,25 @@
-// vectors/v1.json `after_acceptance` (spec §10-§11): receipts and the `ending` attributes, as the Python tests
-// check them too; and onAgentEnding with a fake room.
+// vectors/v1.json `after_acceptance` (spec §8, §10-§11): acknowledgements and their receipt token, receipts and
+// the `ending` attributes, as the Python tests check them too; and onAgentEnding with a fake room.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { type AgentEnding, onAgentEnding, parseEnding } from '../src/index.js';
-import { endingAttributes, isReceiptFor, RECEIPT_METHOD_NAME } from '../src/wire.js';
+import {
+  AckParseError,
+  endingAttributes,
+  isReceiptFor,
+  newReceiptToken,
+  parseAck,
+  RECEIPT_METHOD_NAME,
+  RECEIPT_TOKEN_PATTERN,
+  receiptOf,
+  serializeAck,
+} from '../src/wire.js';
 
 interface After {
   receipt_method: string;
-  receipts: Array<{ request_id: string; payload: string; matches: boolean }>;
+  acknowledgements: Array<{ description: string; json: string; valid: boolean; receipt: string | null }>;
+  receipts: Array<{ receipt_token: string; request_id: string; payload: string; matches: boolean }>;
   ending_attributes: Array<{ ending: { request_id: string; issuer: string; reason: string | null }; attributes: Record<string, string> }>;
   not_ending: Array<Record<string, string>>;
 }
@@ -18,7 +29,25 @@ const after = (JSON.parse(readFileSync(vectorsPath, 'utf8')) as { after_acceptan
 
 test('receipt method and payloads', () => {
   assert.equal(after.receipt_method, RECEIPT_METHOD_NAME);
-  for (const c of after.receipts) assert.equal(isReceiptFor(c.payload, c.request_id), c.matches, JSON.stringify(c.payload));
+  for (const c of after.receipts) assert.equal(isReceiptFor(c.payload, c.receipt_token), c.matches, JSON.stringify(c.payload));
+});
+
+test('acknowledgements: valid or not, and the receipt each calls for', () => {
+  for (const c of after.acknowledgements) {
+    if (!c.valid) {
+      assert.throws(() => parseAck(c.json), AckParseError, c.description);
+      continue;
+    }
+    const ack = parseAck(c.json);
+    assert.equal(receiptOf(ack) ?? null, c.receipt, c.description);
+    if (!c.json.includes('later_field')) assert.equal(serializeAck(ack), c.json, c.description); // as an agent writes it
+  }
+});
+
+test('receipt tokens are fresh, of the spec form', () => {
+  const tokens = new Set(Array.from({ length: 1000 }, () => newReceiptToken()));
+  assert.equal(tokens.size, 1000);
+  for (const t of tokens) assert.ok(RECEIPT_TOKEN_PATTERN.test(t) && t.length === 22);
 });
 
 test('ending attributes both ways', () => {

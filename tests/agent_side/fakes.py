@@ -107,9 +107,20 @@ class FakeDispatchService:
         self.deleted.append((dispatch_id, room_name))
 
 
+class FakeRoomService:
+    """Records remove_participant calls (room, identity)."""
+
+    def __init__(self) -> None:
+        self.removed: list[tuple[str, str]] = []
+
+    async def remove_participant(self, who: Any) -> None:
+        self.removed.append((who.room, who.identity))
+
+
 @dataclass
 class FakeApi:
     agent_dispatch: FakeDispatchService = field(default_factory=FakeDispatchService)
+    room: FakeRoomService = field(default_factory=FakeRoomService)
 
 
 class FakeCtx:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, cast
 
 import pytest
@@ -13,6 +14,7 @@ from livekit.agents import AgentSession
 
 from shutdown_rpc.agent_side import EndingTimings, ShutdownHandler, enable_remote_shutdown
 from shutdown_rpc.agent_side._enable import Seams
+from shutdown_rpc.protocol import Acknowledgement, AckStatus
 from shutdown_rpc.protocol.wire import (
     METHOD_NAME,
     RECEIPT_METHOD_NAME,
@@ -76,18 +78,33 @@ async def test_reply_is_handed_to_livekit_before_the_silence_work_runs() -> None
     assert session.interrupted == [True]
 
 
-async def test_receipt_ends_the_flush_wait_only_for_the_accepted_request() -> None:
+async def test_only_the_acknowledgements_token_ends_the_flush_wait(caplog: pytest.LogCaptureFixture) -> None:
     ctx = FakeCtx()
     remote = await enable(ctx, reply_flush_delay_s=LONG)
     methods = ctx.room.local_participant.methods
     req = request()
-    await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
-    assert await methods[RECEIPT_METHOD_NAME](invocation("A" * 22)) == ""  # another id: answered, ignored
+    payload = signed(request_id=req.request_id)
+    ack = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(payload)))
+    token = ack.receipt
+    assert ack.status is AckStatus.ACCEPTED and token is not None and token != req.request_id
+    again = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(payload)))
+    assert again.status is AckStatus.DUPLICATE and again.receipt == token  # a retrying caller can still send it
     await turns()
-    assert ctx.shutdown_calls == []
-    assert await methods[RECEIPT_METHOD_NAME](invocation(req.request_id)) == ""
-    await remote.shutdown_done.wait()
-    assert len(ctx.shutdown_calls) == 1
+    assert token not in "".join(ctx.room.local_participant.attributes.values())
+    with caplog.at_level(logging.DEBUG, logger="shutdown_rpc"):
+        # the request id (published in the ending attributes), another token, garbage: answered, changed nothing
+        for forged in (req.request_id, "A" * 22, token + "x", "", "x" * 5000):
+            assert await methods[RECEIPT_METHOD_NAME](invocation(forged)) == ""
+        await turns()
+        assert ctx.shutdown_calls == [] and not remote.receipt_received.is_set()
+        assert await methods[RECEIPT_METHOD_NAME](invocation(token)) == ""
+        await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1 and remote.receipt_received.is_set()
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("shutdown_rpc")]
+    assert [m for m in messages if "receipt" in m] == [
+        "remote shutdown: 5 receipt(s) without the acknowledgement's token changed nothing"
+    ]
+    assert not any(token in m for m in messages)
 
 
 async def test_receipt_before_any_acceptance_changes_nothing() -> None:
@@ -97,20 +114,36 @@ async def test_receipt_before_any_acceptance_changes_nothing() -> None:
     assert remote.accepted is None and ctx.shutdown_calls == []
 
 
+async def test_already_shutting_down_carries_no_token() -> None:
+    ctx = FakeCtx()
+    remote = await enable(ctx, reply_flush_delay_s=LONG)
+    methods = ctx.room.local_participant.methods
+    first = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(signed())))
+    second = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(signed(request_id=request().request_id))))
+    assert first.receipt is not None
+    assert second.status is AckStatus.ALREADY_SHUTTING_DOWN and second.receipt_token is None
+    assert await methods[RECEIPT_METHOD_NAME](invocation(first.receipt)) == ""
+    await remote.shutdown_done.wait()
+
+
 async def test_an_early_or_ill_formed_receipt_is_not_remembered_for_the_acceptance_that_follows() -> None:
-    """Issue 23 #12 (spec §11): only a receipt that arrives after the acceptance and names it ends the wait."""
+    """Issue 23 #12 (spec §11): only a receipt that arrives after the acceptance and carries its token ends the
+    wait; one sent before (a guess: no token exists yet), the request id, or an ill-formed payload change nothing."""
     ctx = FakeCtx()
     remote = await enable(ctx, reply_flush_delay_s=LONG)
     methods = ctx.room.local_participant.methods
     req = request()
-    assert await methods[RECEIPT_METHOD_NAME](invocation(req.request_id)) == ""  # before the request: forgotten
-    await methods[METHOD_NAME](invocation(signed(request_id=req.request_id)))
-    for ill_formed in (req.request_id + " ", req.request_id.lower(), req.request_id * 200, ""):
-        assert await methods[RECEIPT_METHOD_NAME](invocation(ill_formed)) == ""
+    for early in (req.request_id, "A" * 22):
+        assert await methods[RECEIPT_METHOD_NAME](invocation(early)) == ""  # before the request: forgotten
+    ack = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(signed(request_id=req.request_id))))
+    token = ack.receipt_token
+    assert token is not None
+    for not_it in (req.request_id, token + " ", token.swapcase(), token * 200, ""):
+        assert await methods[RECEIPT_METHOD_NAME](invocation(not_it)) == ""
     await turns()
     assert ctx.shutdown_calls == []  # still waiting for the receipt of the accepted request
     assert remote.counters.refused == 0  # receipts are never refusals
-    assert await methods[RECEIPT_METHOD_NAME](invocation(req.request_id)) == ""
+    assert await methods[RECEIPT_METHOD_NAME](invocation(token)) == ""
     await remote.shutdown_done.wait()
     assert len(ctx.shutdown_calls) == 1
 
@@ -175,7 +208,7 @@ def test_receipt_and_attribute_helpers() -> None:
     assert is_receipt_for(rid, rid)
     assert not is_receipt_for(rid + "x", rid)
     assert not is_receipt_for("A" * 65, "A" * 65)  # bounded before comparing
-    assert not is_receipt_for("not an id!", "not an id!")
+    assert not is_receipt_for("not a token", "not a token")
     attrs = ending_attributes(EndingAttrs(rid, "billing"))
     assert attrs == {"shutdown_rpc.state": "ending", "shutdown_rpc.request_id": rid, "shutdown_rpc.issuer": "billing"}
     assert parse_ending({}) is None and parse_ending({"shutdown_rpc.state": "listening"}) is None

@@ -25,7 +25,14 @@ from shutdown_rpc.protocol import (
     Verifier,
     VerifyingKey,
 )
-from shutdown_rpc.protocol.wire import METHOD_NAME, advertisement_attributes, refusal_data, refusal_message
+from shutdown_rpc.protocol.wire import (
+    METHOD_NAME,
+    RECEIPT_METHOD_NAME,
+    advertisement_attributes,
+    new_receipt_token,
+    refusal_data,
+    refusal_message,
+)
 
 _SIDS = itertools.count(1)
 API_KEY = "fakekey"
@@ -71,6 +78,7 @@ class FakeParticipant:
     job_id: str = "AJ_fake"
     script: list[Step] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list)
+    receipts: list[str] = field(default_factory=list)  # payloads of the receipt method (answered "")
     verifier: Verifier | None = None
     sid: str = field(default_factory=lambda: f"PA_fake{next(_SIDS)}")  # one connection: a new one, a new sid
 
@@ -87,6 +95,7 @@ class FakeParticipant:
             agent_identity=self.identity,
             job_id=self.job_id,
             agent_time_ms=1,
+            receipt_token=new_receipt_token(),
         )
         decision.accept(ack)
         return ack.to_json()
@@ -170,6 +179,9 @@ class FakeLiveKit:
         if target is None:
             return _twirp("unavailable", 503, "no response from servers")
         target.payloads.append(req.payload)
+        if req.method == RECEIPT_METHOD_NAME:
+            target.receipts.append(req.payload)
+            return _proto(api.PerformRpcResponse(payload=""))
         if req.method != METHOD_NAME:
             return _rpc_error(1400, "Method not supported at destination", None)
         step = target.script.pop(0) if target.script else None

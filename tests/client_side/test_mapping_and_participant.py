@@ -170,7 +170,7 @@ class _LaggingPresenceChannel:
         self.presence_calls += 1
         return Presence.PRESENT if self.presence_calls <= self.present_checks else Presence.AGENT_GONE
 
-    async def receipt(self, request_id: str, *, timeout_s: float) -> None:
+    async def receipt(self, receipt_token: str, *, timeout_s: float) -> None:
         raise AssertionError("no acknowledgement, so no receipt")
 
 

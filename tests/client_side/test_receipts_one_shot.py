@@ -49,4 +49,4 @@ async def test_an_in_room_caller_can_wait_for_its_receipt_before_disconnecting()
     assert not flushing.done()  # the receipt's call has not settled: disconnecting now could drop it
     room.release.set()
     await flushing
-    assert room.receipts == [result.request_id]
+    assert room.receipts == [result.ack.receipt]

@@ -18,6 +18,7 @@ from shutdown_rpc.client_side import (
     Timeout,
     TransportError,
 )
+from shutdown_rpc.client_side._receipts import flush_receipts
 from shutdown_rpc.protocol import AckStatus, ErrorCode, HmacSha256Key
 from shutdown_rpc.protocol.wire import unpack_envelope
 
@@ -36,6 +37,17 @@ async def test_accepted_with_room_admin_token(fake: tuple[FakeLiveKit, str], cli
     assert (result.agent_identity, result.ack.job_id, result.attempts) == ("agent-1", "AJ_fake", 1)
     assert result.ack.request_id == result.request_id
     assert server.grants and all(admin and room == "room-1" for admin, room in server.grants)
+
+
+async def test_the_receipt_is_the_acknowledgements_token(fake: tuple[FakeLiveKit, str], client: ShutdownClient) -> None:
+    server, _ = fake
+    a = agent("agent-1", [KEY])
+    server.add("room-1", a)
+    result = await client.shutdown("room-1", ShutdownCommand(reason="done"), agent="agent-1")
+    await flush_receipts()
+    assert result.ack.receipt is not None
+    assert a.receipts == [result.ack.receipt]  # never the request id, which the ending attributes publish
+    assert result.ack.receipt not in repr(result)
 
 
 @pytest.mark.parametrize(

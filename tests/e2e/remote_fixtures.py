@@ -2,10 +2,11 @@
 shared by the session, throwaway keys it trusts, raw-payload channels for the server API and for a room
 participant, and waits on what the agent records.
 
-The example agent writes its events (``entrypoint_started``, ``remote_shutdown_accepted``, ``session_closed``,
-``shutdown_callback``) to ``$SHUTDOWN_RPC_EVENTS_FILE``; :class:`ExampleAgent` reads them with the harness's
-:class:`~harness.agent_worker.RecordFile`. A job's process id comes from the worker log (livekit-agents tags
-every job-process log line with ``pid`` and ``job_id``), so "the job ended" means that process has exited.
+The example agent writes its events (``entrypoint_started``, ``remote_shutdown_accepted``, ``caller_receipt``,
+``session_closed``, ``shutdown_callback``) to ``$SHUTDOWN_RPC_EVENTS_FILE``; :class:`ExampleAgent` reads them
+with the harness's :class:`~harness.agent_worker.RecordFile`. A job's process id comes from the worker log
+(livekit-agents tags every job-process log line with ``pid`` and ``job_id``), so "the job ended" means that
+process has exited.
 """
 
 from __future__ import annotations
@@ -68,19 +69,27 @@ def e2e_keys_fixture() -> E2EKeys:
     return E2EKeys(HmacSha256Key(HMAC_KEY_ID, os.urandom(32)), Ed25519SigningKey.generate(ED25519_KEY_ID))
 
 
-@pytest.fixture(scope="session", name="example_agent")
-def example_agent_fixture(
-    agent_worker_factory: object, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
+def start_example_agent(
+    agent_worker_factory: object, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory, **env: str
 ) -> ExampleAgent:
-    """One worker of examples/agent.py for the session (one job per room), trusting :func:`e2e_keys`."""
+    """A worker of examples/agent.py trusting :func:`e2e_keys`, with ``env`` added (e.g. its receipt wait)."""
     events_path = tmp_path_factory.mktemp("example-agent") / "events.jsonl"
     env = {
         "SHUTDOWN_RPC_KEYS": e2e_keys.agent_env_value(),
         "SHUTDOWN_RPC_EVENTS_FILE": str(events_path),
         "SHUTDOWN_RPC_GREETING": "Hello. This agent ends when an authorized backend asks it to, and only then.",
+        **env,
     }
     worker = agent_worker_factory(EXAMPLE_AGENT, agent_name=None, env=env)  # type: ignore[operator]
     return ExampleAgent(worker, RecordFile(events_path))
+
+
+@pytest.fixture(scope="session", name="example_agent")
+def example_agent_fixture(
+    agent_worker_factory: object, e2e_keys: E2EKeys, tmp_path_factory: pytest.TempPathFactory
+) -> ExampleAgent:
+    """One worker of examples/agent.py for the session (one job per room), trusting :func:`e2e_keys`."""
+    return start_example_agent(agent_worker_factory, e2e_keys, tmp_path_factory)
 
 
 @dataclass

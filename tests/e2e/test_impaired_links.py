@@ -20,7 +20,7 @@ from harness.participant import RoomParticipant
 from shutdown_rpc.agent_side._reason import format_reason
 from shutdown_rpc.client_side import AgentLeftBeforeReply, ShutdownClient, ShutdownCommand, ShutdownResult
 from shutdown_rpc.client_side._perform_rpc import perform_rpc
-from shutdown_rpc.protocol import ShutdownOptions, build_request, sign_request
+from shutdown_rpc.protocol import Acknowledgement, AckStatus, ShutdownOptions, build_request, sign_request
 from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME
 from tests.e2e.links_fixtures import leave, linked_setup, lkapi_relay_fixture, relay_server_fixture  # noqa: F401
 from tests.e2e.remote_fixtures import TIMEOUT, E2EKeys, e2e_keys_fixture, job_ended_once, wall_ms  # noqa: F401
@@ -132,13 +132,14 @@ async def test_without_drain_the_agent_is_silent_before_it_leaves(
                 lkapi_relay, room=room, destination_identity=job.agent_identity, method=METHOD_NAME, payload=payload,
                 response_timeout_s=10, timeout_s=30,
             )  # fmt: skip
-            assert '"status":"accepted"' in ack
+            acknowledgement = Acknowledgement.from_json(ack)
+            assert acknowledgement.status is AckStatus.ACCEPTED and acknowledgement.receipt is not None
 
             quiet = await watch.wait_quiet(frames=50, timeout=TIMEOUT)  # 0.5 s: more than a hiccup of a busy agent
             assert not left, "the agent left before the user heard silence"
             await perform_rpc(
                 lkapi_relay, room=room, destination_identity=job.agent_identity, method=RECEIPT_METHOD_NAME,
-                payload=request_id, response_timeout_s=10, timeout_s=30,
+                payload=acknowledgement.receipt, response_timeout_s=10, timeout_s=30,
             )  # fmt: skip
             await job.user.wait_participant_left(job.agent_identity, timeout=TIMEOUT)
             callback = await job_ended_once(setup.agent, job)

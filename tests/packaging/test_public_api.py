@@ -69,6 +69,8 @@ PUBLIC = {
         "ending_attributes",
         "inspect_payload",
         "is_receipt_for",
+        "is_receipt_token",
+        "new_receipt_token",
         "parse_advertisement",
         "parse_ending",
         "parse_refusal",

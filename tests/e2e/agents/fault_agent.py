@@ -20,7 +20,7 @@ from typing import Any
 
 from livekit.agents import AgentServer, JobContext, cli
 
-from shutdown_rpc.agent_side import RemoteRequest
+from shutdown_rpc.agent_side import AccessPolicy, EndingTimings, RemoteRequest
 
 example: Any = importlib.import_module("examples.agent")
 server: AgentServer = example.server
@@ -29,8 +29,8 @@ _policy_from_env = example.policy_from_env
 CRASH_EXIT_CODE = 70
 
 
-def _policy(ctx: JobContext) -> Any:
-    base = _policy_from_env(ctx)
+def _policy(ctx: JobContext) -> tuple[AccessPolicy, EndingTimings]:
+    access, timings = _policy_from_env(ctx)
     release_dir = Path(os.environ["FAULT_RELEASE_DIR"])
 
     async def hold(remote: RemoteRequest) -> None:
@@ -40,13 +40,16 @@ def _policy(ctx: JobContext) -> Any:
         while not (release_dir / remote.request_id).exists():  # noqa: ASYNC110 - another process creates it
             await asyncio.sleep(0.05)
 
+    base_on_accepted = timings.on_accepted
+    assert base_on_accepted is not None
+
     def on_accepted(remote: RemoteRequest) -> None:
-        base.on_accepted(remote)
+        base_on_accepted(remote)
         if remote.request.reason == "crash-during-drain":
             example.record_event(ctx, "crashing", pid=os.getpid())
             asyncio.get_running_loop().call_later(0.3, os._exit, CRASH_EXIT_CODE)
 
-    return dataclasses.replace(base, veto=hold, on_accepted=on_accepted)
+    return dataclasses.replace(access, veto=hold), dataclasses.replace(timings, on_accepted=on_accepted)
 
 
 example.policy_from_env = _policy
