@@ -10,20 +10,12 @@ import pytest
 from livekit import api
 
 from shutdown_rpc.client_side._delivery import RpcFailure
-from shutdown_rpc.client_side._perform_rpc import perform_rpc
+from tests.e2e.test_receipt_and_floods import call
 
 
 async def failure_of(lkapi: api.LiveKitAPI, room: str, identity: str, method: str, payload: str) -> RpcFailure:
     with pytest.raises(RpcFailure) as info:
-        await perform_rpc(
-            lkapi,
-            room=room,
-            destination_identity=identity,
-            method=method,
-            payload=payload,
-            response_timeout_s=5,
-            timeout_s=15,
-        )
+        await call(lkapi, room, identity, method, payload)
     return info.value
 
 
