@@ -1,6 +1,6 @@
 """End-to-end benchmark on a real livekit-server, per link profile: measured, not asserted.
 
-    .venv/bin/python -m bench.bench_e2e --profile clean --profile mobile --rounds 200
+    .venv/bin/python -m bench.bench_e2e --profile clean --profile mobile --rounds 200 [--agent node]
 
 Per profile (harness/links.py: clean, lossy, mobile, blackout, busy) a fresh server, relay and worker
 (harness/link_agent.py: the example agent, speaking a long tone utterance, + a bare ``bench.echo`` method) run
@@ -18,6 +18,9 @@ the agent in the middle of its utterance:
   the last loud frame the user receives, the physical anchor of our silence (frames already sent keep arriving;
   our silence needs the request to cross the agent's link once more). Reported as ``silence - anchor`` at p50,
   in ms and in agent-link RTTs, with the issue's target: silence p50 <= anchor p50 + 1 agent-link RTT + 20 ms.
+
+``--agent node`` runs the example Node agent (js/examples/agent/agent.mjs, LiveKit Agents for Node.js; with
+``bench.echo`` through js/live/node_agent.mjs) in place of the Python one, with the same rounds and summary.
 
 Prints one JSON summary per profile and a table of all. The figures are the machine's, on that run: compare
 ratios within a run, never absolute figures across runs.
@@ -44,6 +47,7 @@ from harness import netns
 from harness.audio_watch import AudioWatch
 from harness.links import PROFILES, ImpairedLinks, LinkedAgentWorker, Profile, server_rtc_options
 from harness.livekit_server import LiveKitServer
+from harness.node_agent_worker import NODE_AGENT, NodeAgentWorker, ensure_node_agent_built
 from harness.participant import RoomParticipant, connect_participant
 from shutdown_rpc.client_side import AgentLeftBeforeReply, RetryPolicy, ShutdownClient, ShutdownFailed
 from shutdown_rpc.client_side._delivery import RpcFailure, deliver
@@ -55,6 +59,23 @@ ECHO_METHOD = "bench.echo"
 WAIT_S = 60.0
 DEADLINE_S = 20.0  # the caller's deadline for one request (deliver's timeout)
 UTTERANCE = "x" * 500  # 20 s of tone at 40 ms per character (ToneTTS caps at 20 s)
+
+
+class LinkedNodeAgentWorker(LinkedAgentWorker, NodeAgentWorker):
+    """The Node agent worker behind the agent's link (``node js/live/node_agent.mjs dev`` inside its namespace)."""
+
+
+def agent_worker(agent: str, links: ImpairedLinks, env: dict[str, str], workdir: Path) -> LinkedAgentWorker:
+    """The worker of ``agent`` (python or node) behind the profile's links."""
+    if agent == "node":
+        env = {**env, "SHUTDOWN_RPC_BENCH_ECHO": "1"}
+        node = str(ensure_node_agent_built())
+        return LinkedNodeAgentWorker(
+            NODE_AGENT, links=links, node=node, agent_name="bench", env=env, log_path=workdir / "worker.log"
+        )
+    return LinkedAgentWorker(
+        "harness.link_agent", links=links, agent_name="bench", env=env, log_path=workdir / "worker.log"
+    )
 
 
 class Bench:
@@ -215,9 +236,7 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         env["SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"] = str(args.flush_delay)
     load_before = os.getloadavg()
     async with server, ImpairedLinks(server, profile, log_dir=workdir) as links:
-        worker = LinkedAgentWorker(
-            "harness.link_agent", links=links, agent_name="bench", env=env, log_path=workdir / "worker.log"
-        )
+        worker = agent_worker(args.agent, links, env, workdir)
         async with worker:
             bench = Bench(server, links, worker, key)
             t = time.monotonic()
@@ -233,6 +252,7 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         deadline_s=DEADLINE_S,
         load=(load_before, os.getloadavg()),
         workdir=workdir,
+        agent=args.agent,
     )
 
 
@@ -256,7 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echoes", type=int, default=2, help="warm echoes per round (after one discarded)")
     parser.add_argument("--flush-delay", type=float, default=None, help="agent's reply flush delay (s)")
     parser.add_argument("--json-out", type=Path, default=None, help="also write the summaries to this file")
+    parser.add_argument("--agent", choices=["python", "node"], default="python", help="the example agent's language")
     args = parser.parse_args(argv)
+    if args.agent == "node" and "blackout" in (args.profile or []):
+        parser.error("the blackout profile needs the Python agent (harness/link_agent.py asks the relay for it)")
     names = args.profile or ["clean"]
     names = list(PROFILES) if "all" in names else names
     if not netns.isolate_command_line_tool():  # before the rtc SDK starts its threads

@@ -48,6 +48,7 @@ def report(
     deadline_s: float,
     load: tuple[tuple[float, float, float], tuple[float, float, float]],
     workdir: Path,
+    agent: str = "python",
 ) -> dict[str, Any]:
     """One profile's summary: every figure the issue asks for, with ratios against anchors of the same run."""
     delivered = outcomes["ack_before_leave"]
@@ -57,6 +58,7 @@ def report(
     rtt = profile.agent.rtt_ms
     silence50, cut50 = pct(s.silence["request"], 0.5), pct(s.silence["server_cut"], 0.5)
     return {
+        "agent": agent,
         "profile": profile.name,
         "about": profile.about,
         "rounds": rounds,
@@ -90,7 +92,7 @@ def report(
 def table(summaries: list[dict[str, Any]]) -> str:
     """A human table of the summaries (one row per profile)."""
     head = (
-        "profile", "deliv%", "misses=ALBR", "ack p50/p99", "echo p50/p99", "ack/echo p50,p99",
+        "profile (agent)", "deliv%", "misses=ALBR", "ack p50/p99", "echo p50/p99", "ack/echo p50,p99",
         "silence p50", "cut p50", "sil-cut ms (RTTs)", "gone p50", "DelRoom p50", "silence/DelRoom", "gone/DelRoom",
         "load",
     )  # fmt: skip
@@ -98,7 +100,7 @@ def table(summaries: list[dict[str, Any]]) -> str:
     for r in summaries:
         rows.append(
             (
-                r["profile"],
+                f"{r['profile']} ({r.get('agent', 'python')})",
                 f"{r['delivery_pct']}",
                 r["misses_reported_as_left_before_reply"],
                 "{}/{}".format(*r["ack_ms_p50_p99"][:2]),

@@ -129,6 +129,8 @@ class AgentWorker(StartStop):
     ``python -m MODULE MODE``); either must end in ``cli.run_app(server)`` under ``__main__``.
     """
 
+    registered_pattern = _REGISTERED  # the worker log line that says the server registered it (and its id)
+
     def __init__(
         self,
         entrypoint: str | Path,
@@ -222,7 +224,7 @@ class AgentWorker(StartStop):
         track(self)  # stopped on SIGTERM/SIGINT too (harness/lifecycle.py)
         deadline = time.monotonic() + self._ready_timeout
         while True:
-            match = _REGISTERED.search(_ANSI.sub("", self._log_of_this_run()))
+            match = self.registered_pattern.search(_ANSI.sub("", self._log_of_this_run()))
             if match:
                 self.worker_id = match.group("id")
                 return

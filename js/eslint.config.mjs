@@ -45,6 +45,7 @@ export default defineConfig(
   {
     // The library runs in browsers and talks to LiveKit only through the caller's `performRpc`.
     files: ['src/**/*.ts'],
+    ignores: ['src/agent.ts', 'src/agent/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -54,6 +55,25 @@ export default defineConfig(
               regex: '^(?!\\./[a-z_]+\\.js$|@msgpack/msgpack$)',
               caseSensitive: true,
               message: 'src/ imports only its own modules and @msgpack/msgpack',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The Node agent entry (livekit-shutdown-rpc/agent): the package's modules, Node's, and the peer packages of a
+    // LiveKit Agents for Node.js job; never imported by the main entry.
+    files: ['src/agent.ts', 'src/agent/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!(\\.\\.?/|\\./agent/)[a-z_]+\\.js$|node:[a-z]+$|@livekit/agents$|@livekit/rtc-node$|livekit-server-sdk$)',
+              caseSensitive: true,
+              message: 'src/agent/ imports the package, node: modules and the peers @livekit/agents, @livekit/rtc-node, livekit-server-sdk',
             },
           ],
         },

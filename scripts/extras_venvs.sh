@@ -3,8 +3,9 @@
 # (.venv-extras/<extra>) holding `pip install <wheel>[<extra>]` and nothing else: `core` (no extra), `client`,
 # `agent`, `all`. A venv is made anew when missing or when pyproject.toml changed since it was made; otherwise
 # only the package itself is reinstalled from the new wheel (no dependency changes, so no network needed).
-# `wheelhouse` downloads the wheels of [agent,client]'s dependencies into .venv-extras/wheelhouse, for
-# tests/e2e/test_quickstart.py to run the Quickstart's `pip install` offline (inside the e2e network namespace).
+# `wheelhouse` downloads the wheels of [agent,client]'s dependencies, and of `build` and the build backend
+# (setuptools), into .venv-extras/wheelhouse, for tests/e2e/test_quickstart.py to run the Quickstart's
+# `python -m build` and `pip install` offline (inside the e2e network namespace).
 #
 #   bash scripts/extras_venvs.sh client agent      # what setup.sh prepares for the e2e tests
 #   bash scripts/extras_venvs.sh core client agent all
@@ -24,17 +25,19 @@ wheel=$(ls "$out"/dist/*.whl)
 stamp_value=$(sha256sum "$root/pyproject.toml" | cut -d' ' -f1)
 
 wheelhouse() {
-  local dir="$out/wheelhouse" stamp="$out/wheelhouse/.stamp"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_value" ]; then
+  local dir="$out/wheelhouse" stamp="$out/wheelhouse/.stamp" build_tools=(build "setuptools>=77")
+  local wanted="$stamp_value ${build_tools[*]}"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
     say "wheelhouse: current"
     return
   fi
   say "wheelhouse: downloading the wheels of [agent,client] for the offline Quickstart test"
   rm -rf "$dir"
-  "$py" -m pip download -q -d "$dir" "$wheel[agent,client]" >"$out/pip-wheelhouse.log" 2>&1 \
+  { "$py" -m pip download -q -d "$dir" "$wheel[agent,client]" \
+      && "$py" -m pip download -q -d "$dir" "${build_tools[@]}"; } >"$out/pip-wheelhouse.log" 2>&1 \
     || { cat "$out/pip-wheelhouse.log" >&2; exit 1; }
-  rm -f "$dir"/livekit_shutdown_rpc-*.whl  # the test installs the wheel of the current tree
-  echo "$stamp_value" >"$stamp"
+  rm -f "$dir"/livekit_shutdown_rpc-*.whl  # the Quickstart builds the wheel of the current tree itself
+  echo "$wanted" >"$stamp"
 }
 
 for extra in "$@"; do

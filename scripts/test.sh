@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: setup, lint, types, vectors, the wheel check (one venv per extra), the
 # API docs, a benchmark smoke run, the JS client's tests (node --test: every shared vector; then ESLint) and its
 # npm tarball in Node and in a browser page, then pytest: unit tests, a real job lifecycle,
-# and the end-to-end tests on a real livekit-server (Python, Node and headless-browser clients).
+# and the end-to-end tests on a real livekit-server (Python, Node and headless-browser clients; the Python and
+# the Node example agents).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

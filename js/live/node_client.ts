@@ -5,7 +5,7 @@
 // Environment: LIVEKIT_URL, LIVEKIT_TOKEN, SHUTDOWN_RPC_DESTINATION (agent identity), SHUTDOWN_RPC_MODE,
 // relay: SHUTDOWN_RPC_PAYLOAD (and optionally SHUTDOWN_RPC_PAYLOADS_FIRST, a JSON array); sign: SHUTDOWN_RPC_KEY_FILE (JSON), SHUTDOWN_RPC_ROOM, SHUTDOWN_RPC_ISSUER,
 // SHUTDOWN_RPC_REASON.
-import { dispose, Room } from '@livekit/rtc-node';
+import { dispose, Room } from 'rtc-node-1-1'; // the client's own test runs on @livekit/rtc-node 1.1 (the agent entry's on 0.13, what @livekit/agents 1.9 needs)
 
 import {
   createRequest,
@@ -34,6 +34,16 @@ async function waitForAgent(room: Room, identity: string, timeoutMs: number): Pr
     if (Date.now() > deadline) throw new Error(`agent ${identity} not seen in the room within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+// Like a frontend, which stays in the room: the receipt sent after an accepted ack gets through before we leave.
+async function waitGone(room: Room, identity: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (room.remoteParticipants.has(identity)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
 }
 
 async function main(): Promise<void> {
@@ -65,7 +75,8 @@ async function main(): Promise<void> {
     } else {
       throw new Error(`unknown SHUTDOWN_RPC_MODE ${mode}`);
     }
-    out = { mode, requestId, earlier, summary: describeResult(result), result: serializable(result) };
+    const agentLeft = result.kind === 'acknowledged' && result.reasonDelivered ? await waitGone(room, destination, 15000) : false;
+    out = { mode, requestId, earlier, summary: describeResult(result), result: serializable(result), agentLeft };
   } finally {
     await room.disconnect();
   }

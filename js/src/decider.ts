@@ -71,8 +71,10 @@ export interface AccessPolicy {
   allowUnsigned?: boolean | ((callerIdentity: string | undefined) => boolean);
   /** Per-key scope (step 15); a key without an entry is unrestricted. */
   keyScopes?: Record<string, KeyScope>;
+  /** More of step 15 after the key scopes (e.g. who may ask for delete_room): a detail text refuses NOT_AUTHORIZED. */
+  authorize?: (request: ShutdownRequest, keyId: string, callerIdentity: string | undefined) => string | undefined;
   /** Application veto (step 15): return true (or a reason text) to refuse with VETOED. */
-  veto?: (request: ShutdownRequest, keyId: string) => boolean | string | Promise<boolean | string>;
+  veto?: (request: ShutdownRequest, keyId: string, callerIdentity: string | undefined) => boolean | string | Promise<boolean | string>;
   /** Rate limit (step 15, checked first, before the payload is read): return true to refuse with RATE_LIMITED. */
   isRateLimited?: (callerIdentity: string | undefined) => boolean;
   /** Refused attempts across all callers (see RefusalBudget). Default DEFAULT_REFUSAL_BUDGET. */
@@ -231,6 +233,8 @@ export class ShutdownDecider {
     const scope = scopes && Object.hasOwn(scopes, keyId) ? scopes[keyId] : undefined;
     if (scope && !inScope(scope.issuers, request.issuer)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this issuer');
     if (scope && !inScope(scope.targets, request.target)) throw new ShutdownRpcError('NOT_AUTHORIZED', 'key not allowed for this target');
+    const refusal = this.policy.authorize?.(request, keyId, caller);
+    if (refusal !== undefined) throw new ShutdownRpcError('NOT_AUTHORIZED', refusal);
     // The request id is held from here on: a copy sent meanwhile waits for this outcome.
     const pending = verified.reserve(nowMs);
     if (pending instanceof DuplicateRequest) return { outcome: 'duplicate', ack: await pending.ack };
@@ -238,7 +242,7 @@ export class ShutdownDecider {
     if (this.#state !== 'listening') return this.#answer(verified, pending.commit('already_shutting_down', nowMs));
     // 15: veto
     try {
-      await this.#runVeto(request, keyId);
+      await this.#runVeto(request, keyId, caller);
     } catch (e) {
       pending.release(e instanceof ShutdownRpcError ? e : internalError());
       throw e;
@@ -252,9 +256,9 @@ export class ShutdownDecider {
     return this.#answer(verified, pending.commit('accepted', nowMs, this.#receiptToken));
   }
 
-  async #runVeto(request: ShutdownRequest, keyId: string): Promise<void> {
+  async #runVeto(request: ShutdownRequest, keyId: string, caller: string | undefined): Promise<void> {
     if (!this.policy.veto) return;
-    const verdict = await this.policy.veto(request, keyId);
+    const verdict = await this.policy.veto(request, keyId, caller);
     if (verdict !== false) throw new ShutdownRpcError('VETOED', typeof verdict === 'string' ? verdict : 'vetoed by the application');
   }
 

@@ -11,6 +11,7 @@ process has exited.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -23,6 +24,9 @@ from livekit import api
 
 from harness.agent_worker import AgentWorker, Event, RecordFile, wait_process_gone
 from harness.participant import RoomParticipant
+from shutdown_rpc.client_side import RetryPolicy, ShutdownResult
+from shutdown_rpc.client_side._delivery import deliver
+from shutdown_rpc.client_side._participant import RoomChannel
 from shutdown_rpc.client_side._server_api import ServerChannel
 from shutdown_rpc.protocol import Ed25519SigningKey, HmacSha256Key, dump_key_file
 
@@ -132,3 +136,27 @@ def server_api_channel(lkapi: api.LiveKitAPI, room: str, agent: str) -> ServerCh
 def wall_ms() -> float:
     """This machine's wall clock in ms: the agent's events use the same clock, so ORDER can be compared."""
     return time.time() * 1000
+
+
+async def send_through_server_and_room(
+    lkapi: api.LiveKitAPI, job: Job, payload: str, request_id: str
+) -> list[ShutdownResult]:
+    """The same payload at once through RoomService.PerformRpc and through ``job.user`` in the room (one try each)."""
+
+    async def send(channel: ServerChannel | RoomChannel) -> ShutdownResult:
+        return await deliver(
+            channel,
+            payload,
+            room=job.room,
+            agent=job.agent_identity,
+            request_id=request_id,
+            timeout_s=TIMEOUT,
+            policy=RetryPolicy(max_attempts=1, attempt_timeout_s=10.0),
+        )
+
+    return list(
+        await asyncio.gather(
+            send(server_api_channel(lkapi, job.room, job.agent_identity)),
+            send(RoomChannel(job.user.room, job.agent_identity)),
+        )
+    )

@@ -8,6 +8,9 @@
 - ``backend``: runs from a venv holding only ``[client]``, with ``backend.key.json`` made by that venv's
   ``shutdown-rpc keygen``, against a real server: first before room ``support-42`` exists (it catches
   RoomNotFound), then with the agent snippet's job in it.
+- ``agent-guide`` and ``backend-guide`` (docs/guides/): the same pair, the guides' complete programs: the agent
+  (with a key scope and an ``on_accepted`` hook) runs as a worker, the backend ends its job and reports that the
+  agent left the room.
 - ``fleet`` (docs/production.md): the same, for rooms ``tenant-42-*``.
 - ``mint`` (docs/guides/backend.md): runs from the ``[client]`` venv; the payload it prints verifies with the
   agent's public key.
@@ -19,9 +22,11 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 from livekit import api
@@ -66,7 +71,7 @@ def test_every_python_block_of_the_readme_and_the_docs_is_run() -> None:
     for page in PAGES:
         text = page.read_text()
         assert len(PYTHON_BLOCK.findall(text)) == len(list(SNIPPET.finditer(text))), f"unmarked ```python in {page}"
-    assert set(snippets()) == {"agent", "backend", "fleet", "mint", "metrics"}
+    assert set(snippets()) == {"agent", "backend", "fleet", "mint", "metrics", "agent-guide", "backend-guide"}
     assert {"agent", "backend"} == {m.group("name") for m in SNIPPET.finditer(README.read_text())}
 
 
@@ -75,6 +80,19 @@ def keygen(client: ExtraVenv, workdir: Path) -> None:
         ["keygen", "--key-id", "backend-1", "--out", "backend.key.json"], cwd=workdir, program="shutdown-rpc"
     )
     assert done.returncode == 0, done.stderr
+
+
+def program_pair(client: ExtraVenv, workdir: Path, *, agent_file: str, agent: str, backend: str) -> dict[str, str]:
+    """A key pair, the agent and ``backend.py`` in ``workdir``; returns the agent's environment (its keys)."""
+    keygen(client, workdir)
+    (workdir / agent_file).write_text(agent)
+    (workdir / "backend.py").write_text(backend)
+    return {"SHUTDOWN_RPC_KEYS": str(workdir / "backend.key.json.pub")}
+
+
+async def run_in(client: ExtraVenv, workdir: Path, server: LiveKitServer, program: str) -> CompletedProcess[str]:
+    """``python PROGRAM`` from the [client] venv, against ``server``."""
+    return await asyncio.to_thread(client.run, [program], cwd=workdir, env=server.env())
 
 
 async def wait_for_advertised_agent(lkapi: api.LiveKitAPI, room: str) -> str:
@@ -104,12 +122,9 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
 ) -> None:
     code = snippets()
     client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
-    keygen(client, tmp_path)
-    (tmp_path / "agent.py").write_text(code["agent"])
-    (tmp_path / "backend.py").write_text(code["backend"])
-    keys = {"SHUTDOWN_RPC_KEYS": str(tmp_path / "backend.key.json.pub")}
+    keys = program_pair(client, tmp_path, agent_file="agent.py", agent=code["agent"], backend=code["backend"])
     # issue 19: the backend snippet did not catch RoomNotFound (a 20-line traceback before the room existed)
-    done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+    done = await run_in(client, tmp_path, livekit_server, "backend.py")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "no room support-42"
 
@@ -118,7 +133,7 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
         await worker.dispatch(lkapi, "support-42")
         identity = await wait_for_advertised_agent(lkapi, "support-42")
 
-        done = await asyncio.to_thread(client.run, ["backend.py"], cwd=tmp_path, env=livekit_server.env())
+        done = await run_in(client, tmp_path, livekit_server, "backend.py")
 
         assert done.returncode == 0, done.stderr[-3000:]
         assert done.stdout.strip() == f"accepted {identity}"
@@ -128,13 +143,44 @@ async def test_agent_and_backend_snippets_end_a_job_from_two_venvs(
         (tmp_path / "fleet.py").write_text(code["fleet"])
         await worker.dispatch(lkapi, "tenant-42-a")
         await wait_for_advertised_agent(lkapi, "tenant-42-a")
-        done = await asyncio.to_thread(client.run, ["fleet.py"], cwd=tmp_path, env=livekit_server.env())
+        done = await run_in(client, tmp_path, livekit_server, "fleet.py")
 
         assert done.returncode == 0, done.stderr[-3000:]
         assert done.stdout.strip() == "tenant-42-a ended"
         await wait_for_log(worker, "ending on request of ops: maintenance")
     finally:
         worker.stop()
+
+
+async def test_the_guides_agent_and_backend_programs_end_a_job(
+    extra_venvs: dict[str, ExtraVenv], livekit_server: LiveKitServer, lkapi: api.LiveKitAPI, tmp_path: Path
+) -> None:
+    code = snippets()
+    client, agent_venv = extra_venvs["client"], extra_venvs["agent"]
+    keys = program_pair(
+        client, tmp_path, agent_file="support_agent.py", agent=code["agent-guide"], backend=code["backend-guide"]
+    )
+    worker = venv_worker(
+        agent_venv, tmp_path, module="support_agent", server=livekit_server, agent_name="support-agent", env=keys
+    )
+    try:
+        await worker.dispatch(lkapi, "support-42")
+        identity = await wait_for_advertised_agent(lkapi, "support-42")
+
+        done = await run_in(client, tmp_path, livekit_server, "backend.py")
+
+        assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+        lines = done.stdout.strip().splitlines()
+        assert lines[0] == f"accepted by {identity} in support-42", lines
+        assert re.fullmatch(r"request \S+: 1 attempt\(s\), \d+\.\d\d s", lines[1]), lines
+        assert lines[2] == "agent left the room: True", lines
+        assert "Warning" not in done.stderr, done.stderr
+        await wait_for_log(worker, "from billing-backend (key backend-1)")  # the on_accepted hook
+        await wait_for_log(worker, "ended by billing-backend [")  # the shutdown callback, through parse_reason
+    finally:
+        worker.stop()
+        with contextlib.suppress(api.TwirpError):  # the README test expects no room support-42 at its start
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room="support-42"))
 
 
 def test_mint_snippet_prints_a_payload_the_agent_accepts(extra_venvs: dict[str, ExtraVenv], tmp_path: Path) -> None:
