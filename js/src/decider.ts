@@ -198,6 +198,11 @@ export class ShutdownDecider {
     }
   }
 
+  /** Whether the budget across all callers is full (a flood it answered RATE_LIMITED is over, §7 step 15). */
+  allCallersBudgetFull(): boolean {
+    return this.#refilled() >= this.#budget.burst;
+  }
+
   #refilled(): number {
     const now = this.#monotonicMs();
     this.#tokens = Math.min(this.#budget.burst, this.#tokens + ((now - this.#tokensAtMs) / 1000) * this.#budget.refillPerS);

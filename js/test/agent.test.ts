@@ -410,3 +410,23 @@ test('key files others may rewrite (or whose folder they may write) are refused,
   const handler = await enableRemoteShutdown(new FakeCtx(), { env: { [KEYS_ENV]: fine }, logger: new Logs(), testing: { clock: new FixedClock(NOW_MS) } });
   assert.deepEqual(handler.keyIds, ['k1']);
 });
+
+// Issue 23 #6 and #10 (spec §7 step 15): a caller over its own limit is logged once, not once per attempt; a veto
+// (a valid request refused for now) draws on no budget.
+test('floods: a caller over its limit is logged once, never per attempt; vetoes draw on no budget', async () => {
+  const ctx = new FakeCtx();
+  const logs = new Logs();
+  await enable(ctx, logs, { access: { veto: (r) => (r.reason === 'not now' ? 'busy' : undefined), rateLimit: { burst: 2 } } });
+  const code = async (payload: string, caller: string): Promise<number> => {
+    const e = await call(ctx, METHOD, payload, caller).catch((x: unknown) => x);
+    return e instanceof RpcError ? Number(e.code) : 0;
+  };
+  for (let n = 0; n < 5; n++) assert.equal(await code(await signed({ reason: 'not now' }), 'backend'), 4133);
+  const wrongRoom = await signed({ room: 'other-room' });
+  for (let n = 0; n < 2; n++) assert.equal(await code(wrongRoom, 'mallory'), 4130);
+  for (let n = 0; n < 300; n++) assert.equal(await code(wrongRoom, 'mallory'), 4140);
+  await turns();
+  const aboutMallory = logs.lines.filter((l) => l.level !== 'info' && l.message.includes('mallory'));
+  assert.equal(aboutMallory.length, 3, aboutMallory.map((l) => l.message).join('\n')); // 2 refusals, 1 "over its budget"
+  assert.equal(await code(await signed(), 'backend'), 0); // five vetoes left the backend within its limit of 2
+});
