@@ -21,8 +21,10 @@ from ._request import RemoteRequest
 if TYPE_CHECKING:
     from livekit import rtc
 
-# Refusals that say nothing about the caller's own attempt do not count against its rate limit.
-_NOT_COUNTED_AS_FAILURE = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR})
+# Spec §7 step 15: a refusal draws on the budgets only if the budget could answer it RATE_LIMITED (steps 1-14,
+# key scopes). Not: RATE_LIMITED itself (a caller over its limit, a full replay memory), INTERNAL_ERROR (the
+# agent's failure), VETOED (a valid request the application refused for now: retrying it later is expected).
+_NOT_COUNTED_AS_FAILURE = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL_ERROR, ErrorCode.VETOED})
 _ALL_CALLERS = ""  # the one bucket of the all-callers budget (an identity is never empty)
 
 

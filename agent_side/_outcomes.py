@@ -72,7 +72,8 @@ def log_outcome(
     """One structured log record per call (``extra`` carries the fields; the message repeats them).
 
     ``caller`` is chosen by the peer: it is escaped (:func:`loggable`) so it cannot forge a line. Refusals
-    while over the all-callers budget get no record of their own (the handler logs the flood in sum).
+    answered RATE_LIMITED by a budget (all callers', or a caller's own) get no record of their own: floods are
+    logged in sum (``_refusal_log``, ``_eviction``).
     """
     caller = loggable(caller)
     extra: dict[str, object] = {

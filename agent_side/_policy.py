@@ -3,14 +3,13 @@ refusal budgets (:class:`AccessPolicy`). How the job then ends is ``_timings``."
 
 from __future__ import annotations
 
-import functools
-import re
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from shutdown_rpc._log import logger
+from shutdown_rpc._patterns import matches
 from shutdown_rpc.protocol import ErrorCode, ShutdownRequest, ShutdownRpcError
 
 from ._rate_limit import RateLimit
@@ -19,17 +18,11 @@ if TYPE_CHECKING:
     from ._request import RemoteRequest
 
 
-@functools.lru_cache(maxsize=256)
-def _pattern(entry: str) -> re.Pattern[str]:
-    return re.compile(".*".join(map(re.escape, entry.split("*"))), re.DOTALL)
-
-
 def scope_matches(entry: str, value: str) -> bool:
-    """Whether ``value`` matches one scope entry: literally, except that ``*`` matches any run of characters
-    (possibly empty). Nothing else is special (no ``?``, no ``[...]``), the same rule as the JS client's."""
-    if "*" not in entry:
-        return entry == value
-    return _pattern(entry).fullmatch(value) is not None
+    """Whether ``value`` matches one scope entry (spec §7.2): literally, except that ``*`` matches any run of
+    characters (possibly empty). Nothing else is special (no ``?``, no ``[...]``), the same rule as the JS
+    client's and as the fleet's room selection."""
+    return matches(entry, value)
 
 
 def _matches_any(value: str, entries: frozenset[str]) -> bool:

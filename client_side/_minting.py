@@ -19,6 +19,16 @@ from ._command import ShutdownCommand
 MAX_MINT_LIFETIME_S = 60  # spec §6: a request minted for a frontend lives at most 60 s
 
 
+def first_error(exc: ValueError) -> str:
+    """One line for a ValueError: pydantic's first error with its location, else the message."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        return f"{where}: {first['msg']}"
+    return str(exc)
+
+
 @dataclass(frozen=True)
 class SignedPayload:
     """One request as it travels: its id, where it is bound, its validity window, and the payload string."""

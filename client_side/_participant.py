@@ -19,6 +19,7 @@ from ._caller import ShutdownCaller
 from ._command import ShutdownCommand
 from ._delivery import DEFAULT_TIMEOUT_S, Channel, Presence, RetryPolicy, RpcFailure
 from ._outcomes import CallerHidden, ShutdownFailed, ShutdownResult, TransportError
+from ._receipts import RECEIPT_TIMEOUT_S, flush_receipts
 
 
 class RoomChannel:
@@ -112,6 +113,14 @@ class RoomShutdownCaller(ShutdownCaller):
         finally:
             self._room.off("participant_disconnected", on_left)
             self._room.off("disconnected", on_disconnected)
+
+    async def flush_receipts(self, timeout: float = RECEIPT_TIMEOUT_S) -> None:
+        """Wait (at most ``timeout``) until the receipts still being sent have settled (spec §2).
+
+        Call it before disconnecting the room right after a shutdown (a one-shot script): a disconnect can drop
+        a receipt still on its way, and the agent then waits out its whole reply-flush bound.
+        """
+        await flush_receipts(timeout)
 
     async def shutdown(
         self,

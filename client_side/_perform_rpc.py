@@ -21,7 +21,7 @@ import aiohttp
 from livekit import api
 
 from ._delivery import FailureKind, RpcFailure
-from ._server_errors import explain_http_status, explain_unreachable
+from ._server_errors import explain_http_status, explain_unreachable, split_rpc_error_text
 
 _RPC_ERROR = re.compile(r"RpcError (\d+): (.*)", re.DOTALL)
 _SERVICE = "RoomService"
@@ -35,13 +35,8 @@ def parse_server_error(error: api.ServerError, url: str = "") -> RpcFailure:
     message = error.message
     match = _RPC_ERROR.search(message)
     if match:
-        rpc_code = int(match.group(1))
-        text, data = match.group(2), None
-        # Go formats "RpcError %d: %s: %s" (message, data); ours and most data are JSON objects.
-        split = text.rfind(": {")
-        if split >= 0 and text.endswith("}"):
-            text, data = text[:split], text[split + 2 :]
-        return RpcFailure(text, rpc_code=rpc_code, data=data, transport_code=error.code)
+        text, data = split_rpc_error_text(match.group(2))
+        return RpcFailure(text, rpc_code=int(match.group(1)), data=data, transport_code=error.code)
     code = error.code
     what = f"server error {code} ({error.status}): {message}"
     if code in (api.ServerErrorCode.UNAUTHENTICATED, api.ServerErrorCode.PERMISSION_DENIED) or (

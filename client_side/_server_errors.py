@@ -8,6 +8,7 @@ carries a secret.
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 from urllib.parse import urlsplit
@@ -85,3 +86,23 @@ def explain_http_status(url: str, status: int) -> str | None:
             f"({hint}); {URL_FORMS}"
         )
     return None
+
+
+def split_rpc_error_text(text: str) -> tuple[str, str | None]:
+    """(message, data) of the text after ``RpcError <code>: `` (spec §2).
+
+    livekit-server formats ``RpcError %d: %s: %s`` (message, data) or, without data, ``RpcError %d: %s``. The
+    data starts at the last ``: {`` when the text ends with ``}`` and that tail is a JSON object; otherwise the
+    whole text is the message (a detail may contain ``: {`` and end in ``}`` itself).
+    """
+    split = text.rfind(": {")
+    if split < 0 or not text.endswith("}"):
+        return text, None
+    candidate = text[split + 2 :]
+    try:
+        parsed = json.loads(candidate)
+    except (ValueError, RecursionError):
+        return text, None
+    if not isinstance(parsed, dict):
+        return text, None
+    return text[:split], candidate

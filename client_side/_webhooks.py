@@ -5,12 +5,13 @@ livekit-server posts a signed JSON event to each URL of its ``webhook:`` config 
 connected its media) when a participant leaves, ``room_finished`` when a room closes, on whichever node hosts
 the room. :class:`WebhookListener` is a small aiohttp server in the caller's process that verifies each post
 with livekit-api's ``WebhookReceiver`` (JWT signed with the API secret, carrying the body's SHA-256) and
-remembers who left which room, so :meth:`WebhookListener.wait_left` answers without an API call.
+remembers which participant (sid) left and which room (sid) finished, so :meth:`WebhookListener.wait_gone`
+answers without an API call.
 
 What the server does not guarantee: delivery. Its notifier queues 100 events per URL and drops the oldest
 when full (the next event carries ``num_dropped``), and a receiver that was down misses events. So a wait
 that ends without the event is not proof that the agent is still there; ``fleet.end_fleet`` checks such agents
-once through the API (``PollingDepartures``, in the fleet module).
+once through the API (``_agent_sessions.PollingDepartures``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from typing import Protocol, TypeVar
 from aiohttp import web
 from livekit import api
 
-from shutdown_rpc._log import logger
+from ._agent_sessions import AgentSession
+from ._refused_posts import RefusedPosts
 
 DEFAULT_WEBHOOK_PATH = "/livekit/webhook"
 MAX_BODY_BYTES = 256 * 1024  # a webhook event is a few KiB; bound the body before verifying or parsing it
@@ -31,18 +33,25 @@ MAX_REMEMBERED = 100_000  # departures kept for later waits (oldest forgotten fi
 LEFT_EVENTS = frozenset({"participant_left", "participant_connection_aborted"})
 ROOM_GONE_EVENTS = frozenset({"room_finished"})
 _K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class Departures(Protocol):
-    """Something that can tell when an agent has left its room (webhooks, or polling the server API)."""
+    """Something that can tell when the agent of a session has left (webhooks, or polling the server API)."""
 
-    async def wait_left(self, room: str, agent: str, *, timeout: float) -> bool:
-        """True once ``agent`` has left ``room`` (or the room is gone), False if not seen within ``timeout``."""
+    async def wait_gone(self, session: AgentSession, *, timeout: float) -> bool:
+        """True once the session's participant has left (or its room finished), False if not seen within
+        ``timeout``."""
         ...
 
 
 class WebhookListener:
-    """Receive LiveKit webhooks on ``host:port`` + ``path`` and answer :meth:`wait_left` from them.
+    """Receive LiveKit webhooks on ``host:port`` + ``path`` and answer :meth:`wait_gone` from them.
+
+    A departure confirms a session only when it names the session's participant sid (``participant_left``) or
+    room sid (``room_finished``) and was created no earlier than the request (``_agent_sessions``): an earlier
+    agent or room of the same name, remembered or replayed, never confirms a new one. An event id seen before
+    (a replay, or the server's retry of a post it thinks failed) is answered 200 and otherwise ignored.
 
     Use ``async with WebhookListener(key, secret, port=8765) as hooks: ...``; the server's config must list
     :attr:`url` (or the address a proxy forwards to it) under ``webhook.urls`` with the same API key.
@@ -58,23 +67,32 @@ class WebhookListener:
         port: int = 0,
         path: str = DEFAULT_WEBHOOK_PATH,
     ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be within 0..65535 (0: any free port), not {port}")
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self.host = host
         self.port = port
         self.path = path
-        self._left: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self._rooms_gone: OrderedDict[str, None] = OrderedDict()
+        self._left_names: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._rooms_gone_names: OrderedDict[str, None] = OrderedDict()
+        self._left_sids: OrderedDict[str, int] = OrderedDict()  # participant sid -> the event's created_at
+        self._finished_room_sids: OrderedDict[str, int] = OrderedDict()  # room sid -> the event's created_at
+        self._event_ids: OrderedDict[str, None] = OrderedDict()
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        #: verified events received, posts refused (bad signature, body too large...), events the server dropped
+        self._refused_posts = RefusedPosts()
+        #: verified events received, posts refused (bad signature, body too large...), events the server dropped,
+        #: verified posts of an event id already received (ignored)
         self.received = 0
         self.rejected = 0
         self.dropped = 0
+        self.replayed = 0
 
     @property
     def url(self) -> str:
-        """The URL to put under the server's ``webhook.urls``."""
-        return f"http://{self.host}:{self.port}{self.path}"
+        """The URL to put under the server's ``webhook.urls`` (an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
 
     async def start(self) -> None:
         """Start listening (binds now: a port that is taken raises OSError)."""
@@ -102,6 +120,7 @@ class WebhookListener:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+            self._refused_posts.ended()
 
     async def __aenter__(self) -> WebhookListener:
         await self.start()
@@ -115,42 +134,76 @@ class WebhookListener:
             body = (await request.read()).decode("utf-8")
             token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
             event = self._receiver.receive(body, token)
-        except Exception as exc:  # any verification failure is one refusal, logged without data
+        except Exception as exc:  # any verification failure is one refusal, logged without data, in sum
             self.rejected += 1
-            logger.warning("refused a webhook post: %s", type(exc).__name__)
+            self._refused_posts.refused(type(exc).__name__)
             return web.Response(status=401)
+        self._refused_posts.ended()
+        if event.id:
+            if event.id in self._event_ids:
+                self.replayed += 1
+                return web.Response(status=200)
+            _remember(self._event_ids, event.id, None)
         self.received += 1
         self.dropped += event.num_dropped
-        await self.record(event.event, event.room.name, event.participant.identity)
+        await self.record(
+            event.event,
+            event.room.name,
+            event.participant.identity,
+            participant_sid=event.participant.sid,
+            room_sid=event.room.sid,
+            created_at=event.created_at,
+        )
         return web.Response(status=200)
 
-    async def record(self, event: str, room: str, identity: str) -> None:
-        """Take note of one (verified) event; what :meth:`_handle` does for each post."""
+    async def record(
+        self,
+        event: str,
+        room: str,
+        identity: str,
+        *,
+        participant_sid: str = "",
+        room_sid: str = "",
+        created_at: int = 0,
+    ) -> None:
+        """Take note of one (verified) event; what :meth:`_handle` does for each new event id."""
         if event in LEFT_EVENTS and identity:
-            _remember(self._left, (room, identity))
+            _remember(self._left_names, (room, identity), None)
+            if participant_sid:
+                _remember(self._left_sids, participant_sid, created_at)
         elif event in ROOM_GONE_EVENTS and room:
-            _remember(self._rooms_gone, room)
+            _remember(self._rooms_gone_names, room, None)
+            if room_sid:
+                _remember(self._finished_room_sids, room_sid, created_at)
         else:
             return
         async with self._changed:
             self._changed.notify_all()
 
     def has_left(self, room: str, agent: str) -> bool:
-        """Whether a webhook said ``agent`` left ``room`` (or ``room`` finished)."""
-        return (room, agent) in self._left or room in self._rooms_gone
+        """Whether a webhook said that a participant named ``agent`` left ``room`` (or a room of that name
+        finished), this one or an earlier one: a diagnostic. Confirmations use :meth:`has_gone`."""
+        return (room, agent) in self._left_names or room in self._rooms_gone_names
 
-    async def wait_left(self, room: str, agent: str, *, timeout: float) -> bool:
-        """True once a webhook says ``agent`` left ``room`` (or the room finished); False after ``timeout``."""
+    def has_gone(self, session: AgentSession) -> bool:
+        """Whether a webhook said that the session's participant left, or that its room finished, since the
+        request was made."""
+        left = self._left_sids.get(session.participant_sid) if session.participant_sid else None
+        finished = self._finished_room_sids.get(session.room_sid) if session.room_sid else None
+        return session.counts(left) or session.counts(finished)
+
+    async def wait_gone(self, session: AgentSession, *, timeout: float) -> bool:
+        """True once :meth:`has_gone`; False after ``timeout``."""
         async with self._changed:
             try:
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.has_left(room, agent)), timeout)
+                await asyncio.wait_for(self._changed.wait_for(lambda: self.has_gone(session)), timeout)
             except asyncio.TimeoutError:
                 return False
         return True
 
 
-def _remember(store: OrderedDict[_K, None], key: _K) -> None:
-    store[key] = None
+def _remember(store: OrderedDict[_K, _V], key: _K, value: _V) -> None:
+    store[key] = value
     store.move_to_end(key)
     while len(store) > MAX_REMEMBERED:
         store.popitem(last=False)

@@ -1,14 +1,19 @@
 """Fleet operations, for operators: end the agents of many rooms at once with one ShutdownCommand, rooms kept alive.
 
-Rooms are chosen by an explicit list, a name glob over ListRooms, or all rooms (:func:`select_rooms`);
-:func:`end_fleet` then works through them with bounded concurrency and yields one :class:`RoomOutcome` per room
-as each finishes. Per room it does what ``ShutdownClient.shutdown_all`` does (find the agents, one signed request
-each, the same request id on every retry), then optionally confirms that each acknowledged agent left:
+Rooms are chosen by an explicit list, a name pattern over ListRooms (``*`` the only wildcard), or all rooms
+(:func:`select_rooms`); :func:`end_fleet` then works through them with bounded concurrency and yields one
+:class:`RoomOutcome` per room as each finishes. Per room it does what ``ShutdownClient.shutdown_all`` does
+(find the agents, one signed request each, the same request id on every retry), then optionally confirms that
+each acknowledged agent left:
 
 * with a :class:`WebhookListener` the confirmation costs no API call (the server posts
   ``participant_left``); an agent whose webhook does not come in time is checked once through the API,
   because the server may drop webhooks;
-* without one, it polls the server API (``ShutdownClient.wait_for_exit``), one room at a time per worker.
+* without one, it polls the server API (GetParticipant), one room at a time per worker.
+
+A confirmation is about the very participant that was asked, in the very room (their sids, read from the
+server right before the requests go out: ``_agent_sessions``), never about a name: the departure of an
+earlier agent or room of the same name, remembered or replayed, confirms nothing.
 
 ``dry_run=True`` lists what would be ended (rooms and agent identities) and sends nothing.
 """
@@ -17,14 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import fnmatch
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from livekit import api
 
+from shutdown_rpc._patterns import matches
+
+from ._agent_sessions import AgentSession, PollingDepartures, agent_sessions
 from ._command import ShutdownCommand
-from ._delivery import DEFAULT_TIMEOUT_S, Presence
+from ._delivery import DEFAULT_TIMEOUT_S
+from ._minting import first_error
 from ._outcomes import AgentNotFound, ShutdownFailed, ShutdownResult
 from ._server_api import ShutdownClient, _room_call
 from ._webhooks import Departures, WebhookListener
@@ -92,7 +100,8 @@ async def select_rooms(
     all_rooms: bool = False,
 ) -> list[str]:
     """The rooms to work on: ``names`` as given (deduplicated, in order), or the existing rooms whose name
-    matches the glob ``pattern`` (``fnmatch``, case-sensitive), or with ``all_rooms`` every existing room.
+    matches ``pattern`` (the package's one pattern rule, spec §7.2: literal and case-sensitive, ``*`` matching
+    any run of characters; ``?`` and ``[...]`` are ordinary characters), or with ``all_rooms`` every room.
     Exactly one way must be chosen. TransportError when ListRooms fails."""
     explicit = list(dict.fromkeys(names))
     if sum((bool(explicit), pattern is not None, all_rooms)) != 1:
@@ -103,25 +112,7 @@ async def select_rooms(
     if all_rooms:
         return existing
     assert pattern is not None
-    return [name for name in existing if fnmatch.fnmatchcase(name, pattern)]
-
-
-class PollingDepartures:
-    """:class:`~._webhooks.Departures` through the server API: poll the agent's presence until it is gone."""
-
-    def __init__(self, client: ShutdownClient) -> None:
-        self._client = client
-
-    async def wait_left(self, room: str, agent: str, *, timeout: float) -> bool:
-        return await self._client.wait_for_exit(room, agent, timeout=timeout)
-
-    async def gone_now(self, room: str, agent: str) -> bool:
-        """One check: True when the agent (or its room) is gone now; False when present or unknown."""
-        try:
-            presence = await self._client.presence(room, agent)
-        except ShutdownFailed:
-            return False
-        return presence in (Presence.AGENT_GONE, Presence.ROOM_GONE)
+    return [name for name in existing if matches(pattern, name)]
 
 
 async def end_fleet(
@@ -195,31 +186,42 @@ class _FleetRun:
                 return RoomOutcome(room, planned=await self.client.list_agents(room), dry_run=True)
             except ShutdownFailed as error:
                 return RoomOutcome(room, error=error, dry_run=True)
+        sessions: dict[str, AgentSession] = {}
         try:
+            if self.confirm_timeout is not None:
+                sessions = await agent_sessions(self.client, room)
             results = await self.client.shutdown_all(room, self.command, timeout=self.timeout)
         except ShutdownFailed as error:
             return RoomOutcome(room, error=error)
+        except ValueError as exc:  # a request this room's name (or an agent's identity) cannot be carried in
+            message = f"no request can be made for this room: {first_error(exc)}"
+            return RoomOutcome(room, error=ShutdownFailed(message, room=room))
         if self.confirm_timeout is not None:
-            results = await _confirm(results, room, self.confirm_timeout, self.departures, self.polling)
+            results = await _confirm(results, sessions, self.confirm_timeout, self.departures, self.polling)
         return RoomOutcome(room, results=results)
 
 
 async def _confirm(
     results: Mapping[str, ShutdownResult | ShutdownFailed],
-    room: str,
+    sessions: Mapping[str, AgentSession],
     timeout: float,
     departures: Departures | None,
     polling: PollingDepartures,
 ) -> dict[str, ShutdownResult | ShutdownFailed]:
-    """Set ``agent_left`` on each acknowledged result (webhooks first, then one API check; or polling)."""
+    """Set ``agent_left`` on each acknowledged result whose session is known (webhooks first, then one API check;
+    or polling). An agent that was not in the listing made before the requests (it joined meanwhile) cannot be
+    told apart from a namesake: its ``agent_left`` stays None (not checked)."""
 
     async def confirm(result: ShutdownResult) -> ShutdownResult:
+        session = sessions.get(result.agent_identity)
+        if session is None:
+            return result
         if departures is None:
-            left = await polling.wait_left(room, result.agent_identity, timeout=timeout)
+            left = await polling.wait_gone(session, timeout=timeout)
         else:
-            left = await departures.wait_left(room, result.agent_identity, timeout=timeout)
+            left = await departures.wait_gone(session, timeout=timeout)
             if not left:  # webhooks can be dropped: ask the server once before saying "still there"
-                left = await polling.gone_now(room, result.agent_identity)
+                left = await polling.gone_now(session)
         return replace(result, agent_left=left)
 
     acknowledged = [r for r in results.values() if isinstance(r, ShutdownResult)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import time
@@ -26,6 +27,7 @@ from shutdown_rpc.client_side import (
     mint_request,
 )
 
+logger = logging.getLogger("mint_endpoint")
 SIGNING_KEY, _ = load_signing_key(None)  # $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY
 SESSION_SECRET = os.environ["APP_SESSION_SECRET"].encode()
 
@@ -94,7 +96,10 @@ async def mint(request: web.Request) -> web.Response:
                 raise SeveralAgents(agents, room=room)
             (agent,) = agents
         except (ShutdownFailed, ValueError) as exc:
-            raise web.HTTPConflict(text=str(exc)) from None
+            # The detail may name the LiveKit server's address and this backend's settings: the log gets it,
+            # the frontend a message that says what it can do.
+            logger.warning("mint: no single agent found in room %r: %s", room, exc)
+            raise web.HTTPConflict(text="could not find this room's agent: name the agent in the request") from None
     try:
         minted = mint_request(
             SIGNING_KEY,

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from livekit import api
 
@@ -31,10 +32,10 @@ class TimedHooks(WebhookListener):
         super().__init__(api_key, api_secret, port=port)
         self.left_at: dict[tuple[str, str], float] = {}
 
-    async def record(self, event: str, room: str, identity: str) -> None:
+    async def record(self, event: str, room: str, identity: str, **sids_and_time: Any) -> None:
         if event in LEFT_EVENTS:
             self.left_at.setdefault((room, identity), time.time())
-        await super().record(event, room, identity)
+        await super().record(event, room, identity, **sids_and_time)
 
 
 @dataclass(frozen=True)

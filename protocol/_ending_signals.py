@@ -3,10 +3,12 @@ room an agent is ending. Pure functions, no I/O."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._discovery import ATTRIBUTE_PREFIX
+from ._schema import REQUEST_ID_PATTERN, is_issuer, is_reason
 
 RECEIPT_METHOD_NAME = "shutdown_rpc.received"
 """RPC method of the receipt: a caller that holds an ``accepted`` or ``duplicate`` acknowledgement sends its
@@ -17,6 +19,8 @@ ATTR_REQUEST_ID = ATTRIBUTE_PREFIX + "request_id"
 ATTR_ISSUER = ATTRIBUTE_PREFIX + "issuer"
 ATTR_REASON = ATTRIBUTE_PREFIX + "reason"
 STATE_ENDING = "ending"
+
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,19 @@ def ending_attributes(ending: Ending) -> dict[str, str]:
 
 
 def parse_ending(attributes: Mapping[str, str]) -> Ending | None:
-    """The agent's ending state from its attributes, or None while it is not ending."""
+    """The agent's ending state from its attributes, or None while it is not ending.
+
+    Also None when ``state`` is ``ending`` but the request id or the issuer is missing, or a value breaks its
+    §4 rule (spec §10): a conforming agent sets them all in one update, so such attributes explain nothing
+    and name no one.
+    """
     if attributes.get(ATTR_STATE) != STATE_ENDING:
         return None
-    return Ending(attributes.get(ATTR_REQUEST_ID, ""), attributes.get(ATTR_ISSUER, ""), attributes.get(ATTR_REASON))
+    request_id = attributes.get(ATTR_REQUEST_ID)
+    issuer = attributes.get(ATTR_ISSUER)
+    reason = attributes.get(ATTR_REASON)
+    if request_id is None or issuer is None or not _REQUEST_ID.fullmatch(request_id) or not is_issuer(issuer):
+        return None
+    if reason is not None and not is_reason(reason):
+        return None
+    return Ending(request_id, issuer, reason)

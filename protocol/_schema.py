@@ -29,6 +29,21 @@ _PRINTABLE = f"^[^{_FORBIDDEN_CHARS}]*$"
 # The issuer also may not contain brackets, so "remote shutdown by {issuer} [{request_id}]: ..." parses one way.
 _ISSUER = rf"^[^{_FORBIDDEN_CHARS}\[\]]*$"
 
+
+def is_issuer(text: str) -> bool:
+    """Whether ``text`` follows §4's rule for ``issuer`` (1-128 UTF-8 bytes, no forbidden character, no brackets)."""
+    return 1 <= _utf8_length(text) <= MAX_ISSUER_BYTES and re.fullmatch(_ISSUER, text) is not None
+
+
+def is_reason(text: str) -> bool:
+    """Whether ``text`` follows §4's rule for ``reason`` (0-512 UTF-8 bytes, no forbidden character)."""
+    return _utf8_length(text) <= MAX_REASON_BYTES and re.fullmatch(_PRINTABLE, text) is not None
+
+
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 _UTF8_LIMITS = (
     ("room", MAX_ROOM_BYTES),
     ("target", MAX_TARGET_BYTES),

@@ -3,7 +3,9 @@
 The format is protocol.keyfile's; this module only moves bytes. Reading: one ``open`` with ``O_NONBLOCK`` (a
 FIFO planted at the path never blocks), symbolic links followed (secret volumes such as Kubernetes' are made of
 them, and reading through a link gains an attacker nothing), regular files only, the mode checked on the open
-file (no race with a swapped path), at most ``MAX_KEY_FILE_BYTES + 1`` bytes read. Writing: never through a
+file (no race with a swapped path), at most ``MAX_KEY_FILE_BYTES + 1`` bytes read; a file that group or
+others may rewrite, or that sits in a folder they may write (sticky folders such as /tmp excepted), is refused,
+secret or not: whoever can replace it chooses the key. Writing: never through a
 symbolic link, mode 0600 for secrets (0644 otherwise) whatever the umask, atomically.
 
 One notion of "secret": a key that can sign (HMAC secret, Ed25519 private key) is a secret, and so is any value
@@ -27,6 +29,7 @@ from shutdown_rpc.protocol.wire import MAX_KEY_FILE_BYTES, AnyKey, signing_key_o
 
 SECRET_FILE_MODE = 0o600
 PUBLIC_FILE_MODE = 0o644
+_WRITE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 
 
 def is_secret(key: AnyKey) -> bool:
@@ -68,7 +71,34 @@ def read_key_and_mode(path: str | os.PathLike[str], name: str) -> KeyFileRead:
         key = parse_key_file(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{name}: {exc}") from None
+    rewritable = _rewritable_by_others(path, mode)
+    if rewritable is not None:
+        raise ValueError(f"{name}: {rewritable}")
     return KeyFileRead(key, mode)
+
+
+def _rewritable_by_others(path: str | os.PathLike[str], mode: int) -> str | None:
+    """Why group or others could replace the key in the file at ``path`` (mode read on the open file), or None.
+
+    A file they may write, or a folder they may write without the sticky bit (where they could rename or
+    remove it and put another file in its place): both the folder of the path as given and that of the file
+    it resolves to. Only once the file opened and parsed as a key, so naming the path reveals no secret.
+    """
+    shown = os.fspath(path)
+    if mode & _WRITE_BY_OTHERS:
+        return (
+            f"key file {shown!r} is writable by group/others (mode {stat.S_IMODE(mode):o}): whoever can rewrite it "
+            "chooses the key used here; chmod go-w it"
+        )
+    for folder in dict.fromkeys((os.path.dirname(os.path.abspath(path)), os.path.dirname(os.path.realpath(path)))):
+        folder_mode = os.stat(folder).st_mode
+        if folder_mode & _WRITE_BY_OTHERS and not folder_mode & stat.S_ISVTX:
+            return (
+                f"folder {folder!r} of key file {shown!r} is writable by group/others (mode "
+                f"{stat.S_IMODE(folder_mode):o}): whoever can write there can put another key file in its "
+                "place; chmod go-w the folder, or keep the key in a folder only its owner can write"
+            )
+    return None
 
 
 def shown_path(value: str | os.PathLike[str]) -> str:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import NoReturn, TypeAlias
 
 from shutdown_rpc.client_side import ShutdownCommand, load_signing_key
+from shutdown_rpc.client_side._minting import first_error as first_error
 from shutdown_rpc.protocol import LIMITS, Ed25519SigningKey, HmacSha256Key
 
 from .exit_codes import EXIT_USAGE
@@ -51,16 +52,6 @@ def positive_seconds(text: str) -> float:
 def non_negative_seconds(text: str) -> float:
     """A waiting-time argument: finite seconds, 0 included (0: look once, do not wait)."""
     return _seconds(text, zero_ok=True)
-
-
-def first_error(exc: ValueError) -> str:
-    """One line for a ValueError: pydantic's first error with its location, else the message."""
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "value"
-        return f"{where}: {first['msg']}"
-    return str(exc)
 
 
 def command_of(args: argparse.Namespace, *, lifetime_s: int | None = None) -> ShutdownCommand:

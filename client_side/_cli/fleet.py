@@ -1,8 +1,11 @@
-"""``shutdown-rpc fleet``: end the agents of many rooms (a list, a name glob, or all rooms) with one reason.
+"""``shutdown-rpc fleet``: end the agents of many rooms (a list, a name pattern, or all rooms) with one reason.
+
+``--all-rooms`` asks for confirmation on a terminal (with the number of rooms, and whether they are deleted);
+without a terminal it needs ``--yes``, so a script states that it means every room. ``--dry-run`` asks nothing.
 
 Exit code: 0 when every selected room ended (or had no agent), 12 when every agent acknowledged but one was
 still in its room when --wait ran out, 13 when at least one room failed (each outcome is printed), 7 when no
-room matched, 11 when the rooms could not be listed, 2 for usage errors.
+room matched, 11 when the rooms could not be listed, 2 for usage errors (a declined confirmation included).
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from shutdown_rpc.client_side.fleet import (
 )
 from shutdown_rpc.protocol import LIMITS
 
-from .common import DEFAULT_ISSUER, SubParsers, UsageError, command_of, signing_key_of_args
+from .common import (
+    DEFAULT_ISSUER,
+    SubParsers,
+    UsageError,
+    command_of,
+    non_negative_seconds,
+    positive_seconds,
+    signing_key_of_args,
+)
 from .exit_codes import EXIT_OK, EXIT_PARTIAL, EXIT_ROOM_NOT_FOUND, EXIT_STILL_PRESENT, EXIT_TRANSPORT
 from .render import failure_json, result_json
 
@@ -40,7 +51,11 @@ def register(sub: SubParsers) -> None:
     fleet = sub.add_parser("fleet", help="end the agents of many rooms at once (list, glob, or all rooms)")
     which = fleet.add_mutually_exclusive_group(required=True)
     which.add_argument("--rooms", help="comma-separated room names")
-    which.add_argument("--match", metavar="GLOB", help="every existing room whose name matches (fnmatch)")
+    which.add_argument(
+        "--match",
+        metavar="PATTERN",
+        help="every existing room whose name matches: literal, * matching any run (? and [ ] are not special)",
+    )
     which.add_argument("--all-rooms", action="store_true", help="every existing room")
     fleet.add_argument("--reason", default="", help="free text passed to every agent's shutdown reason")
     fleet.add_argument("--issuer", default=DEFAULT_ISSUER, help=f"who asks (default {DEFAULT_ISSUER!r})")
@@ -52,8 +67,12 @@ def register(sub: SubParsers) -> None:
     fleet.add_argument("--key-file", help="signing key file (else $SHUTDOWN_RPC_KEY_FILE or $SHUTDOWN_RPC_KEY)")
     fleet.add_argument("--unsigned", action="store_true", help="send unsigned requests (if agents allow it)")
     fleet.add_argument("--concurrency", type=int, default=DEFAULT_FLEET_CONCURRENCY, help="rooms in progress at once")
-    fleet.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="deadline per room, retries included")
-    fleet.add_argument("--wait", type=float, metavar="SECONDS", help="then wait this long for each agent to leave")
+    fleet.add_argument(
+        "--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT_S, help="deadline per room, retries included"
+    )
+    fleet.add_argument(
+        "--wait", type=non_negative_seconds, metavar="SECONDS", help="then wait this long for each agent to leave"
+    )
     fleet.add_argument(
         "--webhook-listen",
         metavar="HOST:PORT",
@@ -63,6 +82,11 @@ def register(sub: SubParsers) -> None:
         "--webhook-path", default=DEFAULT_WEBHOOK_PATH, help=f"webhook URL path (default {DEFAULT_WEBHOOK_PATH})"
     )
     fleet.add_argument("--dry-run", action="store_true", help="list the rooms and agents that would be asked")
+    fleet.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --all-rooms: do not ask for confirmation (required when stdin is not a terminal)",
+    )
     fleet.add_argument("--url", help="LiveKit server URL (else $LIVEKIT_URL)")
     fleet.add_argument("--api-key", help="LiveKit API key (else $LIVEKIT_API_KEY; the secret: $LIVEKIT_API_SECRET)")
     fleet.add_argument("--json", action="store_true", help="one JSON report on stdout (per room and summary)")
@@ -77,14 +101,32 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be >= 1")
     if args.webhook_listen and args.wait is None:
         raise UsageError("--webhook-listen confirms departures: it needs --wait")
+    if _must_confirm(args) and not sys.stdin.isatty():
+        raise UsageError(
+            "--all-rooms ends the agents of every room on the server: add --yes to confirm (no terminal to ask on)"
+        )
     return asyncio.run(_fleet(args))
 
 
 def _listen_address(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise UsageError(f"--webhook-listen wants HOST:PORT, got {value!r}")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(f"--webhook-listen wants HOST:PORT with a port from 1 to 65535, got {value!r}")
     return host.strip("[]"), int(port)
+
+
+def _must_confirm(args: argparse.Namespace) -> bool:
+    """--all-rooms acts on rooms nobody named: an operator confirms it (on a terminal) or says --yes up front."""
+    return bool(args.all_rooms and not args.dry_run and not args.yes)
+
+
+async def _confirmed(count: int, url: str, delete_room: bool) -> bool:
+    """Ask on the terminal (stderr, stdin) whether to end the agents of all ``count`` rooms; only y/yes agrees."""
+    deleting = ", and delete every room" if delete_room else ""
+    sys.stderr.write(f"End the agents of all {count} rooms on {url}{deleting}? [y/N] ")
+    sys.stderr.flush()
+    answer = await asyncio.to_thread(sys.stdin.readline)
+    return answer.strip().lower() in ("y", "yes")
 
 
 async def _fleet(args: argparse.Namespace) -> int:
@@ -142,6 +184,8 @@ async def _run_fleet(
     if not rooms:
         print("no room matched", file=sys.stderr)
         return []
+    if _must_confirm(args) and not await _confirmed(len(rooms), client.url, command.delete_room):
+        raise UsageError("not confirmed: no request was sent")
     progress = _Progress(len(rooms), sys.stderr)
     outcomes: list[RoomOutcome] = []
     async for outcome in end_fleet(

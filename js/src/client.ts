@@ -18,8 +18,12 @@ export interface RpcCaller {
 }
 
 export type ShutdownResult =
-  /** The agent acknowledged: the job is ending. `reasonDelivered`: status accepted or duplicate (§8). */
-  | { ok: true; kind: 'acknowledged'; ack: Acknowledgement; reasonDelivered: boolean }
+  /**
+   * The agent acknowledged: the job is ending. `reasonDelivered`: status accepted or duplicate (§8). Then the
+   * receipt (§2) goes out, and `receiptSent` settles (never rejects) once its call has: a caller about to
+   * disconnect awaits it first, else the disconnect can drop the receipt and the agent waits out its bound.
+   */
+  | { ok: true; kind: 'acknowledged'; ack: Acknowledgement; reasonDelivered: boolean; receiptSent?: Promise<void> }
   /** The agent refused with a §9 code. */
   | { ok: false; kind: 'refused'; refusal: Refusal }
   /**
@@ -114,19 +118,25 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
   }
   const result = resultFromResponse(response, info.request.requestId);
   const receipt = result.ok ? receiptOf(result.ack) : undefined;
-  if (receipt !== undefined) sendReceipt(participant, destinationIdentity, receipt);
+  if (result.ok && receipt !== undefined) {
+    return { ...result, receiptSent: sendReceipt(participant, destinationIdentity, receipt) };
+  }
   return result;
 }
 
 /**
  * Tell the agent its acknowledgement arrived (spec §11): send the acknowledgement's `receiptToken`, so the agent
- * leaves at once instead of waiting out its bound. Fire and forget: an agent that already left cannot answer;
- * the result is the caller's either way.
+ * leaves at once instead of waiting out its bound. Nothing to wait for before reporting a result: an agent that
+ * already left cannot answer, and the result is the caller's either way. The promise settles (never rejects)
+ * once the call has; a caller about to disconnect awaits it (spec §2).
  */
-export function sendReceipt(participant: RpcCaller, destinationIdentity: string, receiptToken: string): void {
-  participant
+export function sendReceipt(participant: RpcCaller, destinationIdentity: string, receiptToken: string): Promise<void> {
+  return participant
     .performRpc({ destinationIdentity, method: RECEIPT_METHOD_NAME, payload: receiptToken, responseTimeout: RECEIPT_TIMEOUT_MS })
-    .catch(() => undefined);
+    .then(
+      () => undefined,
+      () => undefined,
+    );
 }
 
 const RECEIPT_TIMEOUT_MS = 5000;

@@ -52,7 +52,9 @@ function inScope(entries: readonly string[] | undefined, value: string): boolean
  * §7 step 15: the budget of refused attempts across all callers (RoomService.PerformRpc callers have a fresh
  * identity per call, so no per-caller limit holds them). `burst` refusals, refilled at `refillPerS` a second.
  * While it is spent, every call is still decided: a request that verifies is accepted as usual, and any refusal
- * of steps 1-15 (but the veto) is answered RATE_LIMITED. The same rule and defaults as the Python agent.
+ * of steps 1-14 or of a key scope is answered RATE_LIMITED (a veto keeps its code). Exactly those refusals
+ * spend the budget, the ones answered RATE_LIMITED over budget included (by the code they stand for). The same
+ * rule and defaults as the Python agent.
  */
 export interface RefusalBudget {
   burst: number;
@@ -111,8 +113,10 @@ class OverBudget extends ShutdownRpcError {
   }
 }
 
-// Refusals that say nothing about the caller's attempt do not spend the budget.
-const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR']);
+// §7 step 15: a refusal spends the budget only if the budget could answer it RATE_LIMITED (steps 1-14, key
+// scopes). Not: RATE_LIMITED itself (a caller over its limit, a full replay memory), INTERNAL_ERROR (the agent's
+// failure), VETOED (a valid request the application refused for now: retrying it later is expected).
+const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR', 'VETOED']);
 
 export interface ShutdownDeciderOptions extends VerifierOptions {
   binding: AgentBinding;
@@ -192,6 +196,11 @@ export class ShutdownDecider {
       this.#onInternalError(e);
       return { outcome: 'refused', refusal: internalError().refusal };
     }
+  }
+
+  /** Whether the budget across all callers is full (a flood it answered RATE_LIMITED is over, §7 step 15). */
+  allCallersBudgetFull(): boolean {
+    return this.#refilled() >= this.#budget.burst;
   }
 
   #refilled(): number {

@@ -4,6 +4,7 @@
  * attributes a frontend reads to tell its user why the agent left.
  */
 import { base64UrlEncode } from './bytes.js';
+import { isIssuer, isReason, REQUEST_ID_PATTERN } from './request.js';
 
 /** RPC method of the receipt; its payload is the `receipt_token` of the acknowledgement (§8), never the request id. */
 export const RECEIPT_METHOD_NAME = 'shutdown_rpc.received';
@@ -53,13 +54,19 @@ export function endingAttributes(ending: AgentEnding): Record<string, string> {
   return attributes;
 }
 
-/** The agent's ending state from its participant attributes, or null while it is not ending. */
+/**
+ * The agent's ending state from its participant attributes, or null while it is not ending. Also null when the
+ * state is `ending` but the request id or the issuer is missing, or a value breaks its §4 rule (spec §10): a
+ * conforming agent sets them all in one update, so such attributes explain nothing and name no one.
+ */
 export function parseEnding(attributes: Readonly<Record<string, string>>): AgentEnding | null {
   if (attributes[ATTR_STATE] !== STATE_ENDING) return null;
-  const ending: AgentEnding = { requestId: attributes[ATTR_REQUEST_ID] ?? '', issuer: attributes[ATTR_ISSUER] ?? '' };
+  const requestId = attributes[ATTR_REQUEST_ID];
+  const issuer = attributes[ATTR_ISSUER];
   const reason = attributes[ATTR_REASON];
-  if (reason !== undefined) ending.reason = reason;
-  return ending;
+  if (requestId === undefined || issuer === undefined || !REQUEST_ID_PATTERN.test(requestId) || !isIssuer(issuer)) return null;
+  if (reason !== undefined && !isReason(reason)) return null;
+  return reason === undefined ? { requestId, issuer } : { requestId, issuer, reason };
 }
 
 /** The part of a livekit-client / @livekit/rtc-node Room that {@link onAgentEnding} uses. */

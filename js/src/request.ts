@@ -69,6 +69,16 @@ function hasLoneSurrogate(s: string): boolean {
   return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
 
+/** Whether `v` follows §4's rule for `issuer` (1-128 UTF-8 bytes, no forbidden character, no brackets). */
+export function isIssuer(v: string): boolean {
+  return strBytes(v, 1, MAX_ISSUER_BYTES) && !hasLoneSurrogate(v) && !CONTROL.test(v) && !BRACKET.test(v);
+}
+
+/** Whether `v` follows §4's rule for `reason` (0-512 UTF-8 bytes, no forbidden character). */
+export function isReason(v: string): boolean {
+  return strBytes(v, 0, MAX_REASON_BYTES) && !hasLoneSurrogate(v) && !CONTROL.test(v);
+}
+
 /**
  * The §4 rules on already-typed values; returns the first violation as text, or undefined. Shared by the
  * verifier (step 12, after steps 10-11 checked the times) and by producers.

@@ -379,3 +379,54 @@ test('a job of a per-participant dispatch keeps its dispatch (others share it); 
     assert.equal(ctx.shutdowns.length, 1);
   }
 });
+
+// Issue 23 #8 (spec §12): a key file group or others may rewrite, or in a folder they may write (not sticky), is
+// refused: whoever can rewrite an agent's public key file chooses the key it trusts. The error names path and mode.
+test('key files others may rewrite (or whose folder they may write) are refused, naming path and mode', async () => {
+  const cases: Array<[string, number, number, RegExp]> = [
+    ['file', 0o664, 0o755, /is writable by group\/others \(mode 664\)/],
+    ['file-other', 0o646, 0o755, /is writable by group\/others \(mode 646\)/],
+    ['folder', 0o644, 0o777, /is writable by group\/others \(mode 777\)/],
+  ];
+  for (const [name, fileMode, folderMode, expected] of cases) {
+    const dir = mkdtempSync(join(tmpdir(), `keys-${name}-`));
+    const path = join(dir, 'k1.json');
+    writeFileSync(path, dumpKeyFile(KEY));
+    chmodSync(path, fileMode);
+    chmodSync(dir, folderMode);
+    const ctx = new FakeCtx();
+    const logs = new Logs();
+    const handler = await enableRemoteShutdown(ctx, { env: { [KEYS_ENV]: path }, logger: logs, testing: { clock: new FixedClock(NOW_MS) } });
+    assert.deepEqual(handler.keyIds, [], name);
+    const errors = logs.lines.filter((l) => l.level === 'error').map((l) => l.message).join('\n');
+    assert.match(errors, expected, name);
+    assert.ok(errors.includes(name === 'folder' ? dir : path), name);
+  }
+  const sticky = mkdtempSync(join(tmpdir(), 'keys-sticky-'));
+  const fine = join(sticky, 'k1.json');
+  writeFileSync(fine, dumpKeyFile(KEY));
+  chmodSync(fine, 0o600);
+  chmodSync(sticky, 0o1777); // like /tmp: others cannot replace this entry
+  const handler = await enableRemoteShutdown(new FakeCtx(), { env: { [KEYS_ENV]: fine }, logger: new Logs(), testing: { clock: new FixedClock(NOW_MS) } });
+  assert.deepEqual(handler.keyIds, ['k1']);
+});
+
+// Issue 23 #6 and #10 (spec §7 step 15): a caller over its own limit is logged once, not once per attempt; a veto
+// (a valid request refused for now) draws on no budget.
+test('floods: a caller over its limit is logged once, never per attempt; vetoes draw on no budget', async () => {
+  const ctx = new FakeCtx();
+  const logs = new Logs();
+  await enable(ctx, logs, { access: { veto: (r) => (r.reason === 'not now' ? 'busy' : undefined), rateLimit: { burst: 2 } } });
+  const code = async (payload: string, caller: string): Promise<number> => {
+    const e = await call(ctx, METHOD, payload, caller).catch((x: unknown) => x);
+    return e instanceof RpcError ? Number(e.code) : 0;
+  };
+  for (let n = 0; n < 5; n++) assert.equal(await code(await signed({ reason: 'not now' }), 'backend'), 4133);
+  const wrongRoom = await signed({ room: 'other-room' });
+  for (let n = 0; n < 2; n++) assert.equal(await code(wrongRoom, 'mallory'), 4130);
+  for (let n = 0; n < 300; n++) assert.equal(await code(wrongRoom, 'mallory'), 4140);
+  await turns();
+  const aboutMallory = logs.lines.filter((l) => l.level !== 'info' && l.message.includes('mallory'));
+  assert.equal(aboutMallory.length, 3, aboutMallory.map((l) => l.message).join('\n')); // 2 refusals, 1 "over its budget"
+  assert.equal(await code(await signed(), 'backend'), 0); // five vetoes left the backend within its limit of 2
+});

@@ -100,6 +100,35 @@ test('the receipt is the ack token (accepted, duplicate), never the request id, 
   assert.equal(decider.isCallerReceipt(token), true);
 });
 
+// Issue 23 #12 (spec §2): a one-shot caller lets the receipt's call go out before it disconnects.
+test('the result of an ack that delivers the reason carries receiptSent, settling with the receipt call', async () => {
+  const key = new HmacSha256Key('k1', SECRET);
+  const agent = fakeAgent(new ShutdownDecider({ keys: [key], binding }));
+  const receipts: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let settled = false;
+  const slowReceipts: RpcCaller = {
+    async performRpc(params) {
+      if (params.method !== RECEIPT_METHOD_NAME) return agent.performRpc(params);
+      await released;
+      receipts.push(params.payload);
+      throw new FakeRpcError(1400, 'Method not supported at destination'); // an old agent: still settles
+    },
+  };
+  const request = req();
+  const r = await sendShutdown(slowReceipts, request, key);
+  assert.ok(r.ok && r.receiptSent !== undefined, 'an accepted result has receiptSent');
+  const receiptSent = r.receiptSent.then(() => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, false); // the receipt call has not settled yet: disconnecting now could drop it
+  release();
+  await receiptSent;
+  assert.deepEqual(receipts, [r.ack.receiptToken]);
+  const other = await sendShutdown(slowReceipts, req(), key); // already_shutting_down: no receipt
+  assert.ok(other.ok && other.receiptSent === undefined);
+});
+
 test('relayShutdown sends the payload unchanged and maps refusals', async () => {
   const minted = await signRequest(req({ room: 'other-room' }), new HmacSha256Key('k1', SECRET));
   const calls: Array<Record<string, unknown>> = [];

@@ -298,3 +298,30 @@ test('budget: refuses a nonsensical budget', () => {
   assert.throws(() => new ShutdownDecider({ keys: [KEY], binding, policy: { refusalBudget: { burst: 0, refillPerS: 1 } } }), RangeError);
   assert.throws(() => new ShutdownDecider({ keys: [KEY], binding, policy: { refusalBudget: { burst: 1, refillPerS: 0 } } }), RangeError);
 });
+
+// Issue 23 #10 (spec §7 step 15): only the refusals the budget could answer RATE_LIMITED draw on it; a veto
+// (a valid request the application refuses for now) keeps its code and spends nothing.
+test('budget: vetoes draw nothing, over budget a key-scope refusal is RATE_LIMITED and a veto keeps its code', async () => {
+  const decider = new ShutdownDecider({
+    keys: [KEY],
+    binding,
+    policy: {
+      refusalBudget: { burst: 2, refillPerS: 1e-9 },
+      veto: (r) => (r.reason === 'vetoed' ? 'busy' : false),
+      keyScopes: { k1: { issuers: ['unit-test'] } },
+    },
+    monotonicMs: () => 0,
+  });
+  const outcome = async (payload: string): Promise<string> => {
+    const r = await decider.decide(payload, { callerIdentity: 'PA', nowMs: NOW });
+    return r.outcome === 'refused' ? r.refusal.name : r.outcome;
+  };
+  for (let n = 0; n < 4; n++) assert.equal(await outcome(await signRequest(req({ reason: 'vetoed' }), KEY)), 'VETOED');
+  const wrongRoom = await signRequest(req({ room: 'other-room' }), KEY);
+  assert.equal(await outcome(wrongRoom), 'WRONG_ROOM'); // the vetoes spent nothing
+  assert.equal(await outcome(wrongRoom), 'WRONG_ROOM');
+  assert.equal(await outcome(wrongRoom), 'RATE_LIMITED'); // now the budget is spent
+  assert.equal(await outcome(await signRequest(req({ issuer: 'intruder' }), KEY)), 'RATE_LIMITED'); // key scope
+  assert.equal(await outcome(await signRequest(req({ reason: 'vetoed' }), KEY)), 'VETOED');
+  assert.equal(await outcome(await signRequest(req(), KEY)), 'accepted');
+});

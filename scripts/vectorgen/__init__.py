@@ -13,7 +13,7 @@ from typing import Any
 from shutdown_rpc.protocol import LIMITS, ErrorCode, KeyRing
 from shutdown_rpc.protocol.wire import code_table
 
-from . import accepted, after_acceptance, binding, body, envelope, hardening, signatures, timing, transport
+from . import accepted, after_acceptance, binding, body, envelope, hardening, patterns, signatures, timing, transport
 from .builder import ED_1, HMAC_1, HMAC_2, OK_HMAC, RING_KEYS, Builder
 from .runner import run_case
 
@@ -60,6 +60,7 @@ def generate() -> dict[str, Any]:
         "keys": keys,
         "cases": out_cases,
         "after_acceptance": after_acceptance.generate(),
+        "key_scope_patterns": patterns.generate(),
     }
 
 

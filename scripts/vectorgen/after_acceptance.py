@@ -15,9 +15,20 @@ import json
 from typing import Any
 
 from shutdown_rpc.protocol import Acknowledgement, AckStatus
-from shutdown_rpc.protocol.wire import RECEIPT_METHOD_NAME, Ending, ending_attributes, is_receipt_for, parse_ending
+from shutdown_rpc.protocol.wire import (
+    ATTR_ISSUER,
+    ATTR_REASON,
+    ATTR_REQUEST_ID,
+    ATTR_STATE,
+    RECEIPT_METHOD_NAME,
+    Ending,
+    ending_attributes,
+    is_receipt_for,
+    parse_ending,
+)
 
 RID = "AAAAAAAAAAAAAAAAAAAAAA"
+STATE, REQUEST_ID, ISSUER, REASON = ATTR_STATE, ATTR_REQUEST_ID, ATTR_ISSUER, ATTR_REASON
 RID_64 = "a" * 64
 TOKEN = base64.urlsafe_b64encode(hashlib.sha256(b"receipt token 1").digest()[:16]).rstrip(b"=").decode()
 TOKEN_64 = "Z-_9" * 16
@@ -102,6 +113,10 @@ def generate() -> dict[str, Any]:
             _receipt(TOKEN, ""),
             _receipt(TOKEN_64 + "a", TOKEN_64 + "a"),  # 65 characters: never a token
             _receipt("AAAAAAAAAAAAAAAAAAAAA!", "AAAAAAAAAAAAAAAAAAAAA!"),  # not the token alphabet
+            # ill-formed payloads never match, whatever they resemble (§11: bounded before any comparison)
+            _receipt(TOKEN, "\u0410" + TOKEN[1:]),  # a Cyrillic A
+            _receipt(TOKEN, TOKEN + "\n"),
+            _receipt(TOKEN, TOKEN * 200),  # 4400 characters
         ],
         "ending_attributes": [
             _ending(Ending(RID, "billing-backend")),
@@ -112,5 +127,18 @@ def generate() -> dict[str, Any]:
             {},
             {"shutdown_rpc.state": "listening", "shutdown_rpc.request_id": RID},
             {"shutdown_rpc.method": "shutdown_rpc.shutdown"},
+            # "ending" without the request id and issuer a conforming agent sets in the same update, or with a
+            # value that breaks its §4 rule: not an ending a frontend may explain or attribute (§10)
+            {STATE: "ending"},
+            {STATE: "ending", REQUEST_ID: RID},
+            {STATE: "ending", ISSUER: "ops"},
+            {STATE: "ending", REQUEST_ID: "", ISSUER: "ops"},
+            {STATE: "ending", REQUEST_ID: "too-short", ISSUER: "ops"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: ""},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "billing [x]"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "ops\u202e"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "i" * 129},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "ops", REASON: "one\u2028two"},
+            {STATE: "ending", REQUEST_ID: RID, ISSUER: "ops", REASON: "r" * 513},
         ],
     }

@@ -148,6 +148,28 @@ async def test_already_shutting_down_carries_no_token() -> None:
     await remote.shutdown_done.wait()
 
 
+async def test_an_early_or_ill_formed_receipt_is_not_remembered_for_the_acceptance_that_follows() -> None:
+    """Issue 23 #12 (spec §11): only a receipt that arrives after the acceptance and carries its token ends the
+    wait; one sent before (a guess: no token exists yet), the request id, or an ill-formed payload change nothing."""
+    ctx = FakeCtx()
+    remote = await enable(ctx, reply_flush_delay_s=LONG)
+    methods = ctx.room.local_participant.methods
+    req = request()
+    for early in (req.request_id, "A" * 22):
+        assert await methods[RECEIPT_METHOD_NAME](invocation(early)) == ""  # before the request: forgotten
+    ack = Acknowledgement.from_json(await methods[METHOD_NAME](invocation(signed(request_id=req.request_id))))
+    token = ack.receipt_token
+    assert token is not None
+    for not_it in (req.request_id, token + " ", token.swapcase(), token * 200, ""):
+        assert await methods[RECEIPT_METHOD_NAME](invocation(not_it)) == ""
+    await turns()
+    assert ctx.shutdown_calls == []  # still waiting for the receipt of the accepted request
+    assert remote.counters.refused == 0  # receipts are never refusals
+    assert await methods[RECEIPT_METHOD_NAME](invocation(token)) == ""
+    await remote.shutdown_done.wait()
+    assert len(ctx.shutdown_calls) == 1
+
+
 async def test_ending_attributes_set_at_acceptance_reason_only_when_shown() -> None:
     for show, expected_reason in ((False, None), (True, "bye")):
         ctx = FakeCtx()

@@ -8,6 +8,7 @@ Verifier, unless a scripted step says otherwise.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,6 +34,7 @@ from shutdown_rpc.protocol.wire import (
     refusal_message,
 )
 
+_SIDS = itertools.count(1)
 API_KEY = "fakekey"
 API_SECRET = "fakesecret-fakesecret-fakesecret-0123"  # test-only credentials of the fake server
 
@@ -78,6 +80,7 @@ class FakeParticipant:
     payloads: list[str] = field(default_factory=list)
     receipts: list[str] = field(default_factory=list)  # payloads of the receipt method (answered "")
     verifier: Verifier | None = None
+    sid: str = field(default_factory=lambda: f"PA_fake{next(_SIDS)}")  # one connection: a new one, a new sid
 
     def answer(self, room: str, payload: str) -> str:
         """Verify like an agent: the Acknowledgement JSON, or raise ShutdownRpcError."""
@@ -128,12 +131,15 @@ class FakeLiveKit:
 
     def __init__(self) -> None:
         self.rooms: dict[str, dict[str, FakeParticipant]] = {}
+        self.room_sids: dict[str, str] = {}  # a room created again under its name gets a new sid
         self.calls: dict[str, int] = {}
         self.grants: list[tuple[bool, str]] = []
         self.app = web.Application()
         self.app.router.add_post("/twirp/livekit.RoomService/{method}", self._handle)
 
     def add(self, room: str, *participants: FakeParticipant) -> None:
+        if room not in self.rooms:
+            self.room_sids[room] = f"RM_fake{next(_SIDS)}"
         self.rooms.setdefault(room, {})
         for p in participants:
             self.rooms[room][p.identity] = p
@@ -152,7 +158,7 @@ class FakeLiveKit:
         )
         if method == "ListRooms":
             req = api.ListRoomsRequest.FromString(body)
-            rooms = [api.Room(name=n) for n in self.rooms if not req.names or n in req.names]
+            rooms = [api.Room(name=n, sid=self.room_sids[n]) for n in self.rooms if not req.names or n in req.names]
             return _proto(api.ListRoomsResponse(rooms=rooms))
         if method == "ListParticipants":
             lreq = api.ListParticipantsRequest.FromString(body)
@@ -211,6 +217,7 @@ def _answer(target: FakeParticipant, req: api.PerformRpcRequest) -> web.Response
 def _info(p: FakeParticipant) -> api.ParticipantInfo:
     return api.ParticipantInfo(
         identity=p.identity,
+        sid=p.sid,
         kind=p.kind,  # type: ignore[arg-type]  # an int is a valid enum value
         attributes=p.attributes,
         state=api.ParticipantInfo.State.ACTIVE,

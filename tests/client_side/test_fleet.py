@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
+import time
+import uuid
 
 import aiohttp
 import pytest
@@ -19,6 +22,7 @@ from shutdown_rpc.client_side import (
     ShutdownCommand,
     ShutdownResult,
 )
+from shutdown_rpc.client_side._agent_sessions import AgentSession
 from shutdown_rpc.client_side._webhooks import MAX_BODY_BYTES
 from shutdown_rpc.client_side.fleet import RoomOutcome, RoomStatus, WebhookListener, end_fleet, select_rooms
 from shutdown_rpc.protocol import HmacSha256Key
@@ -129,17 +133,37 @@ def signed_post(body: bytes, secret: str = API_SECRET) -> dict[str, str]:
     return {"Authorization": token, "Content-Type": "application/webhook+json"}
 
 
-def event_body(event: str, room: str, identity: str = "") -> bytes:
-    return (
-        f'{{"event": "{event}", "room": {{"name": "{room}"}}, "participant": {{"identity": "{identity}"}},'
-        f' "id": "EV_1", "createdAt": "1"}}'
+def event_body(
+    event: str,
+    room: str,
+    identity: str = "",
+    *,
+    participant_sid: str = "",
+    room_sid: str = "",
+    event_id: str | None = None,
+    created_at: int | None = None,
+) -> bytes:
+    """A webhook's JSON body; a fresh event id and the current time unless given."""
+    return json.dumps(
+        {
+            "event": event,
+            "room": {"name": room, "sid": room_sid},
+            "participant": {"identity": identity, "sid": participant_sid},
+            "id": event_id or f"EV_{uuid.uuid4().hex}",
+            "createdAt": str(int(time.time()) if created_at is None else created_at),
+        }
     ).encode()
+
+
+def session(room: str, identity: str, participant_sid: str = "", room_sid: str = "") -> AgentSession:
+    """An agent asked just now."""
+    return AgentSession(room, identity, participant_sid, room_sid, asked_at=time.time())
 
 
 async def test_webhook_listener_verifies_and_records() -> None:
     async with WebhookListener(API_KEY, API_SECRET) as hooks, aiohttp.ClientSession() as http:
-        waiter = asyncio.create_task(hooks.wait_left("room-1", "agent-1", timeout=10))
-        left = event_body("participant_left", "room-1", "agent-1")
+        waiter = asyncio.create_task(hooks.wait_gone(session("room-1", "agent-1", "PA_1"), timeout=10))
+        left = event_body("participant_left", "room-1", "agent-1", participant_sid="PA_1")
         async with http.post(hooks.url, data=left, headers=signed_post(left)) as resp:
             assert resp.status == 200
         assert await waiter is True
@@ -155,12 +179,13 @@ async def test_webhook_listener_verifies_and_records() -> None:
         async with http.post(hooks.url, data=huge, headers=signed_post(huge)) as resp:
             assert resp.status in (401, 413)
         assert not hooks.has_left("room-2", "agent-2") and not hooks.has_left("room-2", "agent-3")
-        assert await hooks.wait_left("room-2", "agent-2", timeout=0.05) is False
+        assert await hooks.wait_gone(session("room-2", "agent-2", "PA_2"), timeout=0.05) is False
 
-        finished = event_body("room_finished", "room-3")
+        finished = event_body("room_finished", "room-3", room_sid="RM_3")
         async with http.post(hooks.url, data=finished, headers=signed_post(finished)) as resp:
             assert resp.status == 200
         assert hooks.has_left("room-3", "anyone")
+        assert hooks.has_gone(session("room-3", "anyone", "PA_x", "RM_3"))
         assert (hooks.received, hooks.rejected) == (2, 3)
 
 
@@ -170,8 +195,8 @@ class NeverHeard:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
 
-    async def wait_left(self, room: str, agent: str, *, timeout: float) -> bool:
-        self.asked.append((room, agent))
+    async def wait_gone(self, session: AgentSession, *, timeout: float) -> bool:
+        self.asked.append((session.room, session.identity))
         return False
 
 

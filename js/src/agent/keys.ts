@@ -174,6 +174,8 @@ async function readKeyFile(path: string, label: string, shownPath: string | unde
     } catch (e) {
       throw new KeyLoadError(`${named}: ${e instanceof Error && (e instanceof KeyError || e instanceof KeyLoadError) ? e.message : 'invalid key file'}`);
     }
+    const rewritable = await rewritableByOthers(path, stat.mode, shownPath ?? path);
+    if (rewritable !== undefined) throw new KeyLoadError(`${named}: ${rewritable}`);
     const secret = key.algorithm === 'hmac-sha256' || key instanceof Ed25519SigningKey;
     if (secret && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8);
@@ -183,6 +185,33 @@ async function readKeyFile(path: string, label: string, shownPath: string | unde
   } finally {
     await handle.close();
   }
+}
+
+const WRITE_BY_OTHERS = 0o022;
+const STICKY = 0o1000;
+
+/**
+ * Why group or others could replace the key in the file at `path` (its mode read on the open file), or
+ * undefined (spec §12): a file they may write, or a folder they may write without the sticky bit (where they
+ * could rename or remove it and put another file in its place), the folder of the path as given and that of the
+ * file it resolves to. Called once the file opened and parsed as a key, so naming the path reveals no secret.
+ */
+async function rewritableByOthers(path: string, mode: number, shown: string): Promise<string | undefined> {
+  if ((mode & WRITE_BY_OTHERS) !== 0) {
+    return `key file ${shown} is writable by group/others (mode ${(mode & 0o777).toString(8)}): whoever can rewrite it chooses the key used here; chmod go-w it`;
+  }
+  const { promises: fs } = await import('node:fs');
+  const nodePath = await import('node:path');
+  for (const folder of new Set([nodePath.dirname(nodePath.resolve(path)), nodePath.dirname(await fs.realpath(path))])) {
+    const folderMode = (await fs.stat(folder)).mode;
+    if ((folderMode & WRITE_BY_OTHERS) !== 0 && (folderMode & STICKY) === 0) {
+      return (
+        `folder ${folder} of key file ${shown} is writable by group/others (mode ${(folderMode & 0o7777).toString(8)}): ` +
+        'whoever can write there can put another key file in its place; chmod go-w the folder, or keep the key in a folder only its owner can write'
+      );
+    }
+  }
+  return undefined;
 }
 
 /** The key an agent verifies with; warns when it was handed an Ed25519 private key it does not need. */

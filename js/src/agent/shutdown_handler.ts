@@ -28,7 +28,9 @@ export type JobState = DeciderState | 'shut_down';
 export type RpcErrorClass = new (code: number, message: string, data?: string) => Error;
 
 const OVER_BUDGET_DETAIL = 'too many refused attempts from all callers';
-const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR']); // not the caller's doing
+// §7 step 15: RATE_LIMITED and INTERNAL_ERROR are not the caller's doing; a veto refuses a valid request for now
+const NOT_COUNTED = new Set(['RATE_LIMITED', 'INTERNAL_ERROR', 'VETOED']);
+const MAX_CALLERS_OVER_LIMIT = 1024; // callers remembered as over their own limit (least recently refused first out)
 
 export interface ShutdownHandlerOptions {
   access?: AccessPolicy;
@@ -70,6 +72,7 @@ export class ShutdownHandler {
   #ending: Promise<void> | undefined;
   #overBudget = false;
   #unloggedRefusals = 0;
+  readonly #overLimit = new Set<string>(); // callers over their own limit, logged once each
   #otherReceipts = 0; // receipts that were not the accepted acknowledgement's token
   #markRegistered!: () => void;
   #markShutdown!: () => void;
@@ -213,13 +216,23 @@ export class ShutdownHandler {
     if (refusal.name === 'UNKNOWN_KEY' && why !== undefined) said = { ...refusal, detail: why };
     const outcome = refusal.name.toLowerCase();
     this.counters.add(outcome);
-    if (!NOT_COUNTED.has(refusal.name)) this.#limiter.recordFailure(data.callerIdentity);
-    if (refusal.name === 'RATE_LIMITED' && refusal.detail === OVER_BUDGET_DETAIL) {
-      // A flood is logged when it starts and, summed, once it ends; never once per attempt.
+    const caller = data.callerIdentity;
+    const callerOverLimit = refusal.name === 'RATE_LIMITED' && !this.#limiter.allows(caller);
+    if (!NOT_COUNTED.has(refusal.name)) this.#limiter.recordFailure(caller);
+    if (callerOverLimit) {
+      // once per caller while it stays over its limit, never once per attempt (anyone in the room could fill the log)
+      if (!this.#overLimit.delete(caller)) {
+        this.#logger.warn({ caller_identity: loggable(caller) }, `remote shutdown: caller ${loggable(caller)} is over its refusal budget; its refusals are no longer logged one by one`);
+      }
+      this.#overLimit.add(caller);
+      if (this.#overLimit.size > MAX_CALLERS_OVER_LIMIT) this.#overLimit.delete(this.#overLimit.values().next().value ?? '');
+    } else if ((refusal.name === 'RATE_LIMITED' && refusal.detail === OVER_BUDGET_DETAIL) || (this.#overBudget && !this.#decider?.allCallersBudgetFull())) {
+      // A flood is logged when it starts and, summed, once the budget is full again; never once per attempt.
       if (!this.#overBudget) this.#logger.warn({}, 'remote shutdown: too many refused attempts from all callers; answering RATE_LIMITED');
       this.#overBudget = true;
       this.#unloggedRefusals += 1;
     } else {
+      this.#overLimit.delete(caller);
       if (this.#overBudget) {
         this.#logger.warn(
           { unlogged_refusals: this.#unloggedRefusals },
