@@ -234,7 +234,9 @@ test('copies and later requests never end the job twice', async () => {
   const [first, copy] = await Promise.all([call(ctx, METHOD, payload), call(ctx, METHOD, payload, 'other')]);
   const other = parseAck(await call(ctx, METHOD, await signed({ reason: 'another' })));
   await handler.shutdownDone;
-  assert.deepEqual([parseAck(first).status, parseAck(copy).status, other.status], ['accepted', 'duplicate', 'already_shutting_down']);
+  // The two copies race through async verification: exactly one is accepted, and either may win.
+  assert.deepEqual([parseAck(first).status, parseAck(copy).status].sort(), ['accepted', 'duplicate']);
+  assert.equal(other.status, 'already_shutting_down');
   assert.equal(ctx.shutdowns.length, 1);
   assert.deepEqual(
     [handler.counters.get('accepted'), handler.counters.get('duplicate'), handler.counters.get('already_shutting_down')],
