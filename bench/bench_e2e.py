@@ -209,16 +209,24 @@ class Bench:
             await watch.close()
             await user.disconnect()
 
-    async def run(self, rounds: int, compare_every: int, echoes: int) -> None:
+    async def run(self, rounds: int, compare_every: int, echoes: int, lanes: int = 1) -> None:
+        """``rounds`` request rounds over ``lanes`` concurrent rooms (the comparison rounds run in lane 0 only)."""
         started = time.monotonic()
-        for i in range(rounds):
-            await self.request_round(echoes)
-            if compare_every and i % compare_every == 0:
-                await self.delete_room_round()
-                await self.server_cut_round()
-            if (i + 1) % 10 == 0:
-                print(f"  {i + 1}/{rounds} rounds, {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
-        await self.lkapi.aclose()
+        counter = iter(range(rounds))
+
+        async def lane(index: int) -> None:
+            for i in counter:
+                await self.request_round(echoes)
+                if index == 0 and compare_every and i % compare_every == 0:
+                    await self.delete_room_round()
+                    await self.server_cut_round()
+                if (i + 1) % 10 == 0:
+                    print(f"  {i + 1}/{rounds} rounds, {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
+
+        try:
+            await asyncio.gather(*(lane(n) for n in range(lanes)))
+        finally:
+            await self.lkapi.aclose()
 
 
 async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, Any]:
@@ -240,9 +248,9 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         async with worker:
             bench = Bench(server, links, worker, key)
             t = time.monotonic()
-            await bench.run(args.rounds, args.compare_every, args.echoes)
+            await bench.run(args.rounds, args.compare_every, args.echoes, args.concurrency)
             elapsed = time.monotonic() - t
-    return report(
+    summary = report(
         profile,
         bench.samples,
         bench.outcomes,
@@ -254,6 +262,8 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         workdir=workdir,
         agent=args.agent,
     )
+    # the agent's receipt bound (None: its default) and the rounds in flight at once
+    return {**summary, "flush_delay_s": args.flush_delay, "concurrency": args.concurrency}
 
 
 async def run_all(names: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -276,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echoes", type=int, default=2, help="warm echoes per round (after one discarded)")
     parser.add_argument("--flush-delay", type=float, default=None, help="agent's reply flush delay (s)")
     parser.add_argument("--json-out", type=Path, default=None, help="also write the summaries to this file")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="request rounds in flight at once (delivery sweeps; latency: 1)"
+    )
     parser.add_argument("--agent", choices=["python", "node"], default="python", help="the example agent's language")
     args = parser.parse_args(argv)
     if args.agent == "node" and "blackout" in (args.profile or []):

@@ -100,7 +100,12 @@ def table(summaries: list[dict[str, Any]]) -> str:
     for r in summaries:
         rows.append(
             (
-                f"{r['profile']} ({r.get('agent', 'python')})",
+                "{} ({}{})".format(
+                    r["profile"],
+                    r.get("agent", "python"),
+                    "" if r.get("flush_delay_s") is None else f", bound {r['flush_delay_s']} s",
+                )
+                + ("" if r.get("concurrency", 1) == 1 else f" x{r['concurrency']}"),
                 f"{r['delivery_pct']}",
                 r["misses_reported_as_left_before_reply"],
                 "{}/{}".format(*r["ack_ms_p50_p99"][:2]),
