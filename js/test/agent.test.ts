@@ -71,7 +71,10 @@ class FakeSession extends EventEmitter {
     super();
   }
   readonly input = { setAudioEnabled: (on: boolean) => void this.events.push(`input ${on}`) };
-  readonly output = { setAudioEnabled: (on: boolean) => void this.events.push(`output ${on}`) };
+  readonly output = {
+    setAudioEnabled: (on: boolean) => void this.events.push(`output ${on}`),
+    audio: { clearBuffer: () => void this.events.push('queued audio dropped') },
+  };
   interrupt(options?: { force?: boolean }): Promise<void> {
     this.events.push(`interrupt force=${options?.force}`);
     return Promise.resolve();
@@ -172,7 +175,7 @@ test('without drain: silent before any wait, the receipt ends the wait, dispatch
   assert.equal(ack.status, 'accepted');
   assert.ok(ack.receiptToken);
   await turns();
-  assert.deepEqual(ctx.events, ['interrupt force=true', 'input false', 'output false', 'session shutdown drain=false']);
+  assert.deepEqual(ctx.events, ['interrupt force=true', 'queued audio dropped', 'input false', 'output false', 'session shutdown drain=false']);
   assert.deepEqual(ctx.room.attributeCalls.at(-1), { 'shutdown_rpc.state': 'ending', 'shutdown_rpc.request_id': 'AAAAAAAAAAAAAAAAAAAAAA', 'shutdown_rpc.issuer': 'billing-backend' });
   assert.equal(await call(ctx, RECEIPT_METHOD, 'AAAAAAAAAAAAAAAAAAAAAA'), ''); // the (public) request id is no receipt
   await turns();
@@ -182,7 +185,7 @@ test('without drain: silent before any wait, the receipt ends the wait, dispatch
   await ctx.room.disconnect(); // the job teardown's own disconnect: waits for the early leave, no second one
   await turns();
   const reason = 'remote shutdown by billing-backend [AAAAAAAAAAAAAAAAAAAAAA]: invoice unpaid';
-  assert.deepEqual(ctx.events.slice(4), [`delete dispatch AD_1 ${ROOM}`, `shutdown ${reason}`, 'leave']);
+  assert.deepEqual(ctx.events.slice(5), [`delete dispatch AD_1 ${ROOM}`, `shutdown ${reason}`, 'leave']);
   assert.deepEqual(parseReason(ctx.shutdowns[0] ?? ''), { issuer: 'billing-backend', requestId: 'AAAAAAAAAAAAAAAAAAAAAA', reason: 'invoice unpaid' });
   assert.equal(handler.state, 'shut_down');
   assert.equal(handler.jobEnding, reason);

@@ -23,7 +23,7 @@ export interface SessionLike {
   interrupt(options?: { force?: boolean }): unknown;
   shutdown(options?: { drain?: boolean }): void;
   readonly input: { setAudioEnabled(enable: boolean): void };
-  readonly output: { setAudioEnabled(enable: boolean): void };
+  readonly output: { setAudioEnabled(enable: boolean): void; readonly audio?: { clearBuffer(): void } | null };
   once(event: 'close', listener: (ev: unknown) => void): unknown;
 }
 
@@ -201,6 +201,9 @@ export function silenceSession(session: SessionLike, logger: AgentLogger): void 
     }
   };
   attempt('interrupt the speech', () => session.interrupt({ force: true }));
+  // The interruption reaches the audio output only once the speech's pending captureFrame has resolved (up to a
+  // frame later); dropping the queued audio here does not wait for it.
+  attempt('drop the queued audio', () => session.output.audio?.clearBuffer());
   attempt('switch audio input off', () => session.input.setAudioEnabled(false));
   attempt('switch audio output off', () => session.output.setAudioEnabled(false));
   attempt('close the session', () => session.shutdown({ drain: false }));
