@@ -43,9 +43,10 @@ from typing import Any
 from livekit import api, rtc
 
 from bench.e2e_report import Samples, report, table
+from bench.rpc_timing import CallerTimes, breakdown, breakdown_table
 from harness import netns
 from harness.audio_watch import AudioWatch
-from harness.links import PROFILES, ImpairedLinks, LinkedAgentWorker, Profile, server_rtc_options
+from harness.links import PROFILES, TIMING_ENV, ImpairedLinks, LinkedAgentWorker, Profile, server_rtc_options
 from harness.livekit_server import LiveKitServer
 from harness.node_agent_worker import NODE_AGENT, NodeAgentWorker, ensure_node_agent_built
 from harness.participant import RoomParticipant, connect_participant
@@ -54,6 +55,7 @@ from shutdown_rpc.client_side._delivery import RpcFailure, deliver
 from shutdown_rpc.client_side._perform_rpc import perform_rpc
 from shutdown_rpc.client_side._server_api import ServerChannel
 from shutdown_rpc.protocol import HmacSha256Key, build_request, dump_key_file, sign_request
+from shutdown_rpc.protocol.wire import METHOD_NAME
 
 ECHO_METHOD = "bench.echo"
 WAIT_S = 60.0
@@ -88,6 +90,7 @@ class Bench:
         self.samples = Samples()
         self.outcomes: Counter[str] = Counter()
         self.failures: list[str] = []
+        self.times = CallerTimes()
 
     async def job(self) -> tuple[str, RoomParticipant, str, AudioWatch]:
         """A room with the user and a speaking agent: returns once the user hears the utterance."""
@@ -117,7 +120,9 @@ class Bench:
         except RpcFailure as exc:
             self.outcomes[f"echo_failed:{exc.message[:50]}"] += 1
             return None
-        return (time.perf_counter() - t) * 1000
+        done = time.perf_counter()
+        self.times.add(room, ECHO_METHOD, t, done)
+        return (done - t) * 1000
 
     async def warm_up(self, room: str, agent: str, payload: str) -> None:
         """Discarded echoes until one succeeds (the agent's data channel can lag its join on lossy links)."""
@@ -156,6 +161,7 @@ class Bench:
                     DEADLINE_S + 10,
                 )
                 acked_at = time.perf_counter()
+                self.times.add(room, METHOD_NAME, t0, acked_at)
                 self.samples.ack.append((acked_at - t0) * 1000)
                 # delivered = the ack was in the caller's hands before the agent was seen leaving
                 self.outcomes["ack_before_leave" if not gone_at or acked_at <= gone_at[0] else "ack_after_leave"] += 1
@@ -242,6 +248,9 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
     env = {"SHUTDOWN_RPC_KEYS": dump_key_file(key), "SHUTDOWN_RPC_GREETING": UTTERANCE}
     if args.flush_delay is not None:
         env["SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S"] = str(args.flush_delay)
+    agent_times = workdir / "agent-rpc-times.jsonl"
+    if args.timing:
+        env[TIMING_ENV] = str(agent_times)
     load_before = os.getloadavg()
     async with server, ImpairedLinks(server, profile, log_dir=workdir) as links:
         worker = agent_worker(args.agent, links, env, workdir)
@@ -263,7 +272,11 @@ async def run_profile(profile: Profile, args: argparse.Namespace) -> dict[str, A
         agent=args.agent,
     )
     # the agent's receipt bound (None: its default) and the rounds in flight at once
-    return {**summary, "flush_delay_s": args.flush_delay, "concurrency": args.concurrency}
+    summary = {**summary, "flush_delay_s": args.flush_delay, "concurrency": args.concurrency}
+    if args.timing:
+        summary["rpc_legs_ms_p50_p99"] = legs = breakdown(bench.times, agent_times)
+        print(breakdown_table(legs), file=sys.stderr, flush=True)
+    return summary
 
 
 async def run_all(names: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -288,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, default=None, help="also write the summaries to this file")
     parser.add_argument(
         "--concurrency", type=int, default=1, help="request rounds in flight at once (delivery sweeps; latency: 1)"
+    )
+    parser.add_argument(
+        "--timing", action="store_true", help="per-leg times of echo and request (Python agent; bench/rpc_timing.py)"
     )
     parser.add_argument("--agent", choices=["python", "node"], default="python", help="the example agent's language")
     args = parser.parse_args(argv)

@@ -139,7 +139,7 @@ class Hostile:
             "agent": agent,
             "seconds": seconds,
             "rate": rate,
-            "max_in_flight": max_in_flight,
+            "max_in_flight": max_in_flight,  # its keys name the hostile callers that flood
         }
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -184,6 +184,9 @@ async def hostile_main(spec: dict[str, Any]) -> None:
     attacker = await connect_participant(
         spec["url"], spec["api_key"], spec["api_secret"], room=room, identity="attacker"
     )
+    # when the agent removed the attacker (CLOCK_MONOTONIC, which the parent reads too)
+    evicted_at: list[float] = []
+    attacker.room.on("disconnected", lambda *_: evicted_at.append(time.monotonic()))
     # aiohttp's default pool holds 100 connections: more calls in flight than that would queue in the client
     # and never reach the server, which would hide the flood's cost there.
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -208,6 +211,7 @@ async def hostile_main(spec: dict[str, Any]) -> None:
     flooders = [
         Flooder(name, send, garbage, spec["rate"], spec["max_in_flight"][name])
         for name, send in (("participant", as_participant), ("server_api", as_server_api))
+        if name in spec["max_in_flight"]
     ]
     # The parent stops the flood by closing our stdin (a thread waits for EOF: nothing the busy loop can starve).
     stop = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
@@ -224,8 +228,10 @@ async def hostile_main(spec: dict[str, Any]) -> None:
         f.name: {"due": f.due, "sent": f.sent, "seconds": seconds, "outcomes": dict(f.outcomes)} for f in flooders
     }
     # the agent removes a participant that keeps calling over its refusal budget (RateLimit.evict_after)
-    counts["participant"]["evicted"] = not attacker.room.isconnected()
-    counts["participant"]["disconnect_reason"] = str(attacker.disconnect_reason)
+    if "participant" in counts:
+        counts["participant"]["evicted"] = not attacker.room.isconnected()
+        counts["participant"]["evicted_at"] = evicted_at[0] if evicted_at else None
+        counts["participant"]["disconnect_reason"] = str(attacker.disconnect_reason)
     print(json.dumps(counts), flush=True)
     await lkapi.aclose()
     await session.close()

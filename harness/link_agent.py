@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from livekit import rtc
 from livekit.agents import AgentServer, JobContext, cli
 
-from harness.links import BLACKOUT_ENV
+from harness.links import BLACKOUT_ENV, TIMING_ENV
 from shutdown_rpc.protocol.wire import METHOD_NAME
 
 ECHO_METHOD = "bench.echo"
@@ -50,6 +52,31 @@ class BlackoutAfterReply(rtc.RpcInterceptor):
             sock.sendto(f"blackout {self.link} {self.ms}".encode(), self.address)
 
 
+class RpcTimings(rtc.RpcInterceptor):
+    """Appends, per handled RPC, when the chain was entered, when it returned and when the reply was handed to the
+    native layer (``time.perf_counter``: CLOCK_MONOTONIC, the clock the bench reads in its own process)."""
+
+    def __init__(self, path: str, room: str) -> None:
+        self.path, self.room = path, room
+
+    async def intercept_incoming(
+        self, invocation: rtc.RpcInvocationData, next: Callable[[rtc.RpcInvocationData], Awaitable[str | None]]
+    ) -> str | None:
+        entered = time.perf_counter()
+        try:
+            return await next(invocation)
+        finally:
+            returned = time.perf_counter()
+            loop = asyncio.get_running_loop()
+            # the SDK hands the reply over two loop turns after the chain returns (see BlackoutAfterReply)
+            loop.call_soon(loop.call_soon, loop.call_soon, self._write, invocation.method, entered, returned)
+
+    def _write(self, method: str, entered: float, returned: float) -> None:
+        record = {"room": self.room, "method": method, "entered": entered, "returned": returned}
+        with open(self.path, "a") as out:
+            out.write(json.dumps({**record, "handed": time.perf_counter()}) + "\n")
+
+
 @server.rtc_session(agent_name=os.environ.get("LIVEKIT_AGENT_NAME", "shutdown-rpc-bench"))
 async def entrypoint(ctx: JobContext) -> None:
     async def echo(data: rtc.RpcInvocationData) -> str:
@@ -57,6 +84,8 @@ async def entrypoint(ctx: JobContext) -> None:
 
     await ctx.connect()
     ctx.room.local_participant.register_rpc_method(ECHO_METHOD, echo)
+    if os.environ.get(TIMING_ENV):
+        ctx.room.local_participant.add_rpc_interceptor(RpcTimings(os.environ[TIMING_ENV], ctx.room.name))
     if os.environ.get(BLACKOUT_ENV):
         ctx.room.local_participant.add_rpc_interceptor(BlackoutAfterReply(os.environ[BLACKOUT_ENV]))
     await example.entrypoint(ctx)

@@ -39,6 +39,7 @@ RELAY_IP = netns.DEFAULT_ADDRESS.split("/")[0]
 AGENT_GATEWAY, AGENT_IP, AGENT_PREFIX = "10.213.8.1", "10.213.8.2", 24
 VETH_HOST, VETH_AGENT = netns.LINK_VETH_HOST, netns.LINK_VETH_AGENT
 NFT_TABLE = "shutdown_rpc_links"
+TIMING_ENV = "SHUTDOWN_RPC_BENCH_TIMING"  # a file: link_agent appends a JSON line per handled RPC (bench/rpc_timing.py)
 BLACKOUT_ENV = "SHUTDOWN_RPC_LINK_BLACKOUT"  # "HOST:PORT LINK MS": the agent triggers a blackout after replying
 
 
