@@ -9,7 +9,8 @@ RPC error code when there is one, else a coarse :class:`FailureKind`. :func:`del
 * only what can help is retried: lost or unanswered deliveries while the agent is still present, send
   failures, transient server errors, and the agent's own INTERNAL_ERROR;
 * when a reply is missing, the agent's presence decides between :class:`~shutdown_rpc.client_side.Timeout` (still there)
-  and :class:`~shutdown_rpc.client_side.AgentLeftBeforeReply` (gone: it most likely shut down).
+  and :class:`~shutdown_rpc.client_side.AgentLeftBeforeReply` (gone: it most likely shut down; a route that sees
+  the agent's attributes also tells whether they announced the ending of THIS request).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shutdown_rpc.protocol import Acknowledgement, ErrorCode
-from shutdown_rpc.protocol.wire import parse_refusal
+from shutdown_rpc.protocol.wire import Ending, parse_refusal
 
 from ._outcomes import (
-    AgentLeftBeforeReply,
     AgentNotFound,
     NotSupported,
     Refused,
@@ -33,6 +33,7 @@ from ._outcomes import (
     ShutdownResult,
     Timeout,
     TransportError,
+    left_before_reply,
 )
 from ._receipts import send_receipt_soon
 
@@ -121,6 +122,10 @@ class Channel(Protocol):
 
     async def receipt(self, receipt_token: str, *, timeout_s: float) -> None:
         """Tell the agent its acknowledgement arrived: send its ``receipt_token`` (spec §11); raises RpcFailure."""
+        ...
+
+    def announced_ending(self) -> Ending | None:
+        """The ending the agent's attributes last showed (spec §10), or None: none, or this route cannot see them."""
         ...
 
 
@@ -248,11 +253,8 @@ async def deliver(
             presence = await _presence_after(last, channel)
             if presence is Presence.AGENT_GONE or presence is Presence.ROOM_GONE:
                 where = "its room was deleted" if presence is Presence.ROOM_GONE else "it left the room"
-                raise AgentLeftBeforeReply(
-                    f"no reply from {agent!r} and {where}: it most likely shut down (request {request_id})",
-                    room=room,
-                    agent=agent,
-                )
+                ending = channel.announced_ending()
+                raise left_before_reply(where, request_id=request_id, ending=ending, room=room, agent=agent)
         pause = policy.backoff(attempt)
         if deadline - loop.time() - pause < MIN_RESPONSE_TIMEOUT_S:
             break

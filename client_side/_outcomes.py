@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shutdown_rpc.protocol import CODE_INFO, Acknowledgement, AckStatus, ErrorCode, ShutdownRpcError
+from shutdown_rpc.protocol.wire import Ending
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,47 @@ class Timeout(ShutdownFailed):
 
 
 class AgentLeftBeforeReply(ShutdownFailed):
-    """The request went out, then the agent (or its room) was gone with no reply: it most likely shut down."""
+    """The request went out, then the agent (or its room) was gone with no reply: it most likely shut down.
+
+    A caller in the room also saw the agent's attributes, which travel over the signalling connection rather
+    than with the lost reply (spec §10). ``ending_announced``: they last said ``ending`` for THIS request, so
+    the agent accepted it and the job ends with its reason. ``announced_request_id``: the request id they
+    named (this one or another's), ``None`` when they showed no well-formed ending or the caller could not see
+    them (the server API). What the agent published, not a signature.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        announced_request_id: str | None = None,
+        ending_announced: bool = False,
+        room: str | None = None,
+        agent: str | None = None,
+    ) -> None:
+        super().__init__(message, room=room, agent=agent)
+        self.announced_request_id = announced_request_id
+        self.ending_announced = ending_announced
+
+
+def left_before_reply(
+    where: str, *, request_id: str, ending: Ending | None, room: str, agent: str
+) -> AgentLeftBeforeReply:
+    """The agent left (``where``) without replying to ``request_id``; ``ending``: what its attributes last showed."""
+    announced = ending.request_id if ending is not None else None
+    if announced == request_id:
+        what = "the agent announced it was ending for this request"
+    elif announced is not None:
+        what = f"it announced it was ending for another request ({announced})"
+    else:
+        what = "it most likely shut down"
+    return AgentLeftBeforeReply(
+        f"no reply from {agent!r} and {where}: {what} (request {request_id})",
+        announced_request_id=announced,
+        ending_announced=announced == request_id,
+        room=room,
+        agent=agent,
+    )
 
 
 class NotSupported(ShutdownFailed):

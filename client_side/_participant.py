@@ -12,7 +12,7 @@ import asyncio
 from livekit import rtc
 
 from shutdown_rpc.protocol import SigningKey
-from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME
+from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME, Ending, parse_ending
 
 from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
@@ -28,6 +28,8 @@ class RoomChannel:
     def __init__(self, room: rtc.Room, agent: str) -> None:
         self._room = room
         self._agent = agent
+        # Held from now on: the room forgets a participant that left, the object keeps its last attributes.
+        self._participant = room.remote_participants.get(agent)
 
     async def call(self, payload: str, *, response_timeout_s: float, timeout_s: float) -> str:
         try:
@@ -55,6 +57,12 @@ class RoomChannel:
         if not self._room.isconnected():
             return Presence.UNKNOWN
         return Presence.PRESENT if self._agent in self._room.remote_participants else Presence.AGENT_GONE
+
+    def announced_ending(self) -> Ending | None:
+        """The agent's ending attributes as this room last saw them (spec §10): they come over the signalling
+        connection, so they usually arrive when the reply was lost. Parsed, never trusted beyond what they are:
+        what the agent published about itself."""
+        return None if self._participant is None else parse_ending(self._participant.attributes)
 
 
 class RoomShutdownCaller(ShutdownCaller):

@@ -18,7 +18,7 @@ import aiohttp
 from livekit import api
 
 from shutdown_rpc.protocol import SigningKey
-from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME
+from shutdown_rpc.protocol.wire import METHOD_NAME, RECEIPT_METHOD_NAME, Ending
 
 from ._agent_discovery import Candidate, pick_all_agents, pick_one_agent
 from ._caller import ShutdownCaller
@@ -71,6 +71,10 @@ class ServerChannel:
             return await asyncio.wait_for(participant_presence(self._api, self._room, self._agent), timeout_s)
         except (asyncio.TimeoutError, ShutdownFailed):
             return Presence.UNKNOWN
+
+    def announced_ending(self) -> Ending | None:
+        # Once the agent has left, the server lists it no more: its ending attributes are not to be seen here.
+        return None
 
 
 def unset_settings(url: str | None, api_key: str | None, api_secret: str | None) -> str | None:

@@ -26,8 +26,13 @@ export async function endAgent(room: Room, reason: string): Promise<ShutdownResu
   if (!res.ok) throw new Error(`mint failed: ${res.status}`);
   const minted = (await res.json()) as Minted;
   // relayShutdown sends the payload as minted, checks that the acknowledgement is for this request id, and
-  // sends the receipt that lets the agent leave at once (spec §11).
-  const result = await relayShutdown(room.localParticipant, minted.payload, { destinationIdentity: minted.destinationIdentity });
+  // sends the receipt that lets the agent leave at once (spec §11). The agent's participant, held from now on,
+  // tells a lost reply apart: its ending attributes name the request they end for (left_before_reply's
+  // endingAnnounced, spec §10).
+  const result = await relayShutdown(room.localParticipant, minted.payload, {
+    destinationIdentity: minted.destinationIdentity,
+    agentParticipant: room.remoteParticipants.get(minted.destinationIdentity),
+  });
   // rpc_error with retryable (1501/1502 timeouts): relaying the SAME payload again is safe until expiresAt (an
   // agent that already accepted answers "duplicate"); after that, mint a new one.
   console.info(`shutdown: ${describeResult(result)}`);

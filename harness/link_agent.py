@@ -4,7 +4,8 @@ bench/bench_e2e.py and tests/e2e/test_impaired_links.py.
 
 On a ``blackout`` link profile (``$SHUTDOWN_RPC_LINK_BLACKOUT`` = ``HOST:PORT LINK MS``, set by
 harness/links.py) it asks the link relay for the blackout right after it has handed its reply to a shutdown
-request to LiveKit.
+request to LiveKit. With ``$SHUTDOWN_RPC_LINK_WITHHOLD_REPLY`` = ``1`` it decides every shutdown request but
+never hands the reply over: what a caller sees when the reply is lost on the data channel (spec §10).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from harness.links import BLACKOUT_ENV, TIMING_ENV
 from shutdown_rpc.protocol.wire import METHOD_NAME
 
 ECHO_METHOD = "bench.echo"
+WITHHOLD_REPLY_ENV = "SHUTDOWN_RPC_LINK_WITHHOLD_REPLY"
 example: Any = importlib.import_module("examples.agent")
 server = AgentServer(load_fnc=lambda: 0.0)
 
@@ -77,6 +79,19 @@ class RpcTimings(rtc.RpcInterceptor):
             out.write(json.dumps({**record, "handed": time.perf_counter()}) + "\n")
 
 
+class WithholdReply(rtc.RpcInterceptor):
+    """Decides a shutdown request, then keeps its reply until the agent leaves (which cancels the handler): the
+    ending attributes and the departure still go over signalling, the reply never reaches the caller."""
+
+    async def intercept_incoming(
+        self, invocation: rtc.RpcInvocationData, next: Callable[[rtc.RpcInvocationData], Awaitable[str | None]]
+    ) -> str | None:
+        result = await next(invocation)
+        if invocation.method == METHOD_NAME:
+            await asyncio.Event().wait()
+        return result
+
+
 @server.rtc_session(agent_name=os.environ.get("LIVEKIT_AGENT_NAME", "shutdown-rpc-bench"))
 async def entrypoint(ctx: JobContext) -> None:
     async def echo(data: rtc.RpcInvocationData) -> str:
@@ -88,6 +103,8 @@ async def entrypoint(ctx: JobContext) -> None:
         ctx.room.local_participant.add_rpc_interceptor(RpcTimings(os.environ[TIMING_ENV], ctx.room.name))
     if os.environ.get(BLACKOUT_ENV):
         ctx.room.local_participant.add_rpc_interceptor(BlackoutAfterReply(os.environ[BLACKOUT_ENV]))
+    if os.environ.get(WITHHOLD_REPLY_ENV) == "1":
+        ctx.room.local_participant.add_rpc_interceptor(WithholdReply())
     await example.entrypoint(ctx)
 
 

@@ -7,7 +7,7 @@
  */
 import { AckParseError, parseAck, parseRefusal, receiptOf, type Acknowledgement, type Refusal } from './ack.js';
 import { DEFAULT_RESPONSE_TIMEOUT_MS, liveKitRpcName, METHOD_NAME, type LiveKitRpcName } from './codes.js';
-import { RECEIPT_METHOD_NAME } from './ending_signals.js';
+import { parseEnding, RECEIPT_METHOD_NAME } from './ending_signals.js';
 import { signRequest, inspectPayload } from './envelope.js';
 import type { SigningKey } from './keys.js';
 import type { ShutdownRequest } from './request.js';
@@ -28,9 +28,12 @@ export type ShutdownResult =
   | { ok: false; kind: 'refused'; refusal: Refusal }
   /**
    * The agent left before replying (LiveKit 1503 RECIPIENT_DISCONNECTED): the shutdown most likely happened
-   * (§9), but this caller cannot know whose reason was delivered.
+   * (§9). `endingAnnounced`: the agent's ending attributes, as last seen through `SendOptions.agentParticipant`,
+   * named THIS request (§10): it was accepted and the job ends with its reason. `announcedRequestId`: the
+   * request id they named (this one or another's), absent when they showed no well-formed ending. Without
+   * `agentParticipant`, `endingAnnounced` is false and nothing tells whose reason was delivered.
    */
-  | { ok: false; kind: 'left_before_reply'; code: number; message: string }
+  | { ok: false; kind: 'left_before_reply'; code: number; message: string; endingAnnounced: boolean; announcedRequestId?: string }
   /** Any other LiveKit RPC error (1400-1505): timeouts, no such participant, method not enabled, ... */
   | { ok: false; kind: 'rpc_error'; code: number; name: LiveKitRpcName | 'UNKNOWN'; message: string; retryable: boolean }
   /** The agent answered, but not with a §8 acknowledgement for this request. */
@@ -48,6 +51,14 @@ export interface SendOptions {
   destinationIdentity?: string;
   /** Response timeout in ms (spec: at least 10 s). Default 15000. */
   responseTimeoutMs?: number;
+  /**
+   * The agent's participant as this caller's room sees it (a livekit-client or @livekit/rtc-node
+   * RemoteParticipant), taken before the call: the room forgets a participant that leaves, the object keeps its
+   * last attributes. When the agent leaves before replying, its ending attributes (§10) set the result's
+   * `endingAnnounced`; they come over the signalling connection, so they usually arrive when the reply was lost.
+   * Read only if its identity is the destination's. What the agent published about itself, not a signature.
+   */
+  agentParticipant?: { readonly identity: string; readonly attributes: Readonly<Record<string, string>> };
 }
 
 function rpcErrorFields(e: unknown): { code: number; message: string; data?: string } | undefined {
@@ -67,7 +78,7 @@ export function resultFromRpcError(e: unknown): ShutdownResult {
   if (!f) return { ok: false, kind: 'transport_error', error: e };
   const refusal = parseRefusal(f.code, f.message, f.data);
   if (refusal) return { ok: false, kind: 'refused', refusal };
-  if (f.code === 1503) return { ok: false, kind: 'left_before_reply', code: f.code, message: f.message };
+  if (f.code === 1503) return { ok: false, kind: 'left_before_reply', code: f.code, message: f.message, endingAnnounced: false };
   return {
     ok: false,
     kind: 'rpc_error',
@@ -114,7 +125,11 @@ export async function relayShutdown(participant: RpcCaller, payload: string, opt
       responseTimeout: opts.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
     });
   } catch (e) {
-    return resultFromRpcError(e);
+    const failed = resultFromRpcError(e);
+    if (failed.kind !== 'left_before_reply' || opts.agentParticipant?.identity !== destinationIdentity) return failed;
+    const ending = parseEnding(opts.agentParticipant.attributes);
+    if (ending === null) return failed;
+    return { ...failed, endingAnnounced: ending.requestId === info.request.requestId, announcedRequestId: ending.requestId };
   }
   const result = resultFromResponse(response, info.request.requestId);
   const receipt = result.ok ? receiptOf(result.ack) : undefined;
@@ -163,6 +178,10 @@ export function describeResult(r: ShutdownResult): string {
     case 'refused':
       return `refused ${r.refusal.code} ${r.refusal.name}${r.refusal.detail ? `: ${r.refusal.detail}` : ''}`;
     case 'left_before_reply':
+      if (r.endingAnnounced) return 'the agent left before replying; the agent announced it was ending for this request';
+      if (r.announcedRequestId !== undefined) {
+        return `the agent left before replying; it announced it was ending for another request (${r.announcedRequestId})`;
+      }
       return 'the agent left before replying (the shutdown most likely happened)';
     case 'rpc_error':
       return `LiveKit RPC error ${r.code} ${r.name}: ${r.message}`;

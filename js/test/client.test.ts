@@ -2,8 +2,28 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { HmacSha256Key, newRequestId, relayShutdown, type RpcCaller, sendShutdown, signRequest } from '../src/index.js';
-import { METHOD_NAME, RECEIPT_METHOD_NAME, refusalToRpcError, resultFromRpcError, serializeAck } from '../src/wire.js';
+import {
+  describeResult,
+  HmacSha256Key,
+  newRequestId,
+  relayShutdown,
+  type RpcCaller,
+  sendShutdown,
+  type ShutdownResult,
+  signRequest,
+} from '../src/index.js';
+import {
+  ATTR_ISSUER,
+  ATTR_REQUEST_ID,
+  ATTR_STATE,
+  endingAttributes,
+  METHOD_NAME,
+  RECEIPT_METHOD_NAME,
+  refusalToRpcError,
+  resultFromRpcError,
+  serializeAck,
+  STATE_ENDING,
+} from '../src/wire.js';
 import { ShutdownDecider } from '../src/agent.js';
 import { NOW, SECRET, binding, req } from './fixtures.js';
 
@@ -163,4 +183,65 @@ test('an ack for another request id is an invalid response', async () => {
   };
   const r = await relayShutdown(agent, payload);
   assert.ok(r.kind === 'invalid_response' && /another request id/.test(r.detail));
+});
+
+// Spec §10: a caller whose reply was lost reads the agent's ending attributes, which come over signalling.
+function leavingAgent(
+  decider: ShutdownDecider,
+  participant: { identity: string; attributes: Record<string, string> },
+  announce: (requestId: string) => Record<string, string>,
+): RpcCaller {
+  return {
+    async performRpc(params) {
+      const r = await decider.decide(params.payload, { nowMs: NOW, callerIdentity: 'frontend-1' });
+      assert.equal(r.outcome, 'accepted');
+      participant.attributes = announce(r.outcome === 'accepted' ? r.ack.requestId : ''); // as livekit-client replaces them
+      throw new FakeRpcError(1503, 'Recipient disconnected'); // the agent left; its reply was lost
+    },
+  };
+}
+
+async function lostReply(
+  announce: (requestId: string) => Record<string, string>,
+  identity = binding.agentIdentity,
+  withParticipant = true,
+): Promise<{ result: ShutdownResult; requestId: string }> {
+  const key = new HmacSha256Key('k1', SECRET);
+  const participant = { identity, attributes: {} as Record<string, string> };
+  const request = req();
+  const caller = leavingAgent(new ShutdownDecider({ keys: [key], binding }), participant, announce);
+  const result = await sendShutdown(caller, request, key, withParticipant ? { agentParticipant: participant } : {});
+  return { result, requestId: request.requestId };
+}
+
+test('left_before_reply: the ending attributes naming our request say endingAnnounced', async () => {
+  const { result, requestId } = await lostReply((id) => endingAttributes({ requestId: id, issuer: 'tests', reason: 'bye' }));
+  assert.ok(result.kind === 'left_before_reply');
+  assert.equal(result.endingAnnounced, true);
+  assert.equal(result.announcedRequestId, requestId);
+  assert.match(describeResult(result), /announced it was ending for this request/);
+});
+
+test('left_before_reply: another request, no ending, malformed attributes or no participant say nothing more', async () => {
+  const other = 'another-request-' + '0'.repeat(8);
+  const cases: Array<[string, (id: string) => Record<string, string>, string | undefined]> = [
+    ['another request', () => endingAttributes({ requestId: other, issuer: 'someone-else' }), other],
+    ['none', () => ({}), undefined],
+    ['no issuer', (id) => ({ [ATTR_STATE]: STATE_ENDING, [ATTR_REQUEST_ID]: id }), undefined],
+    ['bad issuer', (id) => ({ [ATTR_STATE]: STATE_ENDING, [ATTR_REQUEST_ID]: id, [ATTR_ISSUER]: 'a [b]' }), undefined],
+    ['oversized id', (id) => ({ [ATTR_STATE]: STATE_ENDING, [ATTR_REQUEST_ID]: id + 'x'.repeat(64), [ATTR_ISSUER]: 't' }), undefined],
+    ['not ending', (id) => ({ [ATTR_STATE]: 'listening', [ATTR_REQUEST_ID]: id, [ATTR_ISSUER]: 't' }), undefined],
+  ];
+  for (const [name, announce, announced] of cases) {
+    const { result } = await lostReply(announce);
+    assert.ok(result.kind === 'left_before_reply', name);
+    assert.equal(result.endingAnnounced, false, name);
+    assert.equal(result.announcedRequestId, announced, name);
+    assert.doesNotMatch(describeResult(result), /for this request/, name);
+  }
+  const ours = (id: string): Record<string, string> => endingAttributes({ requestId: id, issuer: 'tests' });
+  for (const [name, identity, withParticipant] of [['no participant given', binding.agentIdentity, false], ['another participant', 'someone-else', true]] as const) {
+    const { result } = await lostReply(ours, identity, withParticipant);
+    assert.ok(result.kind === 'left_before_reply' && !result.endingAnnounced && result.announcedRequestId === undefined, name);
+  }
 });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -23,7 +24,14 @@ from shutdown_rpc.client_side import (
 from shutdown_rpc.client_side._delivery import FailureKind, Presence, RpcFailure, deliver
 from shutdown_rpc.client_side._perform_rpc import parse_server_error
 from shutdown_rpc.protocol import AckStatus, ErrorCode, ShutdownRpcError
-from shutdown_rpc.protocol.wire import advertisement_attributes
+from shutdown_rpc.protocol.wire import (
+    ATTR_ISSUER,
+    ATTR_REQUEST_ID,
+    ATTR_STATE,
+    Ending,
+    advertisement_attributes,
+    ending_attributes,
+)
 
 from .conftest import FAST, KEY
 from .fake_livekit import FakeParticipant, agent
@@ -65,6 +73,14 @@ def test_parse_server_error(code: str, status: int, msg: str, rpc_code: int | No
         assert failure.kind is kind
 
 
+@dataclass
+class AnnounceAndLeave:
+    """Script step: the agent accepts, sets ``attributes`` (over signalling, so they arrive), then leaves: the
+    reply is lost, the caller gets LiveKit 1503."""
+
+    attributes: dict[str, str]
+
+
 class FakeRoom:
     """Just what RoomShutdownCaller uses of rtc.Room; perform_rpc answers with a FakeParticipant's logic."""
 
@@ -101,6 +117,11 @@ class FakeRoom:
         target = self.agents[destination_identity]
         target.payloads.append(payload)
         step = target.script.pop(0) if target.script else None
+        if isinstance(step, AnnounceAndLeave):
+            target.answer(self.name, payload)  # accepted; the reply is lost
+            self.remote_participants[destination_identity].attributes.update(step.attributes)
+            self.leave(destination_identity)
+            raise rtc.RpcError(1503, "Recipient disconnected")
         if cast(object, step) == "leave":
             target.answer(self.name, payload)
             self.leave(destination_identity)
@@ -151,6 +172,44 @@ async def test_in_room_outcomes() -> None:
     assert sorted(results) == ["a", "b"]
 
 
+OURS = "our-request-" + "0" * 12
+OTHER = "another-request-" + "0" * 8
+
+
+async def test_lost_reply_with_our_ending_announced_says_so() -> None:
+    ending = ending_attributes(Ending(OURS, "tests", "bye"))
+    a = agent("agent-1", [KEY], script=[AnnounceAndLeave(ending)])
+    with pytest.raises(AgentLeftBeforeReply) as info:
+        await caller(FakeRoom(a)).shutdown(ShutdownCommand(reason="bye", request_id=OURS))
+    assert info.value.ending_announced is True
+    assert info.value.announced_request_id == OURS
+    assert "the agent announced it was ending for this request" in str(info.value)
+    assert len(a.payloads) == 1  # no retry: the agent is gone
+
+
+@pytest.mark.parametrize(
+    ("attributes", "announced"),
+    [
+        (ending_attributes(Ending(OTHER, "someone-else")), OTHER),
+        ({}, None),
+        ({ATTR_STATE: "ending", ATTR_REQUEST_ID: OURS}, None),  # no issuer: no conforming agent's ending
+        ({ATTR_STATE: "ending", ATTR_REQUEST_ID: OURS, ATTR_ISSUER: "a [b]"}, None),  # brackets break §4
+        ({ATTR_STATE: "ending", ATTR_REQUEST_ID: OURS + "x" * 64, ATTR_ISSUER: "tests"}, None),  # too long
+        ({ATTR_STATE: "listening", ATTR_REQUEST_ID: OURS, ATTR_ISSUER: "tests"}, None),
+    ],
+    ids=["another-request", "none", "no-issuer", "bad-issuer", "oversized-id", "not-ending"],
+)
+async def test_lost_reply_without_our_ending_announced_says_nothing_more(
+    attributes: dict[str, str], announced: str | None
+) -> None:
+    a = agent("agent-1", [KEY], script=[AnnounceAndLeave(attributes)])
+    with pytest.raises(AgentLeftBeforeReply) as info:
+        await caller(FakeRoom(a)).shutdown(ShutdownCommand(request_id=OURS))
+    assert info.value.ending_announced is False
+    assert info.value.announced_request_id == announced
+    assert "for this request" not in str(info.value)
+
+
 def test_advertisement_is_what_discovery_reads() -> None:
     assert advertisement_attributes(["k"])  # the helper the fake agents use
 
@@ -172,6 +231,9 @@ class _LaggingPresenceChannel:
 
     async def receipt(self, receipt_token: str, *, timeout_s: float) -> None:
         raise AssertionError("no acknowledgement, so no receipt")
+
+    def announced_ending(self) -> Ending | None:
+        return None
 
 
 @pytest.mark.parametrize(

@@ -158,9 +158,11 @@ async def test_agent_left_before_reply(
     server, _ = fake
     a = agent("agent-1", [KEY], script=[Leave(delete_room=delete_room)])
     server.add("room-1", a)
-    with pytest.raises(AgentLeftBeforeReply):
+    with pytest.raises(AgentLeftBeforeReply) as info:
         await client.shutdown("room-1", agent="agent-1")
     assert len(a.payloads) == 1
+    assert info.value.ending_announced is False  # the server API cannot see a departed agent's attributes
+    assert info.value.announced_request_id is None
 
 
 async def test_unknown_agent_and_room_send_nothing(fake: tuple[FakeLiveKit, str], client: ShutdownClient) -> None:
