@@ -1,8 +1,9 @@
 """The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_job_ender``).
 
 Refusals are ``rtc.RpcError(code, refusal_message, refusal_data)``; nothing else leaves the handler. The
-acknowledgement is returned first and the shutdown starts only after ``reply_flush_delay_s``, because LiveKit
-sends the reply after the handler returns and ``Room.disconnect()`` does not flush it. The job's state is one
+acknowledgement is returned first and the shutdown starts only once every answer that carried the receipt
+token has its receipt, or after ``reply_flush_delay_s`` (``_receipt_gate``), because LiveKit sends a reply after
+the handler returns and ``Room.disconnect()`` does not flush it. The job's state is one
 JobStateMachine (``_state``); copies of a request still being decided wait for its answer, the replay memory
 having decided that they are copies (REQUEST_ID_CONFLICT otherwise).
 """
