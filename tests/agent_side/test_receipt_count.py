@@ -33,20 +33,22 @@ async def accepted_and_duplicate(h: Harness, payload: str | None = None) -> str:
     return first.receipt
 
 
-def still_waiting(h: Harness) -> None:
+async def last_receipt_ends_the_wait(h: Harness, token: str) -> None:
+    """Still waiting (no shutdown, not confirmed) until this receipt, which makes the receipts even with the
+    answers; with a bound no test waits out, ``receipt_received`` then shows that the receipts ended the wait."""
+    await turns()
     assert h.ctx.shutdown_calls == [] and not h.remote.receipt_received.is_set()
+    await receipt(h, token)
+    await h.remote.shutdown_done.wait()
+    assert h.remote.receipt_received.is_set() and len(h.ctx.shutdown_calls) == 1
 
 
 async def test_one_receipt_for_two_answers_keeps_waiting_the_second_ends_the_wait() -> None:
     h = await make(timings=LONG)
     token = await accepted_and_duplicate(h)
     await receipt(h, token)
-    await turns()
-    still_waiting(h)  # the duplicate's reply may still be in flight: leaving now could cut it off
-    await receipt(h, token)
-    await h.remote.shutdown_done.wait()
-    # set only when the receipts, not the bound, ended the wait
-    assert h.remote.receipt_received.is_set() and len(h.ctx.shutdown_calls) == 1
+    # the duplicate's reply may still be in flight: leaving now could cut it off
+    await last_receipt_ends_the_wait(h, token)
 
 
 async def test_copies_answered_while_a_veto_runs_each_await_a_receipt() -> None:
@@ -64,11 +66,7 @@ async def test_copies_answered_while_a_veto_runs_each_await_a_receipt() -> None:
     assert token is not None
     for _ in range(2):
         await receipt(h, token)
-    await turns()
-    still_waiting(h)
-    await receipt(h, token)
-    await h.remote.shutdown_done.wait()
-    assert h.remote.receipt_received.is_set()
+    await last_receipt_ends_the_wait(h, token)
 
 
 async def test_a_receipt_without_the_token_never_counts() -> None:
@@ -79,11 +77,7 @@ async def test_a_receipt_without_the_token_never_counts() -> None:
     assert accepted is not None
     for forged in (accepted.request_id, new_receipt_token(), token + "x", ""):
         await receipt(h, forged)
-    await turns()
-    still_waiting(h)
-    await receipt(h, token)
-    await h.remote.shutdown_done.wait()
-    assert h.remote.receipt_received.is_set()
+    await last_receipt_ends_the_wait(h, token)
 
 
 async def test_already_shutting_down_awaits_no_receipt() -> None:
