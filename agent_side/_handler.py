@@ -1,8 +1,9 @@
 """The RPC handler of the shutdown method: decide (``_deciding``), answer, then end the job once (``_job_ender``).
 
 Refusals are ``rtc.RpcError(code, refusal_message, refusal_data)``; nothing else leaves the handler. The
-acknowledgement is returned first and the shutdown starts only after ``reply_flush_delay_s``, because LiveKit
-sends the reply after the handler returns and ``Room.disconnect()`` does not flush it. The job's state is one
+acknowledgement is returned first and the shutdown starts only once every answer that carried the receipt
+token has its receipt, or after ``reply_flush_delay_s`` (``_receipt_gate``), because LiveKit sends a reply after
+the handler returns and ``Room.disconnect()`` does not flush it. The job's state is one
 JobStateMachine (``_state``); copies of a request still being decided wait for its answer, the replay memory
 having decided that they are copies (REQUEST_ID_CONFLICT otherwise).
 """
@@ -49,7 +50,7 @@ class ShutdownHandler:
     - ``counters``: calls by outcome (``counters.snapshot()`` for exporters).
     - ``registered``: set once the RPC method is registered (and advertised, or advertising failed).
     - ``shutdown_done``: set once ``ctx.shutdown`` has been called for the accepted request.
-    - ``receipt_received``: set once the caller's receipt, carrying the acknowledgement's token, arrived.
+    - ``receipt_received``: set once every answer that carried the receipt token has its receipt (spec §11).
     - ``job_ending``: why the job is ending, once it is ending for any cause (None before).
     - ``state``: the job's JobState.
 
@@ -87,8 +88,9 @@ class ShutdownHandler:
 
     @property
     def receipt_received(self) -> asyncio.Event:
-        """Set once the caller's receipt for the accepted request (with its token) arrived (spec §11)."""
-        return self._receipt.arrived
+        """Set once, while the agent still waited, a receipt with the token arrived for every answer that carried
+        it (the accepted one and each ``duplicate``; spec §11). Stays unset if the wait ran out first."""
+        return self._receipt.confirmed
 
     @property
     def job_ending(self) -> str | None:
@@ -146,13 +148,14 @@ class ShutdownHandler:
             key_id=remote.key_id if remote else None,
             issuer=remote.issuer if remote else None,
         )
+        self._receipt.answered(ack)  # counted as it is handed back: one more receipt to wait for if it has the token
         return ack.to_json()
 
     async def handle_receipt(self, data: rtc.RpcInvocationData) -> str:
-        """The receipt method (spec §11): the caller holds the acknowledgement of the accepted request, so the
-        agent need not wait any longer for its reply to get through. Only the acknowledgement's receipt token
-        counts; any other payload changes nothing and is counted, not logged. The answer is always empty (it
-        tells a caller nothing about what was accepted)."""
+        """The receipt method (spec §11): a caller holds an answer that carried the receipt token, so that reply
+        need not be given any more time; once every such answer has its receipt the agent stops waiting. Only the
+        token counts; any other payload changes nothing and is counted, not logged. The answer is always empty
+        (it tells a caller nothing about what was accepted)."""
         self._receipt.offer(data.payload)
         return ""
 
@@ -244,7 +247,7 @@ class ShutdownHandler:
     async def _end_job(self, remote: RemoteRequest) -> None:
         try:
             await reply_sent()  # silence still comes before any wait
-            await self._ender.end(remote, other_cause=self._overtaken_by, receipt=self._receipt.arrived)
+            await self._ender.end(remote, other_cause=self._overtaken_by, receipts=self._receipt)
         finally:
             self._receipt.log_unmatched(remote.request_id)
             self._job.handle(JobEvent.SHUTDOWN_CALLED, remote.shutdown_reason)

@@ -3,8 +3,9 @@
 1. silence first: without ``drain`` the session stops speaking and listening at once (the current speech is
    interrupted, audio input and output are switched off, the session closes so nothing new is generated);
 2. the room is told (``shutdown_rpc.state`` = ``ending`` attributes, spec §10), then the ``on_accepted`` hook;
-3. the reply is given time to reach the caller: until the caller's receipt (``shutdown_rpc.received``) arrives,
-   at most ``reply_flush_delay_s``; with ``drain`` also until the current speech has finished (``grace_ms``);
+3. the reply is given time to reach the caller: until a receipt (``shutdown_rpc.received``) has arrived for
+   every answer that carried the receipt token, at most ``reply_flush_delay_s``; with ``drain`` also until the
+   current speech has finished (``grace_ms``);
 4. the job's dispatch is deleted (the server then records the job as a success, not "agent worker left the
    room"), ``ctx.shutdown`` is called once and the agent leaves the room at once (the job's teardown would
    leave only after its own work); from a shutdown callback, once the agent has left the room, the optional
@@ -27,6 +28,7 @@ from shutdown_rpc._log import logger
 from shutdown_rpc.protocol.wire import Ending, ending_attributes
 
 from ._livekit_compat import delete_room, primary_session, shadow_room_disconnect
+from ._receipt_gate import ReceiptGate
 from ._request import RemoteRequest
 from ._timings import EndingTimings
 
@@ -101,14 +103,12 @@ class JobEnder:
         self._session_arg = session
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def end(
-        self, remote: RemoteRequest, *, other_cause: Callable[[], str | None], receipt: asyncio.Event
-    ) -> None:
-        """Silence, tell the room, hook; then wait for the receipt (bounded) and the drain; then ``ctx.shutdown``.
+    async def end(self, remote: RemoteRequest, *, other_cause: Callable[[], str | None], receipts: ReceiptGate) -> None:
+        """Silence, tell the room, hook; then wait for the receipts (bounded) and the drain; then ``ctx.shutdown``.
 
-        ``receipt`` is set when the caller confirms it holds the acknowledgement. ``other_cause`` tells, right
-        before ``ctx.shutdown``, whether the job already began ending for another cause (then the caller's
-        reason will not reach the shutdown callbacks: logged as a warning).
+        ``receipts`` tells when the callers confirmed they hold the answers that carried the token. ``other_cause``
+        tells, right before ``ctx.shutdown``, whether the job already began ending for another cause (then the
+        caller's reason will not reach the shutdown callbacks: logged as a warning).
         """
         try:
             session = self._session()
@@ -116,7 +116,8 @@ class JobEnder:
                 silence_session(session)
             self._announce(remote)
             await self._run_on_accepted(remote)
-            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._reply_safe(receipt))]
+            reply_safe = receipts.wait(self.timings.reply_flush_delay_s)  # spec §11 step 3
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(reply_safe)]
             if session is not None and remote.options.drain:
                 grace_s = self.timings.drain_grace_s(remote.request)
                 waits.append(asyncio.ensure_future(drain_session(session, grace_s)))
@@ -147,11 +148,6 @@ class JobEnder:
             logger.info("remote shutdown: room deleted", extra={"request_id": remote.request_id})
         except Exception:  # a raising shutdown callback would abort the others (asyncio.gather)
             logger.exception("remote shutdown: delete_room failed", extra={"request_id": remote.request_id})
-
-    async def _reply_safe(self, receipt: asyncio.Event) -> None:
-        """Until the caller's receipt arrives, at most ``reply_flush_delay_s`` (spec §11)."""
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(receipt.wait(), self.timings.reply_flush_delay_s)
 
     def _announce(self, remote: RemoteRequest) -> None:
         """Set the ``ending`` attributes in the background (the reply and the silence do not wait for them)."""

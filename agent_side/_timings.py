@@ -25,10 +25,11 @@ OnAccepted = Callable[["RemoteRequest"], "Awaitable[None] | None"]
 class EndingTimings:
     """How an accepted request ends the job. The defaults suit a voice agent.
 
-    - ``reply_flush_delay_s``: the most the agent waits, after returning the acknowledgement, for the caller's
-      receipt before ``ctx.shutdown`` (spec §11). LiveKit hands the reply to its native layer after the
-      handler returns and ``Room.disconnect()`` does not flush it; a caller that got the reply says so, and the
-      agent leaves at once. Callers that send no receipt wait the whole bound.
+    - ``reply_flush_delay_s``: the most the agent waits, after returning the acknowledgement, for the callers'
+      receipts before ``ctx.shutdown`` (spec §11). LiveKit hands the reply to its native layer after the
+      handler returns and ``Room.disconnect()`` does not flush it; a caller that got a reply says so, and once
+      every answer that carried the receipt token has its receipt the agent leaves at once. Without them (no
+      receipt, or a retry answered twice) the agent waits the whole bound.
     - ``default_drain_grace_ms`` / ``max_drain_grace_ms``: bound of a drain when the request's ``grace_ms`` is
       0, and the cap applied to any request's ``grace_ms``.
     - ``delete_room_timeout_s``: bound of the DeleteRoom call made after the agent has left.

@@ -10,8 +10,9 @@ Environment:
 - ``SHUTDOWN_RPC_KEYS``: verification keys (a key file's JSON, a JSON array, or paths joined by ``:``).
 - ``LIVEKIT_AGENT_NAME``: agent name for explicit dispatch (default ``shutdown-rpc-example``).
 - ``SHUTDOWN_RPC_EVENTS_FILE``: if set, one JSON line per event is appended (event, reason, wall_ms, job_id,
-  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``caller_receipt`` (the caller's receipt, with
-  the acknowledgement's token, arrived), ``session_closed``, ``shutdown_callback``.
+  room, ...): ``entrypoint_started``, ``remote_shutdown_accepted``, ``caller_receipt`` (a receipt with the token
+  arrived for every answer that carried it, so the agent left without waiting out its bound),
+  ``session_closed``, ``shutdown_callback``.
 - ``SHUTDOWN_RPC_GREETING``: text said when the session starts (tone of 40 ms per character), so a ``drain``
   request has speech to wait for. Default: a short greeting; empty: say nothing.
 - ``SHUTDOWN_RPC_REPLY_FLUSH_DELAY_S``: the most the agent waits, after its acknowledgement, for the caller's receipt

@@ -116,7 +116,8 @@ def shutdown_recorder(ctx: JobContext) -> Callable[[str], Coroutine[None, None, 
 
 
 def record_caller_receipt(ctx: JobContext, remote: ShutdownHandler) -> None:
-    """Record ``caller_receipt`` when the caller confirms it holds the acknowledgement (until the job ends)."""
+    """Record ``caller_receipt`` when the callers confirmed every answer that carried the token (until the job
+    ends; never if the agent's bound ran out first)."""
 
     async def wait_for_receipt() -> None:
         await remote.receipt_received.wait()

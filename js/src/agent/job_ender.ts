@@ -1,10 +1,10 @@
 /**
- * How an accepted request ends a Node agent's job, in the order of spec §11 (agent_side/_ending.py):
+ * How an accepted request ends a Node agent's job, in the order of spec §11 (agent_side/_job_ender.py):
  * 1. silence first: without drain the session stops speaking and listening at once (current speech interrupted,
  *    even one said as not interruptible; audio input and output off; the session closes so nothing new starts);
  * 2. the room is told (`shutdown_rpc.state` = `ending` attributes, §10), then the onAccepted hook;
- * 3. the reply is given time to reach the caller: until the caller's receipt arrives, at most replyFlushDelayMs;
- *    with drain also until the current speech has finished (bounded by grace_ms);
+ * 3. the reply is given time to reach the caller: until every answer that carried the receipt token has its
+ *    receipt, at most replyFlushDelayMs; with drain also until the current speech has finished (bounded by grace_ms);
  * 4. the job's dispatch is deleted (the server then records the job as a success, not "agent worker left the
  *    room"), ctx.shutdown(reason) is called once and the agent leaves the room at once; from a shutdown callback,
  *    once it has left, the optional DeleteRoom.
@@ -12,6 +12,7 @@
 import { endingAttributes } from '../ending_signals.js';
 import type { AgentLogger } from './outcomes.js';
 import { drainGraceMs, type EndingTimings } from './policy.js';
+import type { ReceiptGate } from './receipt_gate.js';
 import type { RemoteRequest } from './remote_request.js';
 
 // livekit.JobType.JT_ROOM: one job per room (a dispatch of per-participant jobs has others). A job process gets its
@@ -70,7 +71,7 @@ export interface JobEnderOptions {
   /** Deletes the job's dispatch (default: livekit-server-sdk's AgentDispatchClient with the job's credentials). */
   deleteDispatch?: (dispatchId: string, room: string) => Promise<void>;
   logger: AgentLogger;
-  /** Told once the wait for the caller's receipt is over (either way). */
+  /** Told once the wait for the callers' receipts is over (either way). */
   receiptWaitOver?: () => void;
 }
 
@@ -83,18 +84,19 @@ export class JobEnder {
   ) {}
 
   /**
-   * Silence, tell the room, hook; then wait for the receipt (bounded) and the drain; then ctx.shutdown once.
+   * Silence, tell the room, hook; then wait for the receipts (bounded) and the drain; then ctx.shutdown once.
+   * `receipts` tells when the callers confirmed they hold the answers that carried the token.
    * `otherCause` tells, right before ctx.shutdown, whether the job already began ending for another cause (then
    * the caller's reason is not the one the job ends with: logged as a warning).
    */
-  async end(remote: RemoteRequest, otherCause: () => string | undefined, receipt: Promise<void>): Promise<void> {
+  async end(remote: RemoteRequest, otherCause: () => string | undefined, receipts: ReceiptGate): Promise<void> {
     const { logger } = this.opts;
     try {
       const session = this.#session();
       if (session !== undefined && !remote.options.drain) silenceSession(session, logger);
       this.#announce(remote);
       await this.#runOnAccepted(remote);
-      const waits: Promise<unknown>[] = [this.#replySafe(receipt, remote)];
+      const waits: Promise<unknown>[] = [this.#replySafe(receipts, remote)];
       if (session !== undefined && remote.options.drain) waits.push(drainSession(session, drainGraceMs(this.timings, remote.request), logger));
       await Promise.all(waits);
     } catch (e) {
@@ -123,14 +125,13 @@ export class JobEnder {
     }
   }
 
-  /** Until the caller's receipt arrives, at most replyFlushDelayMs (spec §11). */
-  async #replySafe(receipt: Promise<void>, remote: RemoteRequest): Promise<void> {
+  /** Until every answer that carried the token has its receipt, at most replyFlushDelayMs (spec §11 step 3). */
+  async #replySafe(receipts: ReceiptGate, remote: RemoteRequest): Promise<void> {
     const ms = this.timings.replyFlushDelayMs;
-    try {
-      await withTimeout(receipt, ms);
+    if (await receipts.wait(ms)) {
       this.opts.logger.info({ request_id: remote.requestId }, `remote shutdown: receipt of ${remote.requestId} arrived, leaving`);
-    } catch {
-      this.opts.logger.info({ request_id: remote.requestId }, `remote shutdown: no receipt of ${remote.requestId} within ${ms} ms, leaving`);
+    } else {
+      this.opts.logger.info({ request_id: remote.requestId }, `remote shutdown: no receipt of ${remote.requestId} for every answer within ${ms} ms, leaving`);
     }
     this.opts.receiptWaitOver?.();
   }

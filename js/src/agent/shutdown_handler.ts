@@ -19,6 +19,7 @@ import { JobEndingWatch } from './job_watch.js';
 import { logOutcome, loggable, OutcomeCounters, type AgentLogger } from './outcomes.js';
 import { checkUnsignedCallers, deleteRoomRefusal, resolveRateLimit, resolveTimings, unsignedAllowed, type AccessPolicy, type EndingTimings } from './policy.js';
 import { FailureLimiter } from './rate_limit.js';
+import { ReceiptGate } from './receipt_gate.js';
 import { remoteRequest, type RemoteRequest } from './remote_request.js';
 
 /** The job's state as far as remote shutdown is concerned: the decider's, plus `shut_down` once ctx.shutdown ran. */
@@ -73,11 +74,9 @@ export class ShutdownHandler {
   #overBudget = false;
   #unloggedRefusals = 0;
   readonly #overLimit = new Set<string>(); // callers over their own limit, logged once each
-  #otherReceipts = 0; // receipts that were not the accepted acknowledgement's token
+  readonly #receipts = new ReceiptGate((payload) => this.#decider?.isCallerReceipt(payload) === true);
   #markRegistered!: () => void;
   #markShutdown!: () => void;
-  #receiptArrived!: () => void;
-  readonly #receipt = new Promise<void>((resolve) => (this.#receiptArrived = resolve));
 
   constructor(ctx: JobContextLike, ring: KeyRing, opts: ShutdownHandlerOptions) {
     this.#ctx = ctx;
@@ -191,17 +190,17 @@ export class ShutdownHandler {
     const fields = { rpcRequestId: data.requestId, caller, requestId: ack.requestId, keyId: remote?.keyId, issuer: remote?.issuer };
     setImmediate(() => logOutcome(this.#logger, ack.status, fields));
     if (result.outcome === 'accepted' && remote !== undefined) this.#accept(remote);
+    this.#receipts.answered(ack); // counted as it is handed back: one more receipt to wait for if it has the token
     return serializeAck(ack);
   }
 
   /**
-   * The receipt method (spec §11): a payload that is the accepted acknowledgement's receipt token means the caller
-   * holds it, so the agent need not wait any longer. Anything else (the request id, which the room can read; a
-   * guess) changes nothing and is counted, not logged per call. The answer is always empty.
+   * The receipt method (spec §11): a payload that is the receipt token means a caller holds an answer that carried
+   * it; once every such answer has its receipt the agent stops waiting. Anything else (the request id, which the
+   * room can read; a guess) changes nothing and is counted, not logged per call. The answer is always empty.
    */
   handleReceipt(data: RpcInvocation): Promise<string> {
-    if (this.#decider?.isCallerReceipt(data.payload)) this.#receiptArrived();
-    else this.#otherReceipts += 1;
+    this.#receipts.offer(data.payload);
     return Promise.resolve('');
   }
 
@@ -251,7 +250,7 @@ export class ShutdownHandler {
     this.#accepted = remote;
     // After the reply: see the module comment.
     this.#ending = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#ender.end(remote, () => this.#overtakenBy(), this.#receipt))
+      .then(() => this.#ender.end(remote, () => this.#overtakenBy(), this.#receipts))
       .finally(() => {
         this.#shutDown = true;
         this.#endingCause ??= remote.shutdownReason;
@@ -261,8 +260,9 @@ export class ShutdownHandler {
 
   /** Log, once, how many receipts were not the caller's (when the agent stops waiting for its receipt). */
   #logOtherReceipts(): void {
-    if (this.#otherReceipts > 0) {
-      this.#logger.warn({ other_receipts: this.#otherReceipts }, `remote shutdown: ${this.#otherReceipts} receipts without the acknowledgement's token changed nothing`);
+    const unmatched = this.#receipts.unmatched;
+    if (unmatched > 0) {
+      this.#logger.warn({ other_receipts: unmatched }, `remote shutdown: ${unmatched} receipts without the acknowledgement's token changed nothing`);
     }
   }
 
