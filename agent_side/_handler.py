@@ -11,6 +11,7 @@ having decided that they are copies (REQUEST_ID_CONFLICT otherwise).
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import TYPE_CHECKING
 
 from livekit import api, rtc
@@ -29,7 +30,7 @@ from shutdown_rpc.protocol.wire import new_receipt_token, refusal_data, refusal_
 from ._deciding import CallerOverBudget, ShutdownDecider
 from ._eviction import FloodEviction
 from ._job_ender import JobEnder
-from ._livekit_compat import reply_sent
+from ._livekit_compat import after_reply_and_silence, reply_sent
 from ._outcomes import OutcomeCounters, log_outcome, loggable, refusal_outcome
 from ._policy import AccessPolicy
 from ._receipt_gate import ReceiptGate
@@ -140,15 +141,18 @@ class ShutdownHandler:
             self._refused(internal, data)
             raise rtc.RpcError(int(internal.code), refusal_message(internal), refusal_data(internal)) from None
         self.counters.add(ack.status.value)
-        log_outcome(
-            ack.status.value,
-            rpc_request_id=data.request_id,
-            caller=caller,
-            request_id=ack.request_id,
-            key_id=remote.key_id if remote else None,
-            issuer=remote.issuer if remote else None,
-        )
         self._receipt.answered(ack)  # counted as it is handed back: one more receipt to wait for if it has the token
+        after_reply_and_silence(
+            functools.partial(
+                log_outcome,
+                ack.status.value,
+                rpc_request_id=data.request_id,
+                caller=caller,
+                request_id=ack.request_id,
+                key_id=remote.key_id if remote else None,
+                issuer=remote.issuer if remote else None,
+            )
+        )
         return ack.to_json()
 
     async def handle_receipt(self, data: rtc.RpcInvocationData) -> str:

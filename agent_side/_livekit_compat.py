@@ -131,6 +131,21 @@ the handler in a task of its own and sends the reply from the task awaiting it
 (``_handle_rpc_method_invocation``), which resumes two loop turns after the handler returned."""
 
 
+def after_reply_and_silence(callback: Callable[[], object]) -> None:
+    """Run ``callback`` once livekit-rtc has sent the reply of the handler that is returning, and after the
+    silence that follows it (:data:`REPLY_TURNS` + 2 loop turns): logging stays off the acknowledgement's way
+    (a job process's log handler formats and pickles every record for the worker)."""
+    loop = asyncio.get_running_loop()
+
+    def hop(turns_left: int) -> None:
+        if turns_left:
+            loop.call_soon(hop, turns_left - 1)
+        else:
+            callback()
+
+    loop.call_soon(hop, REPLY_TURNS + 1)
+
+
 async def reply_sent() -> None:
     """Let livekit-rtc send the reply of the handler that just returned (:data:`REPLY_TURNS` loop turns).
 

@@ -23,6 +23,7 @@ from shutdown_rpc.agent_side import (
     parse_reason,
 )
 from shutdown_rpc.agent_side._enable import Seams
+from shutdown_rpc.agent_side._livekit_compat import REPLY_TURNS
 from shutdown_rpc.protocol import Acknowledgement, AckStatus, ErrorCode, HmacSha256Key, ShutdownRpcError
 from shutdown_rpc.protocol.wire import (
     ATTRIBUTE_PREFIX,
@@ -543,6 +544,8 @@ async def test_logs_carry_ids_but_never_payload_or_signature(caplog: pytest.LogC
     h = await make()
     good, bad = signed(), signed(room="other")
     await h.call(good)
+    for _ in range(REPLY_TURNS + 2):  # an answer's record comes once the reply (and the silence) went out
+        await asyncio.sleep(0)
     with pytest.raises(rtc.RpcError):
         await h.call(bad)
     records = [r for r in caplog.records if r.name == "shutdown_rpc"]
@@ -551,6 +554,20 @@ async def test_logs_carry_ids_but_never_payload_or_signature(caplog: pytest.LogC
     for r in records:
         text = r.getMessage() + json.dumps({k: str(v) for k, v in vars(r).items()})
         assert good not in text and bad not in text and KEY.secret.decode() not in text
+
+
+async def test_an_answer_is_logged_after_its_reply_went_out(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="shutdown_rpc")
+    h = await make()
+
+    def logged() -> list[object]:
+        return [getattr(r, "shutdown_rpc_outcome", None) for r in caplog.records if r.name == "shutdown_rpc"]
+
+    await h.call(signed())
+    assert "accepted" not in logged()  # not on the acknowledgement's way: livekit-rtc sends it REPLY_TURNS later
+    for _ in range(REPLY_TURNS + 2):
+        await asyncio.sleep(0)
+    assert "accepted" in logged()
 
 
 async def test_counters_expose_every_outcome() -> None:
