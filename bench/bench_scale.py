@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -65,7 +66,31 @@ async def end_by_fleet(topo: Topology, client: ShutdownClient, jobs: list[Job], 
         callback = topo.worker.record.events(room=job.room, event="shutdown_callback")[0]
         if callback["caller_reason"] != REASON:
             raise RuntimeError(f"fleet: reason not delivered to {job.room}: {callback['reason']!r}")
-    return {"api": api_ms, "left": left_ms, "callbacks": cb_ms, "acks_lost": lost}
+    return {"api": api_ms, "left": left_ms, "callbacks": cb_ms, "acks_lost": lost, **ending_steps(topo, jobs)}
+
+
+# An agent's ending, as the light agent records it (wall clock), then its participant_left webhook.
+STEPS = ("remote_shutdown_accepted", "receipt_received", "shutdown_called", "shutdown_callback", "left")
+
+
+def ending_steps(topo: Topology, jobs: list[Job]) -> dict[str, float]:
+    """Per step of the agents' endings (accepted -> receipt -> ctx.shutdown -> shutdown callback -> left), the
+    median over the agents in ms, keyed ``step:<from>-><to>``; a step an agent skipped (no receipt within its
+    bound) is counted from the milestone before it."""
+    gaps: dict[str, list[float]] = {}
+    for job in jobs:
+        at: dict[str, float] = {}
+        for step in STEPS[:-1]:
+            events = topo.worker.record.events(room=job.room, event=step)
+            if events:
+                at[step] = float(events[0]["wall_ms"])
+        left = topo.hooks.left_at.get((job.room, job.agent))
+        if left is not None:
+            at["left"] = left * 1000
+        seen = [step for step in STEPS if step in at]
+        for a, b in itertools.pairwise(seen):
+            gaps.setdefault(f"step:{a}->{b}", []).append(at[b] - at[a])
+    return {key: median(values) for key, values in gaps.items()}
 
 
 async def end_by_delete(topo: Topology, jobs: list[Job], concurrency: int) -> dict[str, float]:
@@ -111,6 +136,10 @@ async def ack_latency(topo: Topology, key: HmacSha256Key, rounds: int) -> dict[s
     return samples
 
 
+def _step_order(key: str) -> int:
+    return STEPS.index(key.removeprefix("step:").split("->")[0])
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -143,6 +172,10 @@ async def run_topology(
                 "ratio": round(fleet / delete, 2),
             }
         row["acks_lost"] = sum(int(r["acks_lost"]) for r in runs["fleet"])
+        steps = sorted({k for r in runs["fleet"] for k in r if k.startswith("step:")}, key=_step_order)
+        row["fleet_ending_steps_median_ms"] = {
+            k.removeprefix("step:"): round(median([r[k] for r in runs["fleet"] if k in r]), 1) for k in steps
+        }
         row["jobs_per_way"] = n * reps
         rows[str(n)] = row
     result: dict[str, object] = {"sizes": rows}
@@ -169,12 +202,16 @@ def table(report: dict[str, dict[str, object]]) -> str:
         assert isinstance(sizes, dict)
         for n, row in sizes.items():
             for metric, cell in row.items():
-                if not isinstance(cell, dict):
+                if not isinstance(cell, dict) or "fleet_ms" not in cell:
                     continue
                 lines.append(
                     f"{name:<8} {n:>3}  {metric:<10} {cell['fleet_ms']:>9.1f} {cell['delete_ms']:>10.1f}"
                     f" {cell['ratio']:>13.2f}"
                 )
+            ending = row.get("fleet_ending_steps_median_ms")
+            if isinstance(ending, dict) and ending:
+                steps = ", ".join(f"{k.replace('remote_shutdown_', '')} {v:.0f}" for k, v in ending.items())
+                lines.append(f"{name:<8} {n:>3}  per agent (median ms): {steps}")
             if row.get("acks_lost"):
                 lines.append(f"{name:<8} {n:>3}  acks lost (AgentLeftBeforeReply): {row['acks_lost']}")
         ack = result.get("ack_ms_p50")
@@ -205,7 +242,7 @@ async def amain(args: argparse.Namespace) -> dict[str, object]:
         "sizes": sizes,
         "reps": args.reps,
         "concurrency": args.concurrency,
-        "agent_reply_flush_delay_s": 0.5 if args.flush_delay is None else args.flush_delay,
+        "agent_reply_flush_delay_s": "default" if args.flush_delay is None else args.flush_delay,
         "note": "shared 2-core machine: absolute times are noisy, ratios come from the same interleaved run",
         "results": report,
     }
