@@ -28,6 +28,7 @@ from ._keys import load_keys_tolerantly
 from ._livekit_compat import NO_PRIMARY_SESSION_LOG, internals_verified, primary_session_supported, room_connected
 from ._policy import AccessPolicy
 from ._timings import EndingTimings
+from ._warm_up import warm_accepting_path
 
 if TYPE_CHECKING:
     from livekit.agents import AgentSession, JobContext
@@ -82,6 +83,7 @@ async def enable_remote_shutdown(
         logger.error("%s", problem)
     seams = _testing or Seams()
     verifier = Verifier(loaded.ring, replay=seams.replay, clock=seams.clock)
+    warm_accepting_path(verifier.clock)
     verified = internals_verified()
     if session is None and not primary_session_supported(ctx):
         logger.error(NO_PRIMARY_SESSION_LOG)
