@@ -47,8 +47,9 @@ def _probe_veto(remote: RemoteRequest) -> str | None:
     return "probe verified; not acted on" if remote.issuer == PROBE_ISSUER else None
 
 
-def _policy_with_probe_veto(ctx: JobContext) -> Any:
-    return dataclasses.replace(_policy_from_env(ctx), veto=_probe_veto)
+def _policy_with_probe_veto(ctx: JobContext) -> tuple[Any, Any]:
+    access, timings = _policy_from_env(ctx)  # (AccessPolicy, EndingTimings)
+    return dataclasses.replace(access, veto=_probe_veto), timings
 
 
 if os.environ.get("BENCH_AGENT_LOG_LEVEL"):  # bench_flood --agent-log-level: what per-call logging costs
