@@ -31,6 +31,13 @@ example: Any = importlib.import_module("examples.agent")
 server = AgentServer(load_fnc=lambda: 0.0)
 
 
+def once_reply_handed(callback: Callable[..., object], *args: object) -> None:
+    """Run ``callback(*args)`` in the loop turn after the SDK has handed the reply of the RPC chain that is returning
+    to its native layer (two turns after the chain returns: ``REPLY_TURNS`` in agent_side/_livekit_compat.py)."""
+    loop = asyncio.get_running_loop()
+    loop.call_soon(loop.call_soon, loop.call_soon, callback, *args)
+
+
 class BlackoutAfterReply(rtc.RpcInterceptor):
     """Sends ``blackout LINK MS`` to the relay once the shutdown reply has been handed to LiveKit."""
 
@@ -44,9 +51,7 @@ class BlackoutAfterReply(rtc.RpcInterceptor):
     ) -> str | None:
         result = await next(invocation)
         if invocation.method == METHOD_NAME:
-            # The SDK hands the reply to its native layer two loop turns after the chain returns.
-            loop = asyncio.get_running_loop()
-            loop.call_soon(loop.call_soon, loop.call_soon, self._send)
+            once_reply_handed(self._send)
         return result
 
     def _send(self) -> None:
@@ -68,10 +73,7 @@ class RpcTimings(rtc.RpcInterceptor):
         try:
             return await next(invocation)
         finally:
-            returned = time.perf_counter()
-            loop = asyncio.get_running_loop()
-            # the SDK hands the reply over two loop turns after the chain returns (see BlackoutAfterReply)
-            loop.call_soon(loop.call_soon, loop.call_soon, self._write, invocation.method, entered, returned)
+            once_reply_handed(self._write, invocation.method, entered, time.perf_counter())
 
     def _write(self, method: str, entered: float, returned: float) -> None:
         record = {"room": self.room, "method": method, "entered": entered, "returned": returned}
