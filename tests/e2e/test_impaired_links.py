@@ -76,9 +76,9 @@ async def test_request_on_a_lossy_link_ends_the_job_once(
             await leave(job.user, watch)
 
 
-# NOT RUN YET (written without a server; the lead runs e2e tests). The agent withholds its reply to the
-# shutdown request (harness/link_agent.py WithholdReply): the reply is lost for certain, while the ending
-# attributes and the departure travel over signalling as on a mobile link that drops the data channel.
+# The agent withholds its reply to the shutdown request (harness/link_agent.py WithholdReply): the reply is lost
+# for certain, while the ending attributes and the departure travel over signalling as on a mobile link that drops
+# the data channel.
 @pytest.mark.parametrize("profile", ["clean", "mobile"])
 async def test_participant_caller_whose_reply_is_lost_sees_its_ending_announced(
     relay_server: LiveKitServer,
